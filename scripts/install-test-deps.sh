@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# System packages the default test suite needs (Debian). Idempotent; installs only what is missing.
+set -euo pipefail
+need=()
+command -v spin >/dev/null 2>&1 || need+=(spin)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "install-test-deps: need root (or sudo) to apt-get install ${need[*]}" >&2; exit 1
+  fi
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  echo "install-test-deps: apt-get install ${need[*]}"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
