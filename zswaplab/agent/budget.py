@@ -1,0 +1,63 @@
+"""Budget accounting per target (pure): bytes per cycle and per sliding hour, DAMOS-style quota statistics."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+HOUR_S = 3600.0
+
+
+@dataclass
+class Budget:
+    per_cycle: int
+    per_hour: int
+    used_cycle: int = 0
+    _window: deque[tuple[float, int]] = field(default_factory=deque)
+    _window_sum: int = 0
+    # DAMON_RECLAIM-like statistics
+    nr_tried: int = 0
+    bytes_tried: int = 0
+    nr_applied: int = 0
+    bytes_applied: int = 0
+    qt_exceeds: int = 0
+
+    def start_cycle(self) -> None:
+        self.used_cycle = 0
+
+    def _expire(self, now: float) -> None:
+        while self._window and self._window[0][0] <= now - HOUR_S:
+            self._window_sum -= self._window.popleft()[1]
+
+    def used_hour(self, now: float) -> int:
+        self._expire(now)
+        return self._window_sum
+
+    def allowance(self, now: float) -> int:
+        """Bytes that may still be requested now (0 = quota exhausted)."""
+        return max(0, min(self.per_cycle - self.used_cycle, self.per_hour - self.used_hour(now)))
+
+    def exhausted_by(self, now: float) -> str | None:
+        """Which quota is exhausted ("cycle" or "hour"), if any."""
+        if self.used_cycle >= self.per_cycle:
+            return "cycle"
+        if self.used_hour(now) >= self.per_hour:
+            return "hour"
+        return None
+
+    def charge(self, now: float, requested: int, applied: int) -> None:
+        """Account one step: ``requested`` bytes asked, ``applied`` bytes the kernel reports written.
+
+        The budget is charged with what was applied when that is known (``applied >= 0``), else with what
+        was requested, so a partial write does not consume the whole step.
+        """
+        used = applied if applied >= 0 else requested
+        self.nr_tried += 1
+        self.bytes_tried += requested
+        if applied > 0:
+            self.nr_applied += 1
+            self.bytes_applied += applied
+        self.used_cycle += used
+        if used:
+            self._window.append((now, used))
+            self._window_sum += used

@@ -1,0 +1,89 @@
+"""Guardrail evaluation from two samples of a cgroup (pure: no I/O).
+
+A :class:`Sample` is what the agent reads from one cgroup at one moment (``memory.stat`` values, PSI, time).
+:func:`evaluate` compares two samples of the same cgroup against :class:`~zswaplab.agent.policy.Guardrails`
+and returns the trips. Event counters in ``memory.stat`` (``zswpin``, ``zswpwb``, ``pswpin``,
+``workingset_refault_anon``) count pages; rates are reported in bytes/s (pages * PAGE_SIZE).
+A guardrail whose input is missing cannot trip; it is returned in ``unavailable`` so the caller can log it
+once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..kernel.constants import PAGE_SIZE
+from .policy import Guardrails
+from .stats import Pressure
+
+# rate windows shorter than this carry no information (two samples taken back to back)
+MIN_RATE_WINDOW_S = 0.05
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: float  # seconds (backend clock)
+    stat: dict[str, int]
+    psi: Pressure | None
+
+
+@dataclass(frozen=True)
+class Trip:
+    reason: str  # psi_some_avg10 | psi_some_avg60 | zswpin_rate | refault_rate | zswpwb_rate
+    value: float
+    threshold: float
+    where: str = ""  # cgroup path (guard_scope = "children" names the child)
+
+
+@dataclass
+class Evaluation:
+    trips: list[Trip] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+    rates: dict[str, float] = field(default_factory=dict)
+
+
+def counter_rate(prev: Sample, cur: Sample, key: str) -> float | None:
+    """Bytes/s of page-counter ``key`` between two samples (``None`` if missing or no time passed).
+
+    A counter that went backwards (cgroup recreated, stat reset) yields ``None``.
+    """
+    a, b = prev.stat.get(key), cur.stat.get(key)
+    dt = cur.t - prev.t
+    if a is None or b is None or dt < MIN_RATE_WINDOW_S or b < a:
+        return None
+    return (b - a) * PAGE_SIZE / dt
+
+
+def refault_key(g: Guardrails, stat: dict[str, int]) -> str | None:
+    return next((k for k in g.refault_keys if k in stat), None)
+
+
+def evaluate(g: Guardrails, prev: Sample | None, cur: Sample, where: str = "") -> Evaluation:
+    """Trips of guardrails ``g`` for a cgroup sampled at ``prev`` then ``cur``."""
+    ev = Evaluation()
+    if g.psi_some_avg10 is not None or g.psi_some_avg60 is not None:
+        if cur.psi is None:
+            ev.unavailable.append("memory.pressure")
+        else:
+            if g.psi_some_avg10 is not None and cur.psi.some_avg10 > g.psi_some_avg10:
+                ev.trips.append(Trip("psi_some_avg10", cur.psi.some_avg10, g.psi_some_avg10, where))
+            if g.psi_some_avg60 is not None and cur.psi.some_avg60 > g.psi_some_avg60:
+                ev.trips.append(Trip("psi_some_avg60", cur.psi.some_avg60, g.psi_some_avg60, where))
+    if prev is None:
+        return ev
+    rkey = refault_key(g, cur.stat)
+    checks = (("zswpin_rate", "zswpin", g.zswpin_rate), ("refault_rate", rkey, g.refault_rate),
+              ("zswpwb_rate", "zswpwb", g.zswpwb_rate))
+    for reason, key, limit in checks:
+        if limit is None:
+            continue
+        if key is None or key not in cur.stat:
+            ev.unavailable.append(f"memory.stat:{key or '|'.join(g.refault_keys)}")
+            continue
+        rate = counter_rate(prev, cur, key)
+        if rate is None:
+            continue
+        ev.rates[reason] = rate
+        if rate > limit:
+            ev.trips.append(Trip(reason, rate, limit, where))
+    return ev

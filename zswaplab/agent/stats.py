@@ -1,0 +1,74 @@
+"""Parsers for the cgroup v2 files the agent reads: ``memory.stat`` and ``memory.pressure``.
+
+Both are tolerant: unknown keys are kept (and ignored by the policy), malformed lines are reported back to the
+caller (which logs them once) instead of raising, so a kernel with a different set of stat keys never crashes
+the agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class MemoryStat:
+    values: dict[str, int] = field(default_factory=dict)
+    bad_lines: list[str] = field(default_factory=list)
+
+    def get(self, key: str) -> int | None:
+        return self.values.get(key)
+
+
+def parse_memory_stat(text: str) -> MemoryStat:
+    """``memory.stat``: one ``key value`` pair per line (kernel ``memory_stat_format``)."""
+    out = MemoryStat()
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            out.bad_lines.append(line)
+            continue
+        try:
+            out.values[parts[0]] = int(parts[1])
+        except ValueError:
+            out.bad_lines.append(line)
+    return out
+
+
+@dataclass(frozen=True)
+class Pressure:
+    """``memory.pressure`` (PSI): percentages for ``some``/``full`` over 10/60/300 s, totals in µs."""
+
+    some_avg10: float
+    some_avg60: float
+    some_avg300: float
+    some_total: int
+    full_avg10: float = 0.0
+    full_avg60: float = 0.0
+
+
+def parse_pressure(text: str) -> Pressure | None:
+    """Parse PSI text (``some avg10=0.00 avg60=0.00 avg300=0.00 total=0``); ``None`` if no ``some`` line."""
+    rows: dict[str, dict[str, str]] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        kv = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+        rows[parts[0]] = kv
+    some = rows.get("some")
+    if some is None:
+        return None
+    try:
+        full = rows.get("full", {})
+        return Pressure(
+            some_avg10=float(some["avg10"]),
+            some_avg60=float(some["avg60"]),
+            some_avg300=float(some.get("avg300", 0.0)),
+            some_total=int(some.get("total", 0)),
+            full_avg10=float(full.get("avg10", 0.0)),
+            full_avg60=float(full.get("avg60", 0.0)),
+        )
+    except (KeyError, ValueError):
+        return None

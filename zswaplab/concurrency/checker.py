@@ -1,0 +1,488 @@
+"""Exhaustive interleaving checker for the cursor algorithms.
+
+Explores every interleaving of T threads (a shrink worker, proactive callers, an offliner) running the
+generators of :mod:`.algorithms`, breadth-first, with
+
+* state hashing: a state is (shared state, each thread's local state); a thread's local state is read
+  from its generator frames (code position + locals), so retry loops that come back to the same state
+  close a cycle instead of growing a history; generators are rebuilt by replaying a stored result history
+  and thread transitions are memoised per (program, local state, result);
+* symmetry reduction: threads running the same program with the same arguments are interchangeable,
+  states are canonicalised by sorting them (lock holders remapped);
+* partial-order reduction: an access to a cursor protected by a lock the thread holds is independent
+  of every other thread's possible steps (they need that lock), so it is explored alone (ample set of
+  size one; acyclicity of the lock section makes the cycle proviso hold). Protection is checked on every
+  access, so the declaration cannot be wrong silently.
+
+Breadth-first order makes the first violation found a shortest counterexample.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FunctionType
+from typing import Any
+
+from .algorithms import Algorithm, Ctx, advancer, get_algorithm, offliner
+from .state import (
+    ONLINE,
+    ROOT,
+    STATUS_NAMES,
+    Model,
+    Op,
+    Snapshot,
+    State,
+    TreeShape,
+    Violation,
+    apply,
+    describe,
+    enabled,
+)
+
+_STATIC_TYPES = (Ctx, FunctionType)
+_PLAIN = (int, bool, type(None), str, tuple)
+
+
+def frame_key(gen: Any) -> tuple:
+    """Local state of a suspended generator chain: (code, position, locals) of every frame."""
+    out = []
+    g = gen
+    while g is not None:
+        fr = g.gi_frame
+        if fr is None:
+            out.append(("<done>",))
+            break
+        items = []
+        for name, val in fr.f_locals.items():
+            if isinstance(val, _PLAIN):
+                items.append((name, val))
+            elif not isinstance(val, _STATIC_TYPES):
+                raise TypeError(f"{g.gi_code.co_qualname}: local {name!r} of type {type(val).__name__} "
+                                "cannot be hashed into a checker state")
+        items.sort()
+        out.append((g.gi_code.co_qualname, fr.f_lasti, tuple(items)))
+        g = g.gi_yieldfrom
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ThreadSpec:
+    name: str
+    factory: Callable[[], Any]  # () -> generator
+    prog: tuple  # symmetry class: same prog → interchangeable
+
+
+class Programs:
+    """Memoised thread transitions: (prog, local key, result) → (next local key, next op)."""
+
+    def __init__(self, specs: list[ThreadSpec]) -> None:
+        self.specs = specs
+        self.hist: dict[tuple, tuple] = {}
+        self.trans: dict[tuple, tuple] = {}
+        self.op: dict[tuple, Op | None] = {}
+
+    def start(self, t: int) -> tuple[tuple, Op | None]:
+        spec = self.specs[t]
+        g = spec.factory()
+        op = next(g)
+        key = (spec.prog, frame_key(g))
+        self.hist.setdefault(key, ())
+        self.op[key] = op
+        return key, op
+
+    def step(self, lkey: tuple, result: Any) -> tuple[tuple, Op | None]:
+        tk = (lkey, result)
+        hit = self.trans.get(tk)
+        if hit is not None:
+            return hit
+        prog = lkey[0]
+        spec = next(s for s in self.specs if s.prog == prog)
+        g = spec.factory()
+        next(g)
+        for r in self.hist[lkey]:
+            g.send(r)
+        try:
+            op = g.send(result)
+            nkey = (prog, frame_key(g))
+        except StopIteration:
+            op = None
+            nkey = (prog, (("<done>",),))
+        self.hist.setdefault(nkey, self.hist[lkey] + (result,))
+        self.op[nkey] = op
+        self.trans[tk] = (nkey, op)
+        return nkey, op
+
+
+@dataclass
+class CheckConfig:
+    algorithm: str
+    threads: int = 3
+    memcgs: int = 5
+    rounds: int = 3
+    targets: str = "root"  # root | same | different
+    offline: bool = True
+    symmetry: bool = True
+    por: bool = True
+    max_states: int = 3_000_000
+
+    def validate(self) -> None:
+        get_algorithm(self.algorithm)
+        if self.threads < 1 + int(self.offline):
+            raise ValueError(f"threads={self.threads}: need at least {1 + int(self.offline)}")
+        if self.memcgs < 2:
+            raise ValueError(f"memcgs={self.memcgs}: need at least 2 (root + one child)")
+        if self.rounds < 1:
+            raise ValueError(f"rounds={self.rounds}: need at least 1")
+        if self.targets not in ("root", "same", "different"):
+            raise ValueError(f"targets={self.targets!r}: expected root, same or different")
+
+
+@dataclass
+class Step:
+    tid: int
+    text: str
+    shared: str
+
+
+@dataclass
+class CheckResult:
+    config: CheckConfig
+    algorithm: Algorithm
+    thread_names: list[str]
+    states: int = 0
+    transitions: int = 0
+    seconds: float = 0.0
+    violation: str | None = None
+    trace: list[Step] = field(default_factory=list)
+    observations: dict[str, int] = field(default_factory=dict)
+    observation_traces: dict[str, list[Step]] = field(default_factory=dict)
+    cycles: bool = False
+    livelock: bool = False
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.violation is None and not self.livelock and not self.truncated
+
+    @property
+    def states_per_second(self) -> float:
+        return self.states / self.seconds if self.seconds > 0 else float("inf")
+
+
+def build(cfg: CheckConfig) -> tuple[Model, Ctx, list[ThreadSpec], int | None]:
+    """The model, context and thread programs of a check configuration."""
+    cfg.validate()
+    alg = get_algorithm(cfg.algorithm)
+    shape = TreeShape.balanced(cfg.memcgs)
+    model = Model(shape, alg.var_specs(shape))
+    ctx = Ctx(alg, model)
+    n_adv = cfg.threads - int(cfg.offline)
+    leaves = [i for i in range(1, shape.n) if not shape.children(i)]
+    dead = leaves[0] if cfg.offline else None
+    specs: list[ThreadSpec] = []
+    for k in range(n_adv):
+        if k == 0 or cfg.targets == "root":
+            root, role = ROOT, "shrink_worker" if k == 0 else "proactive(root)"
+        elif cfg.targets == "same":
+            root, role = 1, f"proactive({shape.label(1)})"
+        else:
+            root = 1 + (k - 1) % (shape.n - 1)
+            role = f"proactive({shape.label(root)})"
+        specs.append(ThreadSpec(role, _adv_factory(ctx, root, cfg.rounds), ("advancer", ctx.walk_root(root))))
+    if dead is not None:
+        specs.append(ThreadSpec(f"offline({shape.label(dead)})", _off_factory(ctx, dead), ("offliner", dead)))
+    return model, ctx, specs, dead
+
+
+def _adv_factory(ctx: Ctx, root: int, rounds: int) -> Callable[[], Any]:
+    return lambda: advancer(ctx, root, rounds)
+
+
+def _off_factory(ctx: Ctx, dead: int) -> Callable[[], Any]:
+    return lambda: offliner(ctx, dead)
+
+
+def _summary(model: Model, st: State, names: list[str]) -> str:
+    shape = model.shape
+    parts = []
+    for i, s in enumerate(model.specs):
+        v = st.vars[i]
+        if s.kind == "cursor" and v is not None:
+            parts.append(f"{s.name}={shape.label(v)}")
+        elif s.kind == "lock" and v:
+            parts.append(f"{s.name}:CPU{v}")
+        elif s.kind == "int" and v:
+            parts.append(f"{s.name}={v}")
+    refs = " ".join(f"{shape.label(m)}:{st.extra[m]}" for m in range(1, shape.n) if st.extra[m])
+    if refs:
+        parts.append(f"refs {refs}")
+    dead = " ".join(f"{shape.label(m)} {STATUS_NAMES[st.status[m]]}" for m in range(shape.n)
+                    if st.status[m] != ONLINE)
+    if dead:
+        parts.append(dead)
+    return "; ".join(parts) or "-"
+
+
+def _canon(st: State, lkeys: list[tuple], groups: list[list[int]], lock_vars: tuple[int, ...]) -> None:
+    """Sort interchangeable threads in place (states and locals), remapping lock holders."""
+    perm = list(range(len(lkeys)))
+    changed = False
+    for g in groups:
+        order = sorted(g, key=lambda t: repr((lkeys[t], st.held[t], st.done[t])))
+        for pos, t in zip(g, order, strict=True):
+            if perm[pos] != t:
+                perm[pos] = t
+                changed = True
+    if not changed:
+        return
+    old_l, old_h, old_d = list(lkeys), list(st.held), list(st.done)
+    inv = {old: new for new, old in enumerate(perm)}
+    for new, old in enumerate(perm):
+        lkeys[new], st.held[new], st.done[new] = old_l[old], old_h[old], old_d[old]
+    for v in lock_vars:
+        if st.vars[v]:
+            st.vars[v] = inv[st.vars[v] - 1] + 1
+
+
+def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) -> CheckResult:
+    """Explore every interleaving of ``cfg``; return verdict, counterexample and statistics."""
+    model, ctx, specs, dead = build(cfg)
+    alg = ctx.alg
+    names = [f"CPU{i + 1} {s.name}" for i, s in enumerate(specs)]
+    res = CheckResult(cfg, alg, names)
+    progs = Programs(specs)
+    snap = Snapshot(model.shape, tuple([ONLINE] * model.shape.n), tuple([0] * model.shape.n),
+                    tuple(range(model.shape.n)))
+    T = len(specs)
+    st0 = State.initial(snap, model.specs, T)
+    l0 = [progs.start(t)[0] for t in range(T)]
+    groups: list[list[int]] = []
+    if cfg.symmetry:
+        by: dict[tuple, list[int]] = {}
+        for t, s in enumerate(specs):
+            by.setdefault(s.prog, []).append(t)
+        groups = [g for g in by.values() if len(g) > 1]
+    lock_vars = tuple(i for i, s in enumerate(model.specs) if s.kind == "lock")
+    owning = tuple(i for i, s in enumerate(model.specs) if s.kind == "cursor" and s.owns_ref)
+    protected = tuple(s.protected_by for s in model.specs)
+
+    _canon(st0, l0, groups, lock_vars)
+    k0 = (st0.key(), tuple(l0))
+    index: dict[tuple, int] = {k0: 0}
+    keys: list[tuple] = [k0]
+    parent: list[tuple[int, int, Op, Any] | None] = [None]
+    succ: list[list[tuple[int, int]]] = []
+    obs_first: dict[str, int] = {}
+    queue = deque([0])
+    t0 = time.perf_counter()
+    violation: tuple[int, int, Op, Any, str] | None = None
+
+    def independent(st: State, t: int, op: Op) -> bool:
+        return (op.kind in ("load", "store") and protected[op.a] is not None
+                and st.vars[protected[op.a]] == t + 1)
+
+    while queue and violation is None:
+        sid = queue.popleft()
+        skey, lk = keys[sid]
+        base = State.thaw(skey)
+        ops = [progs.op[lk[t]] for t in range(T)]
+        cand = [t for t in range(T) if ops[t] is not None and enabled(base, t, ops[t])]
+        if cfg.por:
+            for t in cand:
+                if independent(base, t, ops[t]):
+                    cand = [t]
+                    break
+        out: list[tuple[int, int]] = []
+        succ.append(out)
+        if not cand:
+            if any(op is not None for op in ops):
+                violation = (sid, -1, Op("deadlock"), None, "deadlock: every live thread waits for a lock")
+                break
+            msg = _terminal_check(model, base, owning)
+            if msg:
+                violation = (sid, -1, Op("end"), None, msg)
+                break
+            continue
+        for t in cand:
+            st = State.thaw(skey)
+            op = ops[t]
+            try:
+                result, obs = apply(model, st, t, op)
+            except Violation as v:
+                violation = (sid, t, op, None, str(v))
+                break
+            nl, nop = progs.step(lk[t], result)
+            lkeys = list(lk)
+            lkeys[t] = nl
+            if nop is None:
+                st.done[t] = True
+                if st.held[t]:
+                    held = ", ".join(model.shape.label(m) for m in st.held[t])
+                    violation = (sid, t, op, result,
+                                 f"reference leak: {specs[t].name} finished still holding a reference on {held}")
+                    break
+            _canon(st, lkeys, groups, lock_vars)
+            nk = (st.key(), tuple(lkeys))
+            nid = index.get(nk)
+            res.transitions += 1
+            if nid is None:
+                nid = len(keys)
+                index[nk] = nid
+                keys.append(nk)
+                parent.append((sid, t, op, result))
+                queue.append(nid)
+            out.append((nid, t))
+            for o in obs:
+                res.observations[o] = res.observations.get(o, 0) + 1
+                obs_first.setdefault(o, nid)
+        if len(keys) >= cfg.max_states:
+            res.truncated = True
+            break
+        if progress and sid % 50000 == 0:
+            progress(len(keys))
+    res.seconds = time.perf_counter() - t0
+    res.states = len(keys)
+    if violation is not None:
+        sid, t, op, result, msg = violation
+        res.violation = msg
+        res.trace = _trace(model, progs, specs, keys, parent, sid, groups, lock_vars)
+        if t >= 0:
+            res.trace.append(Step(t, f"{describe(model.shape, model.specs, op, result)}  <-- {msg.split(':')[0]}",
+                                  ""))
+        else:
+            res.trace.append(Step(-1, msg, ""))
+        return res
+    for o, nid in sorted(obs_first.items()):
+        res.observation_traces[o] = _trace(model, progs, specs, keys, parent, nid, groups, lock_vars)
+    if not res.truncated:
+        res.cycles, res.livelock = _livelock(succ, keys, progs, T)
+    return res
+
+
+def _terminal_check(model: Model, st: State, owning: tuple[int, ...]) -> str | None:
+    """All threads finished: references balanced, no ref-owning cursor resting on an offline memcg."""
+    shape = model.shape
+    for m in range(1, shape.n):
+        owners = sum(1 for v in owning if st.vars[v] == m)
+        if st.extra[m] > owners:
+            return (f"reference leak: {shape.label(m)} has {st.extra[m]} extra reference(s) at the end, "
+                    f"cursors own {owners}")
+        if st.extra[m] < owners:
+            return f"double put: cursors own {owners} reference(s) on {shape.label(m)}, only {st.extra[m]} left"
+    for v in owning:
+        m = st.vars[v]
+        if m is not None and st.status[m] != ONLINE:
+            return (f"cursor on offline memcg: {model.specs[v].name} rests on {STATUS_NAMES[st.status[m]]} "
+                    f"{shape.label(m)} after cleanup finished")
+    return None
+
+
+def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], keys: list[tuple],
+           parent: list, sid: int, groups: list[list[int]], lock_vars: tuple[int, ...]) -> list[Step]:
+    """Concrete per-thread steps from the initial state to canonical state ``sid`` (replayed so that thread
+    columns stay consistent under symmetry reduction)."""
+    chain = []
+    i = sid
+    while parent[i] is not None:
+        chain.append(i)
+        i = parent[i][0]
+    chain.reverse()
+    T = len(specs)
+    st = State.thaw(keys[0][0])
+    lk = list(keys[0][1])
+    steps: list[Step] = []
+    names = [s.name for s in specs]
+    for target in chain:
+        found = False
+        for t in range(T):
+            op = progs.op[lk[t]]
+            if op is None or not enabled(st, t, op):
+                continue
+            st2 = State.thaw(st.key())
+            try:
+                result, _ = apply(model, st2, t, op)
+            except Violation:
+                continue
+            nl, nop = progs.step(lk[t], result)
+            l2 = list(lk)
+            l2[t] = nl
+            if nop is None:
+                st2.done[t] = True
+            c_st = State.thaw(st2.key())
+            c_l = list(l2)
+            _canon(c_st, c_l, groups, lock_vars)
+            if (c_st.key(), tuple(c_l)) == keys[target]:
+                steps.append(Step(t, describe(model.shape, model.specs, op, result), _summary(model, st2, names)))
+                st, lk = st2, l2
+                found = True
+                break
+        assert found, "counterexample replay diverged"
+    return steps
+
+
+def _livelock(succ: list[list[tuple[int, int]]], keys: list[tuple], progs: Programs, T: int) -> tuple[bool, bool]:
+    """(graph has a cycle, some cycle is weakly fair = a livelock under fair scheduling)."""
+    n = len(succ)
+    indeg = [0] * n
+    for out in succ:
+        for v, _ in out:
+            indeg[v] += 1
+    q = deque(i for i in range(n) if indeg[i] == 0)
+    seen = 0
+    while q:
+        u = q.popleft()
+        seen += 1
+        for v, _ in succ[u]:
+            indeg[v] -= 1
+            if indeg[v] == 0:
+                q.append(v)
+    if seen == n:
+        return False, False
+    # Tarjan (iterative) over the cyclic remainder
+    index = [-1] * n
+    low = [0] * n
+    on = [False] * n
+    stack: list[int] = []
+    counter = 0
+    livelock = False
+    for s in range(n):
+        if index[s] != -1 or indeg[s] == 0:
+            continue
+        work = [(s, 0)]
+        while work:
+            u, i = work.pop()
+            if i == 0:
+                index[u] = low[u] = counter
+                counter += 1
+                stack.append(u)
+                on[u] = True
+            if i < len(succ[u]):
+                work.append((u, i + 1))
+                v = succ[u][i][0]
+                if index[v] == -1:
+                    work.append((v, 0))
+                elif on[v]:
+                    low[u] = min(low[u], index[v])
+                continue
+            if low[u] == index[u]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on[w] = False
+                    comp.append(w)
+                    if w == u:
+                        break
+                cs = set(comp)
+                if len(comp) > 1 or any(v == u for v, _ in succ[u]):
+                    movers = {t for w in comp for v, t in succ[w] if v in cs}
+                    blocked = {t for w in comp for t in range(T) if progs.op[keys[w][1][t]] is None
+                               or all(tt != t for _, tt in succ[w])}
+                    if all(t in movers or t in blocked for t in range(T)):
+                        livelock = True
+            if work:
+                p = work[-1][0]
+                low[p] = min(low[p], low[u])
+    return True, livelock

@@ -1,0 +1,349 @@
+"""A filesystem-shaped facade over the model: the cgroup v2 memory controller files.
+
+Reads return the kernel's text; writes parse exactly as the kernel does and raise ``OSError`` with the errno the
+kernel returns (mm/memcontrol.c ``memory_*_write``, ``memory_reclaim``/``user_proactive_reclaim``, the series'
+``zswap_writeback_only`` / ``source=zswap`` keys and v1's ``memory.zswap.proactive_writeback``; spec §1.14, §2).
+Failed writes change nothing.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import TYPE_CHECKING
+
+from .constants import MAX_SWAPPINESS, MIN_SWAPPINESS, PAGE_COUNTER_MAX, PAGE_SIZE, SWAPPINESS_ANON_ONLY
+from .memcg import MemCgroup
+
+if TYPE_CHECKING:
+    from .system import Kernel
+
+ULONG_MAX = (1 << 64) - 1
+
+ROOT_FILES = ("cgroup.procs", "memory.pressure", "memory.reclaim", "memory.stat", "memory.zswap.writeback")
+CHILD_FILES = ROOT_FILES + (
+    "memory.current",
+    "memory.max",
+    "memory.swap.current",
+    "memory.swap.max",
+    "memory.swap.peak",
+    "memory.zswap.current",
+    "memory.zswap.max",
+)
+WRITE_ONLY = ("memory.reclaim", "memory.zswap.proactive_writeback")
+READ_ONLY = ("memory.current", "memory.stat", "memory.swap.current", "memory.swap.peak", "memory.zswap.current",
+             "memory.pressure")
+
+
+def _err(code: int, msg: str = "") -> OSError:
+    return OSError(code, msg or os.strerror(code))
+
+
+def simple_strtoull(s: str, base: int = 0) -> tuple[int, int]:
+    """``simple_strtoull(cp, &endp, base)`` (lib/vsprintf.c): returns (value, characters consumed).
+
+    Base 0 autodetects ``0x`` (hex) and a leading ``0`` (octal); no sign, no overflow check (wraps at 64 bits).
+    """
+    i = 0
+    if base == 0:
+        if s[:2].lower() == "0x" and len(s) > 2 and s[2] in "0123456789abcdefABCDEF":
+            base, i = 16, 2
+        elif s[:1] == "0":
+            base = 8
+        else:
+            base = 10
+    val = 0
+    start = i
+    while i < len(s):
+        c = s[i]
+        d = int(c, 16) if c in "0123456789abcdefABCDEF" else 99
+        if d >= base:
+            break
+        val = (val * base + d) & ULONG_MAX
+        i += 1
+    if i == start and start == 2:  # "0x" with no digits: only the "0" was consumed
+        return 0, 1
+    return val, i
+
+
+def memparse(s: str) -> tuple[int, int]:
+    """``memparse(ptr, &retptr)`` (lib/cmdline.c): a number with an optional K/M/G/T/P/E suffix.
+
+    Returns (bytes, characters consumed); consumed == 0 means nothing was parsed.
+    """
+    val, n = simple_strtoull(s, 0)
+    if n == 0:
+        return 0, 0
+    shift = {"k": 10, "m": 20, "g": 30, "t": 40, "p": 50, "e": 60}.get(s[n:n + 1].lower())
+    if shift is not None:
+        val = (val << shift) & ULONG_MAX
+        n += 1
+    return val, n
+
+
+def _strstrip(s: str) -> str:
+    return s.strip(" \t\n\r\v\f")
+
+
+def page_counter_memparse(buf: str, max_token: str = "max") -> int:
+    """``page_counter_memparse(buf, "max", &nr_pages)``: "max" or a byte size rounded down to pages."""
+    buf = _strstrip(buf)
+    if buf == max_token:
+        return PAGE_COUNTER_MAX
+    val, n = memparse(buf)
+    if n == 0 or n != len(buf):
+        raise _err(errno.EINVAL)
+    return min(val // PAGE_SIZE, PAGE_COUNTER_MAX)
+
+
+def _match_int(s: str) -> int | None:
+    """``match_int`` on a ``%d`` argument: kstrtoint with base 0; None if it does not match."""
+    neg = s.startswith("-")
+    body = s[1:] if neg or s.startswith("+") else s
+    if not body:
+        return None
+    val, n = simple_strtoull(body, 0)
+    if n != len(body):
+        return None
+    v = -val if neg else val
+    if not -(1 << 31) <= v < (1 << 31):
+        return None
+    return v
+
+
+class CgroupFS:
+    """``/sys/fs/cgroup`` of one :class:`~zswaplab.kernel.system.Kernel`. Paths are absolute cgroup paths."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.k = kernel
+
+    # ------------------------------------------------------------------ directories
+    def _lookup(self, path: str) -> MemCgroup:
+        try:
+            return self.k.tree.lookup(path)
+        except FileNotFoundError:
+            raise _err(errno.ENOENT, f"no such cgroup: {path}") from None
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.k.tree.lookup(path)
+            return True
+        except FileNotFoundError:
+            return False
+
+    def mkdir(self, path: str) -> None:
+        """``cgroup_mkdir``: EEXIST if present, ENOENT if the parent is missing."""
+        parts = [p for p in path.split("/") if p]
+        if not parts:
+            raise _err(errno.EEXIST, "/")
+        parent = self._lookup("/" + "/".join(parts[:-1]))
+        if any(c.name == parts[-1] and c.online() for c in parent.children):
+            raise _err(errno.EEXIST, path)
+        self.k.mkdir(parent, parts[-1])
+
+    def rmdir(self, path: str) -> None:
+        """``cgroup_rmdir`` = memcg offline; EBUSY with online children (the model's cgroups hold no tasks)."""
+        m = self._lookup(path)
+        if m.is_root:
+            raise _err(errno.EBUSY, "/")
+        if any(c.online() for c in m.children):
+            raise _err(errno.EBUSY, path)
+        self.k.tree.offline(m)
+        self.k.run_pending_work()
+
+    def listdir(self, path: str) -> list[str]:
+        m = self._lookup(path)
+        files = list(ROOT_FILES if m.is_root else CHILD_FILES)
+        if self.k.params.interface == "file" and not m.is_root:
+            files.append("memory.zswap.proactive_writeback")
+        return sorted(files) + sorted(c.name for c in m.children if c.online())
+
+    def _check_file(self, m: MemCgroup, file: str) -> None:
+        if file not in self.listdir(m.path):
+            raise _err(errno.ENOENT, f"{m.path}/{file}")
+
+    # ------------------------------------------------------------------ reads
+    def read(self, path: str, file: str) -> str:
+        m = self._lookup(path)
+        self._check_file(m, file)
+        if file in WRITE_ONLY:
+            raise _err(errno.EINVAL, f"{file} is write-only")
+        k = self.k
+        h = k.hier(m)
+        if file == "memory.stat":
+            return self.memory_stat(m)
+        if file == "memory.current":
+            return f"{h.usage_b}\n"
+        if file == "memory.zswap.current":
+            return f"{h.zswap_b}\n"
+        if file == "memory.swap.current":
+            return f"{h.swap * PAGE_SIZE}\n"
+        if file == "memory.swap.peak":
+            return f"{m.swap_peak * PAGE_SIZE}\n"
+        if file in ("memory.max", "memory.swap.max", "memory.zswap.max"):
+            v = {"memory.max": m.memory_max, "memory.swap.max": m.swap_max, "memory.zswap.max": m.zswap_max}[file]
+            return "max\n" if v == PAGE_COUNTER_MAX else f"{v * PAGE_SIZE}\n"
+        if file == "memory.zswap.writeback":
+            return f"{int(m.zswap_writeback)}\n"
+        if file == "memory.pressure":
+            return k.psi.format(m)
+        if file == "cgroup.procs":
+            return ""
+        raise _err(errno.EINVAL, file)
+
+    def memory_stat(self, m: MemCgroup) -> str:
+        """``memory_stat_format``: the zswap-relevant lines of memory.stat, in the kernel's order and units."""
+        st = self.k.stats_of(m)
+        prof = self.k.params
+        lines: list[tuple[str, int]] = [
+            ("anon", st.anon * PAGE_SIZE),
+            ("file", 0),
+            ("kernel", 0),
+            ("shmem", 0),
+            ("zswap", st.zswap_b),
+            ("zswapped", st.zswapped * PAGE_SIZE),
+        ]
+        if self.k.config.incompressible_store_as_is:
+            lines.append(("zswap_incomp", st.zswap_incomp * PAGE_SIZE))
+        if prof.stat == "zswpwb_proactive_b":
+            lines.append(("zswpwb_proactive_b", st.zswpwb_proactive_b))
+        lines += [
+            ("inactive_anon", st.anon * PAGE_SIZE),
+            ("active_anon", 0),
+            ("pgmajfault", st.pgfault_major),
+            ("pswpin", st.pswpin),
+            ("pswpout", st.pswpout),
+            ("zswpin", st.zswpin),
+            ("zswpout", st.zswpout),
+            ("zswpwb", st.zswpwb),
+        ]
+        if prof.stat == "zswpwb_proactive":
+            lines.append(("zswpwb_proactive", st.zswpwb_proactive))
+        return "".join(f"{key} {val}\n" for key, val in lines)
+
+    # ------------------------------------------------------------------ writes
+    def write(self, path: str, file: str, text: str | bytes) -> None:
+        """Write ``text`` to a cgroup file as one ``write(2)``; raises ``OSError`` with the kernel's errno."""
+        m = self._lookup(path)
+        self._check_file(m, file)
+        if isinstance(text, bytes):
+            raw = text
+        else:
+            raw = text.encode("utf-8", "surrogateescape")
+        if len(raw) > PAGE_SIZE:
+            raise _err(errno.E2BIG)
+        buf = raw.split(b"\0", 1)[0].decode("latin-1")  # kernfs hands a NUL-terminated copy
+        if file in READ_ONLY:
+            raise _err(errno.EINVAL, f"{file} is read-only")
+        k = self.k
+        try:
+            if file == "memory.reclaim":
+                self._memory_reclaim(m, buf)
+            elif file == "memory.zswap.proactive_writeback":
+                self._proactive_writeback_file(m, buf)
+            elif file == "memory.max":
+                m.memory_max = page_counter_memparse(buf)
+                self._reclaim_to_limit(m)
+            elif file == "memory.swap.max":
+                m.swap_max = page_counter_memparse(buf)
+            elif file == "memory.zswap.max":
+                m.zswap_max = page_counter_memparse(buf)
+            elif file == "memory.zswap.writeback":
+                v = _match_int(_strstrip(buf))
+                if v is None or v not in (0, 1):
+                    raise _err(errno.EINVAL)
+                m.zswap_writeback = bool(v)
+            elif file == "cgroup.procs":
+                raise _err(errno.EINVAL, "the model has no tasks")
+            else:
+                raise _err(errno.EINVAL, file)
+        finally:
+            k.run_pending_work()
+
+    def _reclaim_to_limit(self, m: MemCgroup) -> None:
+        """``memory_max_write``: reclaim until usage fits (MAX_RECLAIM_RETRIES failed rounds, then give up; the
+        kernel would OOM-kill here)."""
+        from .constants import MAX_RECLAIM_RETRIES
+        from .vmscan import try_to_free_mem_cgroup_pages
+
+        retries = MAX_RECLAIM_RETRIES
+        while self.k.hier(m).usage_b > m.memory_max * PAGE_SIZE and retries > 0:
+            over = -(-(self.k.hier(m).usage_b - m.memory_max * PAGE_SIZE) // PAGE_SIZE)
+            if try_to_free_mem_cgroup_pages(self.k, m, over) == 0:
+                retries -= 1
+
+    def _memory_reclaim(self, m: MemCgroup, buf: str) -> None:
+        """``memory_reclaim`` / ``user_proactive_reclaim`` parsing with the profile's extra keys."""
+        from .proactive import proactive_writeback
+        from .vmscan import memory_reclaim
+
+        k = self.k
+        iface = k.params.interface
+        buf = _strstrip(buf)
+        nr_bytes, n = memparse(buf)
+        if n == 0:
+            raise _err(errno.EINVAL, "no size")
+        rest = _strstrip(buf[n:])
+        swappiness = -1
+        zswap_only = False
+        for tok in rest.split(" "):
+            if not tok:
+                continue
+            if tok.startswith("swappiness="):
+                v = _match_int(tok[len("swappiness="):])
+                if v is not None:
+                    if not MIN_SWAPPINESS <= v <= MAX_SWAPPINESS:
+                        raise _err(errno.EINVAL, "swappiness out of range")
+                    swappiness = v
+                    continue
+                if tok == "swappiness=max" and k.config.swappiness_max:
+                    swappiness = SWAPPINESS_ANON_ONLY
+                    continue
+                raise _err(errno.EINVAL, f"bad token {tok!r}")
+            if iface == "zswap_writeback_only" and tok == "zswap_writeback_only":
+                zswap_only = True
+                continue
+            if iface == "source=zswap" and tok.startswith("source="):
+                val = tok[len("source="):]
+                if len(val) >= 16 or val != "zswap":  # match_strlcpy into char[16]; only "zswap"
+                    raise _err(errno.EINVAL, f"bad source {val!r}")
+                zswap_only = True
+                continue
+            raise _err(errno.EINVAL, f"unknown token {tok!r}")
+        if zswap_only:
+            if swappiness != -1:
+                raise _err(errno.EINVAL, "zswap writeback cannot be combined with swappiness")
+            rc = proactive_writeback(k, m, nr_bytes)
+            if rc < 0:
+                raise _err(-rc)
+            return
+        memory_reclaim(k, m, nr_bytes // PAGE_SIZE, None if swappiness == -1 else swappiness)
+
+    def _proactive_writeback_file(self, m: MemCgroup, buf: str) -> None:
+        """v1 ``memory.zswap.proactive_writeback``: ``"[max=<bytes>] <age_seconds>"`` (spec §2.1)."""
+        from .memcg import mem_cgroup_zswap_writeback_enabled
+        from .proactive import proactive_writeback
+
+        k = self.k
+        if not mem_cgroup_zswap_writeback_enabled(m, k.config.zswap_enabled):
+            raise _err(errno.EINVAL, "zswap writeback disabled")
+        max_bytes = ULONG_MAX
+        age: int | None = None
+        for tok in _strstrip(buf).split(" "):
+            if not tok:
+                continue
+            if tok.startswith("max="):
+                v, n = memparse(tok[4:])
+                if n == 0 or n != len(tok) - 4:
+                    raise _err(errno.EINVAL, "bad max=")
+                max_bytes = v
+                continue
+            v, n = simple_strtoull(tok, 10)
+            if n == 0 or n != len(tok) or age is not None or v > 0xFFFFFFFF:
+                raise _err(errno.EINVAL, f"bad token {tok!r}")
+            age = v
+        if age is None or age == 0 or (max_bytes >> 12) == 0:
+            raise _err(errno.EINVAL, "age required, non-zero; max must be at least one page")
+        rc = proactive_writeback(k, m, max_bytes, age_seconds=age)
+        if rc < 0:
+            raise _err(-rc)

@@ -1,0 +1,56 @@
+"""Kernel configuration of one model instance: module parameters, machine size and version behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .constants import ZSWAP_ACCEPT_THRESHOLD_PERCENT, ZSWAP_MAX_POOL_PERCENT
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    """Everything that selects model behaviour. ``profile`` picks the kernel version; see ``profiles.py``.
+
+    Version-dependent behaviour is expressed by explicit fields, which the profile fills in (``resolved()``)
+    and any of which can be overridden, as the series author did when measuring.
+    """
+
+    profile: str = "mainline"
+    # machine
+    totalram_pages: int = 262_144  # 1 GiB of 4 KiB pages
+    nr_nodes: int = 1
+    swap_pages: int = 1 << 20  # 4 GiB swap device
+    # /sys/module/zswap/parameters
+    zswap_enabled: bool = True
+    max_pool_percent: int = ZSWAP_MAX_POOL_PERCENT
+    accept_threshold_percent: int = ZSWAP_ACCEPT_THRESHOLD_PERCENT
+    shrinker_enabled: bool = False  # CONFIG_ZSWAP_SHRINKER_DEFAULT_ON=n
+    # cgroup_disable=memory
+    memcg_disabled: bool = False
+    # zsmalloc fragmentation factor applied to zswap_total_pages() (>= 1.0; 1.0 = no fragmentation)
+    frag_factor: float = 1.0
+    # ---- version behaviour (None = the profile's default) ----
+    # "mainline": shrink_memcg(memcg), one entry per node (§1.9) and the v6.11 shrink_worker (§1.10)
+    # "v4": shrink_memcg(memcg, nr_to_writeback) with the scan factor (§2.4)
+    # "batched": shrink_memcg(memcg, nr_to_scan) of v5 / the Jul-14 series (§2.5) with zswap_shrink_one_memcg
+    shrink_memcg_form: str | None = None
+    # the Jul-14 / v5 1/6 fix: memcg-disabled shrink_worker falls back to the root list
+    memcg_disabled_fix: bool | None = None
+    # incompressible pages stored as-is (2025/26 kernels) vs rejected (<= ~6.17)
+    incompressible_store_as_is: bool | None = None
+    # memory.reclaim accepts swappiness=max (v6.15+)
+    swappiness_max: bool | None = None
+    # store path budget of the batched shrink_memcg: 1 (Jul-14) or num_node_state(N_NORMAL_MEMORY) (v5)
+    store_shrink_nr: int | None = None
+    # proactive writeback (issue 3): strategy and constants (None = the profile's)
+    strategy: str | None = None
+    wb_batch: int | None = None
+    scan_ratio: int | None = None
+    bypass_second_chance: bool | None = None
+    # cost model for memory.pressure (PSI) stalls, in nanoseconds; assumptions, see docs/kernel-model.md
+    zswap_load_ns: int = 5_000
+    disk_swapin_ns: int = 100_000
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def with_(self, **kw: object) -> KernelConfig:
+        return replace(self, **kw)  # type: ignore[arg-type]

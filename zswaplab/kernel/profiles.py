@@ -1,0 +1,140 @@
+"""Kernel profiles: mainline kernels and each version of the proactive writeback series (spec §1.15, §2).
+
+A profile fills the version-dependent fields of :class:`KernelConfig` and the proactive constants
+(:class:`ProactiveParams`); any of them can be overridden in the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from .config import KernelConfig
+from .constants import PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class ProactiveParams:
+    """The series' constants for one profile (spec §1.2 "Series constants")."""
+
+    interface: str | None  # None | "file" (v1) | "zswap_writeback_only" (v2-v4) | "source=zswap" (v5)
+    strategy: str | None  # default cursor strategy of the proactive path
+    wb_batch: int  # ZSWAP_PROACTIVE_WB_BATCH (v1-v3: 128) / NR_ZSWAP_WB_BATCH (v4/v5: 64)
+    scan_ratio: int  # ZSWAP_PROACTIVE_WB_SCAN_RATIO / ZSWAP_WB_SCAN_FACTOR (16)
+    bypass_second_chance: bool  # v1's proactive walk ignores the referenced bit
+    stat: str | None  # "zswpwb_proactive" (pages, v1-v3) | "zswpwb_proactive_b" (bytes, v4/v5) | None
+    budget_unit: str  # "pages" | "bytes/PAGE_SIZE" | "bytes"
+    success: str  # "any" (v1/v2: 0 if anything written) | "full" (v3+: 0 only if the budget was met)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    version_fields: dict[str, object]
+    params: ProactiveParams
+
+
+_NONE = ProactiveParams(None, None, 64, 16, False, None, "bytes", "full")
+
+# mainline 6.12 … mid-2026 behaviour shared by the series' base
+_MAINLINE_2026 = {
+    "shrink_memcg_form": "mainline",
+    "memcg_disabled_fix": False,
+    "incompressible_store_as_is": True,
+    "swappiness_max": True,
+    "store_shrink_nr": 1,
+    "reclaim_batch_quarter": True,
+}
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in [
+        Profile(
+            "6.12",
+            "Linux 6.12 LTS (Debian bookworm-security): no incompressible store-as-is, no swappiness=max, "
+            "memory.reclaim batches of min(remaining, SWAP_CLUSTER_MAX)",
+            {**_MAINLINE_2026, "incompressible_store_as_is": False, "swappiness_max": False,
+             "reclaim_batch_quarter": False},
+            _NONE,
+        ),
+        Profile("mainline", "mainline mid-2026 (v7.0 era), before the Jul-14 global-shrinker series",
+                dict(_MAINLINE_2026), _NONE),
+        Profile(
+            "mm-new",
+            "mainline + the Jul-14 2026 series (batched shrink_memcg, memcg-disabled shrink_worker fix)",
+            {**_MAINLINE_2026, "shrink_memcg_form": "batched", "memcg_disabled_fix": True, "store_shrink_nr": 1},
+            _NONE,
+        ),
+        Profile("v1", "series v1: memory.zswap.proactive_writeback \"[max=<bytes>] <age>\"", dict(_MAINLINE_2026),
+                ProactiveParams("file", "per-memcg", 128, 16, True, "zswpwb_proactive", "pages", "any")),
+        Profile("v2", "series v2: \"<size> zswap_writeback_only\", budget in pages, 0 if anything written",
+                dict(_MAINLINE_2026),
+                ProactiveParams("zswap_writeback_only", "per-memcg", 128, 16, False, "zswpwb_proactive", "pages",
+                                "any")),
+        Profile("v3", "series v3: as v2, 0 only when the whole budget was written (else EAGAIN/EINTR)",
+                dict(_MAINLINE_2026),
+                ProactiveParams("zswap_writeback_only", "per-memcg", 128, 16, False, "zswpwb_proactive", "pages",
+                                "full")),
+        Profile("v4", "series v4: compressed-bytes budget as bytes/PAGE_SIZE, no per-memcg cursor",
+                {**_MAINLINE_2026, "shrink_memcg_form": "v4"},
+                ProactiveParams("zswap_writeback_only", "restart", 64, 16, False, "zswpwb_proactive_b",
+                                "bytes/PAGE_SIZE", "full")),
+        Profile("v5", "series v5: \"<size> source=zswap\", exact bytes, batch 64, shared scans/failures",
+                {**_MAINLINE_2026, "shrink_memcg_form": "batched", "memcg_disabled_fix": True,
+                 "store_shrink_nr": None},
+                ProactiveParams("source=zswap", "restart", 64, 16, False, "zswpwb_proactive_b", "bytes", "full")),
+    ]
+}
+
+STRATEGIES = ("restart", "per-memcg", "per-memcg-global-lock", "batch-each-then-check")
+
+
+def resolve(config: KernelConfig) -> tuple[KernelConfig, ProactiveParams]:
+    """Fill every ``None`` version field of ``config`` from its profile and apply parameter overrides."""
+    try:
+        prof = PROFILES[config.profile]
+    except KeyError:
+        raise ValueError(f"unknown profile {config.profile!r}; known: {', '.join(PROFILES)}") from None
+    updates: dict[str, object] = {}
+    for f in fields(config):
+        if f.name in prof.version_fields and getattr(config, f.name) is None:
+            updates[f.name] = prof.version_fields[f.name]
+    extra = dict(config.extra)
+    if "reclaim_batch_quarter" not in extra:
+        extra["reclaim_batch_quarter"] = prof.version_fields.get("reclaim_batch_quarter", True)
+    updates["extra"] = extra
+    if updates.get("store_shrink_nr", config.store_shrink_nr) is None:
+        updates["store_shrink_nr"] = config.nr_nodes  # v5: num_node_state(N_NORMAL_MEMORY)
+    cfg = replace(config, **updates)  # type: ignore[arg-type]
+    p = prof.params
+    params = replace(
+        p,
+        strategy=config.strategy if config.strategy is not None else p.strategy,
+        wb_batch=config.wb_batch if config.wb_batch is not None else p.wb_batch,
+        scan_ratio=config.scan_ratio if config.scan_ratio is not None else p.scan_ratio,
+        bypass_second_chance=(config.bypass_second_chance if config.bypass_second_chance is not None
+                              else p.bypass_second_chance),
+    )
+    if params.strategy is not None and params.strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {params.strategy!r}; known: {', '.join(STRATEGIES)}")
+    if params.wb_batch <= 0 or params.scan_ratio <= 0:
+        raise ValueError("wb_batch and scan_ratio must be positive")
+    return cfg, params
+
+
+def proactive_request(profile: str, nbytes: int, age_seconds: int = 1) -> tuple[str, str]:
+    """The cgroup file and text that ask ``profile``'s kernel to write back ``nbytes`` proactively.
+
+    v1 → ``("memory.zswap.proactive_writeback", "max=<nbytes> <age>")``; v2–v4 →
+    ``("memory.reclaim", "<nbytes> zswap_writeback_only")``; v5 → ``("memory.reclaim", "<nbytes> source=zswap")``.
+    Raises ``ValueError`` for a profile without a proactive interface.
+    """
+    iface = PROFILES[profile].params.interface
+    if iface == "file":
+        return "memory.zswap.proactive_writeback", f"max={nbytes} {age_seconds}"
+    if iface is None:
+        raise ValueError(f"profile {profile!r} has no proactive writeback interface")
+    return "memory.reclaim", f"{nbytes} {iface}"
+
+
+__all__ = ["PAGE_SIZE", "PROFILES", "STRATEGIES", "ProactiveParams", "Profile", "proactive_request", "resolve"]

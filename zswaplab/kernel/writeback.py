@@ -1,0 +1,394 @@
+"""zswap writeback: the LRU callback, ``zswap_writeback_entry``, ``shrink_memcg`` in each form, ``shrink_worker``
+with its global cursor, and the offline cleanup of that cursor.
+
+Models mm/zswap.c (spec §1.7–§1.11 for mainline v6.12 … mid-2026; §2.4–§2.5 for the series' reworked
+``shrink_memcg`` and worker). Which form runs is chosen by ``KernelConfig.shrink_memcg_form``:
+``"mainline"`` (one entry per node), ``"v4"`` (v4 1/5, scan factor) or ``"batched"`` (v5 2/6 = Jul-14 2/2).
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .constants import MAX_RECLAIM_RETRIES, PAGE_SHIFT, PAGE_SIZE
+from .list_lru import LruList, LruStatus, WalkBudget, list_lru_walk_one
+from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
+from .page import PageState
+from .zswap import ZswapEntry, zswap_accept_thr_pages, zswap_entry_free, zswap_total_pages  # noqa: F401
+
+if TYPE_CHECKING:
+    from .system import Kernel
+
+NR_ZSWAP_WB_BATCH = 64  # v4 1/5, v5 2/6, Jul-14 2/2
+ZSWAP_WB_SCAN_FACTOR = 16  # v4 1/5
+
+
+@dataclass
+class ShrinkWalkArg:
+    """The callback argument: mainline's ``bool *encountered_page_in_swapcache`` grown into the series'
+    ``struct zswap_shrink_walk_arg`` (v1 adds ``cutoff_time``/``proactive``; v4+ adds ``bytes_written``).
+
+    ``proactive_stat`` says where a proactive writeback is counted inside ``zswap_writeback_entry``:
+    ``"pages"`` (v1–v3 ``ZSWPWB_PROACTIVE`` event on the objcg), ``"bytes_owner"`` (v4 ``MEMCG_ZSWPWB_PROACTIVE_B`` on
+    the owning memcg) or ``None`` (mainline; v5 counts in its driver instead).
+    """
+
+    encountered_page_in_swapcache: bool = False
+    bytes_written: int = 0
+    proactive: bool = False
+    cutoff_ns: int | None = None
+    bypass_second_chance: bool = False
+    proactive_stat: str | None = None
+
+
+# ------------------------------------------------------------------------------------------ entry writeback
+def zswap_writeback_entry(k: Kernel, entry: ZswapEntry, swp: int, arg: ShrinkWalkArg | None) -> int:
+    """``zswap_writeback_entry(entry, swpentry)`` (v6.12+; spec §1.8).
+
+    Outcomes: 0 (written to the swap device), ``-EEXIST`` (the slot already has a swap-cache folio — a racing
+    swapin), ``-ENOMEM`` (folio allocation failed, or the entry vanished under us). Failures are injected with
+    :meth:`Kernel.inject_writeback`; otherwise writeback succeeds instantly.
+    """
+    fault = k.take_writeback_fault(swp)
+    if fault == "eexist":
+        return -errno.EEXIST
+    if fault == "enomem":
+        return -errno.ENOMEM
+    if fault == "vanished":  # concurrently invalidated: the page was freed, the entry with it
+        k.free_page(entry.page)
+        return -errno.ENOMEM
+    page = entry.page
+    k.zswap.tree.pop(swp, None)
+    owner = entry.objcg.memcg if entry.objcg is not None else None
+    if owner is not None:
+        owner.stat.zswpwb += 1
+        if arg is not None and arg.proactive:
+            if arg.proactive_stat == "pages":
+                owner.stat.zswpwb_proactive += 1
+                k.vm_events["zswpwb_proactive"] += 1
+            elif arg.proactive_stat == "bytes_owner":
+                owner.stat.zswpwb_proactive_b += entry.length
+    k.vm_events["zswpwb"] += 1
+    k.zswap.stats.written_back_pages += 1
+    zswap_entry_free(k, entry)
+    # __swap_writepage: the page now lives on the swap device
+    page.state = PageState.DISK
+    page.wb_time_ns = k.clock_ns
+    page.memcg.stat.pswpout += 1
+    k.vm_events["pswpout"] += 1
+    k.writeback_log.append(
+        (k.clock_ns, owner.path if owner is not None else "/", page.id, entry.length, bool(arg and arg.proactive))
+    )
+    return 0
+
+
+def shrink_memcg_cb(k: Kernel, entry: ZswapEntry, lst: LruList, arg: ShrinkWalkArg | None) -> LruStatus:
+    """``shrink_memcg_cb`` (v6.12+ second chance; spec §1.7; v1 proactive age/second-chance rules §2.1).
+
+    A referenced entry loses the bit and rotates; otherwise it is rotated to the tail *before* writeback
+    (so a failure leaves it rotated) and written back. ``-EEXIST`` stops the walk only when the caller passed
+    an argument (the dynamic shrinker in mainline; every path in v4+).
+    """
+    proactive = arg is not None and arg.proactive
+    if proactive and arg is not None and arg.cutoff_ns is not None and entry.store_time_ns > arg.cutoff_ns:
+        return LruStatus.LRU_ROTATE  # v1: too young
+    if entry.referenced:
+        entry.referenced = False
+        if not (proactive and arg is not None and arg.bypass_second_chance):
+            return LruStatus.LRU_ROTATE
+    lst.move_tail(entry)
+    swp = entry.swp
+    length = entry.length
+    rc = zswap_writeback_entry(k, entry, swp, arg)
+    if rc != 0:
+        k.zswap.stats.reject_reclaim_fail += 1
+        if rc == -errno.EEXIST and arg is not None:
+            arg.encountered_page_in_swapcache = True
+            return LruStatus.LRU_STOP
+        return LruStatus.LRU_RETRY
+    if arg is not None:
+        arg.bytes_written += length
+    return LruStatus.LRU_REMOVED_RETRY
+
+
+def _walk(k: Kernel, memcg: MemCgroup | None, nid: int, arg: ShrinkWalkArg | None, budget: WalkBudget) -> int:
+    lst = k.zswap_lru.list_of(k.lru_id(memcg), nid)
+    return list_lru_walk_one(lst, lambda e, lst: shrink_memcg_cb(k, e, lst, arg), budget)
+
+
+def _not_candidate(k: Kernel, memcg: MemCgroup | None) -> bool:
+    if not mem_cgroup_zswap_writeback_enabled(memcg, k.config.zswap_enabled):
+        return True
+    return memcg is not None and not memcg.online()
+
+
+# ------------------------------------------------------------------------------------------ shrink_memcg forms
+def shrink_memcg(k: Kernel, memcg: MemCgroup | None) -> int:
+    """``shrink_memcg(memcg)`` — mainline v6.12 … mid-2026 (spec §1.9).
+
+    Walks one entry on each node's list of ``memcg`` (its own lists only). Returns 0 if something was written
+    back, ``-EAGAIN`` if entries were scanned but none written, ``-ENOENT`` if writeback is disabled, the memcg
+    is offline or every list was empty.
+    """
+    k.counters["shrink_memcg_calls"] += 1
+    if _not_candidate(k, memcg):
+        return -errno.ENOENT
+    shrunk = scanned = 0
+    for nid in range(k.config.nr_nodes):
+        b = WalkBudget(1)
+        shrunk += _walk(k, memcg, nid, None, b)
+        scanned += 1 - b.nr_to_walk
+    if scanned == 0:
+        return -errno.ENOENT
+    return 0 if shrunk else -errno.EAGAIN
+
+
+def shrink_memcg_v4(
+    k: Kernel, memcg: MemCgroup | None, nr_to_writeback: int, arg: ShrinkWalkArg | None = None
+) -> int:
+    """``shrink_memcg(memcg, nr_to_writeback)`` — series v4 1/5 (spec §2.4).
+
+    Budget = ``nr_to_writeback * PAGE_SIZE`` compressed bytes; per node scans at most
+    ``min(list length, remaining pages * scan factor)`` entries in sub-walks of the batch size. Returns bytes
+    written (>= 0) or ``-ENOENT``.
+    """
+    k.counters["shrink_memcg_calls"] += 1
+    arg = arg if arg is not None else ShrinkWalkArg()
+    arg.bytes_written = 0
+    target = nr_to_writeback << PAGE_SHIFT
+    if _not_candidate(k, memcg):
+        return -errno.ENOENT
+    batch = k.params.wb_batch
+    factor = k.params.scan_ratio
+    all_empty = True
+    for nid in range(k.config.nr_nodes):
+        arg.encountered_page_in_swapcache = False
+        n = k.zswap_lru.list_lru_count_one(k.lru_id(memcg), nid)
+        if n == 0:
+            continue
+        all_empty = False
+        remain = -(-(target - arg.bytes_written) // PAGE_SIZE)
+        n = min(n, remain * factor)
+        scanned = 0
+        while scanned < n:
+            walk = min(batch, n - scanned)
+            scanned += walk
+            _walk(k, memcg, nid, arg, WalkBudget(walk))
+            if arg.bytes_written >= target:
+                return arg.bytes_written
+            if arg.encountered_page_in_swapcache:
+                break
+    if all_empty:
+        return -errno.ENOENT
+    return arg.bytes_written
+
+
+def shrink_memcg_batched(
+    k: Kernel, memcg: MemCgroup | None, nr_to_scan: int, arg: ShrinkWalkArg | None = None
+) -> int:
+    """``shrink_memcg(memcg, nr_to_scan)`` — series v5 2/6 and the Jul-14 2/2 final form (spec §2.5).
+
+    Scans at most ``nr_to_scan`` entries in total, each per-node list at most once per call (budget capped by
+    the list length), unused budget handed to the next node. Returns compressed bytes written (>= 0) or
+    ``-ENOENT`` when not a candidate or nothing was scanned.
+    """
+    k.counters["shrink_memcg_calls"] += 1
+    arg = arg if arg is not None else ShrinkWalkArg()
+    arg.bytes_written = 0
+    remaining = nr_to_scan
+    if _not_candidate(k, memcg):
+        return -errno.ENOENT
+    for nid in range(k.config.nr_nodes):
+        walk = min(remaining, k.zswap_lru.list_lru_count_one(k.lru_id(memcg), nid))
+        if walk == 0:
+            continue
+        remaining -= walk
+        b = WalkBudget(walk)
+        _walk(k, memcg, nid, arg, b)
+        remaining += b.nr_to_walk
+        if remaining == 0:
+            break
+    if remaining == nr_to_scan:
+        return -errno.ENOENT
+    return arg.bytes_written
+
+
+def zswap_store_shrink_memcg(k: Kernel, memcg: MemCgroup) -> bool:
+    """The memcg-limit branch of ``zswap_store`` (spec §1.4): True if the store may proceed.
+
+    mainline: ``shrink_memcg(memcg) == 0``; v4: ``shrink_memcg(memcg, 1) > 0``; batched: ``shrink_memcg(memcg,
+    n) > 0`` with n = 1 (Jul-14) or the number of nodes (v5). The store then proceeds without re-checking the
+    memcg limit (spec §5 Q9).
+    """
+    form = k.config.shrink_memcg_form
+    if form == "mainline":
+        return shrink_memcg(k, memcg) == 0
+    if form == "v4":
+        return shrink_memcg_v4(k, memcg, 1) > 0
+    nr = k.config.store_shrink_nr or 1
+    return shrink_memcg_batched(k, memcg, nr) > 0
+
+
+# ------------------------------------------------------------------------------------------ global cursor
+def zswap_iter_global(k: Kernel) -> MemCgroup | None:
+    """The locked advance of ``zswap_next_shrink`` (shrink_worker, v6.11+; ``zswap_iter_global`` in v4 2/5).
+
+    Under ``zswap_shrink_lock``: advance with ``mem_cgroup_iter`` until an online memcg (extra ref taken with
+    ``mem_cgroup_tryget_online``) or ``None`` (end of a full pass). The cursor keeps the iterator reference.
+    """
+    while True:
+        memcg = k.tree.mem_cgroup_iter(None, k.zswap_next_shrink)
+        k.zswap_next_shrink = memcg
+        if memcg is None or k.tree.mem_cgroup_tryget_online(memcg):
+            return memcg
+
+
+def zswap_memcg_offline_cleanup(k: Kernel, memcg: MemCgroup) -> None:
+    """``zswap_memcg_offline_cleanup(memcg)`` (v6.11+; spec §1.11): move the global cursor off a dying memcg."""
+    if k.zswap_next_shrink is memcg:
+        while True:
+            k.zswap_next_shrink = k.tree.mem_cgroup_iter(None, k.zswap_next_shrink)
+            if k.zswap_next_shrink is None or k.zswap_next_shrink.online():
+                break
+
+
+# ------------------------------------------------------------------------------------------ shrink_worker
+def shrink_worker(k: Kernel) -> None:
+    """``shrink_worker(work)``: global pool-limit writeback, in the form the configuration selects."""
+    k.counters["shrink_worker_runs"] += 1
+    form = k.config.shrink_memcg_form
+    if form == "mainline":
+        _shrink_worker_mainline(k)
+    elif form == "v4":
+        zswap_try_to_writeback_global(k, zswap_accept_thr_pages(k), zswap_total_pages(k))
+    else:
+        _shrink_worker_batched(k)
+
+
+def _shrink_worker_mainline(k: Kernel) -> None:
+    """``shrink_worker`` v6.11 … mid-2026 (spec §1.10), with the optional memcg-disabled fix (v5 1/6)."""
+    thr = zswap_accept_thr_pages(k)
+    failures = attempts = 0
+    memcg_disabled = k.tree.memcg_disabled
+    while True:  # do { ... } while (zswap_total_pages() > thr)
+        memcg = zswap_iter_global(k)
+        if memcg is None and memcg_disabled and k.config.memcg_disabled_fix:
+            ret = shrink_memcg(k, None)  # fix: the root list is the only target
+            if ret == -errno.ENOENT:
+                break
+            attempts += 1
+            if ret != 0:
+                failures += 1
+                if failures == MAX_RECLAIM_RETRIES:
+                    break
+        elif memcg is None:
+            if attempts == 0:
+                failures += 1
+                if failures == MAX_RECLAIM_RETRIES:
+                    break
+            attempts = 0
+        else:
+            ret = shrink_memcg(k, memcg)
+            k.tree.mem_cgroup_put(memcg)
+            if ret != -errno.ENOENT:
+                attempts += 1
+                if ret != 0:
+                    failures += 1
+                    if failures == MAX_RECLAIM_RETRIES:
+                        break
+        if not zswap_total_pages(k) > thr:
+            break
+
+
+@dataclass
+class ZswapShrinkState:
+    """``struct zswap_shrink_state { int scans; int failures; }`` (v5 3/6)."""
+
+    scans: int = 0
+    failures: int = 0
+
+
+EBUSY_STOP = -errno.EBUSY
+
+
+def zswap_shrink_one_memcg(
+    k: Kernel, memcg: MemCgroup | None, s: ZswapShrinkState, nr_to_scan: int = NR_ZSWAP_WB_BATCH,
+    arg: ShrinkWalkArg | None = None,
+) -> int:
+    """``zswap_shrink_one_memcg(memcg, state)`` (v5 3/6; spec §2.5): one step of a caller-driven walk.
+
+    ``memcg is None`` (with memcg enabled) marks the end of a full pass. Returns bytes written (>= 0) or
+    ``-EBUSY`` when the caller must stop (16 cumulative failures, or memcg disabled and the root list empty).
+    """
+    disabled = k.tree.memcg_disabled
+    if memcg is None and not disabled:
+        if s.scans == 0:
+            s.failures += 1
+            if s.failures == MAX_RECLAIM_RETRIES:
+                return EBUSY_STOP
+        s.scans = 0
+        return 0
+    shrunk = shrink_memcg_batched(k, memcg, nr_to_scan, arg)
+    if shrunk == -errno.ENOENT:
+        return EBUSY_STOP if disabled else 0
+    s.scans += 1
+    if shrunk <= 0:
+        s.failures += 1
+        if s.failures == MAX_RECLAIM_RETRIES:
+            return EBUSY_STOP
+    return shrunk
+
+
+def _shrink_worker_batched(k: Kernel) -> None:
+    """``shrink_worker`` of v5 3/6 / Jul-14 (spec §2.5): batch 64, loop while the pool is above threshold."""
+    s = ZswapShrinkState()
+    thr = zswap_accept_thr_pages(k)
+    while zswap_total_pages(k) > thr:
+        memcg = zswap_iter_global(k)
+        ret = zswap_shrink_one_memcg(k, memcg, s, k.params.wb_batch)
+        k.tree.mem_cgroup_put(memcg)
+        if ret == EBUSY_STOP:
+            break
+
+
+def zswap_try_to_writeback_global(k: Kernel, lower: int, upper: int) -> None:
+    """``zswap_try_to_writeback(lower_pages, upper_pages)`` non-proactive path (v4 2/5; spec §2.4)."""
+    failures = attempts = 0
+    while lower < upper:
+        memcg = zswap_iter_global(k)
+        if memcg is None:
+            if attempts == 0:
+                failures += 1
+                if failures == MAX_RECLAIM_RETRIES:
+                    break
+            attempts = 0
+            continue
+        shrunk = shrink_memcg_v4(k, memcg, min(upper - lower, k.params.wb_batch))
+        k.tree.mem_cgroup_put(memcg)
+        upper = zswap_total_pages(k)
+        if shrunk == -errno.ENOENT:
+            continue
+        attempts += 1
+        if shrunk <= 0:
+            failures += 1
+            if failures == MAX_RECLAIM_RETRIES:
+                break
+
+
+__all__ = [
+    "NR_ZSWAP_WB_BATCH",
+    "ShrinkWalkArg",
+    "ZswapShrinkState",
+    "shrink_memcg",
+    "shrink_memcg_batched",
+    "shrink_memcg_cb",
+    "shrink_memcg_v4",
+    "shrink_worker",
+    "zswap_iter_global",
+    "zswap_memcg_offline_cleanup",
+    "zswap_shrink_one_memcg",
+    "zswap_store_shrink_memcg",
+    "zswap_writeback_entry",
+]

@@ -1,0 +1,495 @@
+"""Run one scenario variant on the kernel model and record what happened (:class:`RunRecord`).
+
+Order of a run:
+
+1. the kernel is built from ``[kernel]`` + the variant's profile/strategy/constants and the scenario seed;
+2. the memcg tree is created and its knobs written (memory.max, memory.zswap.max, memory.zswap.writeback);
+3. populations are allocated (the model's bulk ``alloc``, tagged with the group name) oldest first — the
+   simulated clock runs from the oldest group's age down to 0 — and groups with ``where = "zswap"`` are pushed
+   out with a plain memory.reclaim of their size on their memcg, so each memcg's zswap LRU holds them in
+   age order;
+4. the timeline runs; after every step (one proactive call, one agent step, one action) memory.stat of every
+   memcg is recorded. Pages of groups with ``refault_after`` are touched that many seconds after they were
+   written back (the "active" data of spec §3.5); touching a written-back page reads it from disk, which is
+   recorded as a refault.
+"""
+
+from __future__ import annotations
+
+import heapq
+import operator
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from . import metrics as M
+from .adapter import PAGE_SIZE, KernelSetup, ModelAdapter, errno_name, proactive_key, proactive_request
+from .records import (
+    AgentRun,
+    AgentStep,
+    CallRecord,
+    CheckResult,
+    ExpectResult,
+    RefaultRecord,
+    RunRecord,
+    WritebackRecord,
+)
+from .schema import (
+    AdvanceAction,
+    AgentAction,
+    AllocAction,
+    Check,
+    Compression,
+    FreeAction,
+    MkdirAction,
+    ProactiveAction,
+    ReclaimAction,
+    RmdirAction,
+    Scenario,
+    SetAction,
+    TouchAction,
+    TrickleAction,
+    Variant,
+    WriteAction,
+    expand_template,
+)
+
+Progress = Callable[[int, int], None]  # (steps done, steps total)
+
+
+class RunError(RuntimeError):
+    """A scenario could not be executed on this model (e.g. a proactive call on a profile without one)."""
+
+
+def clen_sampler(c: Compression) -> int | Callable[[random.Random], int]:
+    """Compressed length in bytes per page for a ratio distribution (>= 1.0 → PAGE_SIZE, incompressible)."""
+
+    def clamp(r: float) -> int:
+        return PAGE_SIZE if r >= 1.0 else max(1, int(round(r * PAGE_SIZE)))
+
+    if c.kind == "fixed":
+        assert c.ratio is not None
+        return 0 if c.ratio == 0 else clamp(c.ratio)
+    if c.kind == "uniform":
+        lo, hi = c.low, c.high
+        return lambda rng: clamp(rng.uniform(lo, hi))  # type: ignore[arg-type]
+    if c.kind == "normal":
+        mu, sd = c.mean, c.stddev
+        return lambda rng: clamp(max(0.0, rng.gauss(mu, sd)))  # type: ignore[arg-type]
+    values = list(c.values or [])
+    weights = list(c.weights) if c.weights else None
+    return lambda rng: clamp(rng.choices(values, weights=weights)[0])
+
+
+def count_steps(sc: Scenario) -> int:
+    n = 0
+    for a in sc.timeline:
+        if isinstance(a, ProactiveAction | ReclaimAction):
+            n += a.repeat
+        elif isinstance(a, AgentAction):
+            n += a.max_steps
+        else:
+            n += 1
+    return n
+
+
+_OPS = {">": operator.gt, ">=": operator.ge, "==": operator.eq, "<=": operator.le, "<": operator.lt,
+        "!=": operator.ne}
+
+
+class Runner:
+    def __init__(self, variant: Variant, *, scenario_name: str, progress: Progress | None = None,
+                 snapshots: bool = True) -> None:
+        self.v = variant
+        self.sc = variant.scenario
+        self.progress = progress
+        self.take_snapshots = snapshots
+        self.seed = self.sc.scenario.seed
+        self.rng = random.Random(self.seed ^ 0x5A5A)
+        self.groups: dict[str, list[Any]] = {}  # group name -> pages (all memcgs)
+        self.refault_after: dict[str, float] = {}
+        self.pending: list[tuple[int, int, int]] = []  # heap of (due_ns, seq, page_id)
+        self._seq = 0
+        self.wb_mark = 0
+        self.step = 0
+        self.steps_total = count_steps(self.sc)
+        self.steps_done = 0
+        self.current_call: int | None = None
+        self.rec = RunRecord(
+            scenario=scenario_name, variant=variant.name, axes=dict(variant.axes), profile=variant.profile,
+            strategy=variant.strategy, seed=self.seed, parent=None, children=[], eligible={},
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _tick(self, n: int = 1) -> None:
+        self.steps_done += n
+        if self.progress:
+            self.progress(self.steps_done, self.steps_total)
+
+    def _drain_writebacks(self) -> list[WritebackRecord]:
+        """Turn new writeback-log entries into records and schedule refaults of "active" pages."""
+        new = []
+        for clock_ns, owner, pid, length, proactive in self.a.writeback_log_since(self.wb_mark):
+            page = self.a.page_by_id(pid)
+            group = self.a.tag(page) if page is not None else None
+            r = WritebackRecord(clock_ns=clock_ns, owner=owner, page_id=pid, length=length, proactive=proactive,
+                                call=self.current_call if proactive else None, group=group)
+            new.append(r)
+            ra = self.refault_after.get(group) if group else None
+            if ra is not None:
+                self._seq += 1
+                heapq.heappush(self.pending, (clock_ns + int(ra * 1e9), self._seq, pid))
+        self.wb_mark += len(new)
+        self.rec.writebacks.extend(new)
+        return new
+
+    def _touch(self, pages: list[Any]) -> None:
+        for p in self.a.touch(pages):
+            self.rec.refaults.append(RefaultRecord(clock_ns=self.a.clock_ns, owner=self.a.owner(p),
+                                                   page_id=self.a.page_id(p), group=self.a.tag(p)))
+        self._drain_writebacks()
+
+    def _advance(self, seconds: float) -> None:
+        """Advance the clock, touching scheduled "active" pages at their due times on the way."""
+        end = self.a.clock_ns + int(round(seconds * 1e9))
+        while self.pending and self.pending[0][0] <= end:
+            due = self.pending[0][0]
+            batch = []
+            while self.pending and self.pending[0][0] == due:
+                _, _, pid = heapq.heappop(self.pending)
+                page = self.a.page_by_id(pid)
+                if page is not None and self.a.state(page) == "disk":
+                    batch.append(page)
+            if due > self.a.clock_ns:
+                self.a.advance((due - self.a.clock_ns) / 1e9)
+            if batch:
+                self._touch(batch)
+        if end > self.a.clock_ns:
+            self.a.advance((end - self.a.clock_ns) / 1e9)
+        self._drain_writebacks()
+
+    def _snapshot(self, action: str) -> None:
+        if not self.take_snapshots:
+            return
+        for path in self.a.memcg_paths():
+            self.rec.snapshots.append({"step": self.step, "clock_ns": self.a.clock_ns, "action": action,
+                                       "memcg": path, "stat": self.a.stat(path)})
+        self.step += 1
+
+    def _child_of(self, owner: str) -> str | None:
+        for c in self.rec.children:
+            if owner == c or owner.startswith(c + "/"):
+                return c
+        return None
+
+    # ------------------------------------------------------------------ setup
+    def _setup(self) -> None:
+        sc = self.sc
+        k = sc.kernel
+        self.a = ModelAdapter(KernelSetup(
+            profile=self.v.profile, strategy=self.v.strategy, seed=self.seed, totalram=k.totalram, swap=k.swap,
+            nr_nodes=k.nr_nodes, shrinker_enabled=k.shrinker_enabled, max_pool_percent=k.max_pool_percent,
+            accept_threshold_percent=k.accept_threshold_percent, wb_batch=k.wb_batch, scan_ratio=k.scan_ratio,
+            bypass_second_chance=k.bypass_second_chance,
+        ))
+        for spec in sc.memcg:
+            for path in expand_template(spec.path, spec.count):
+                self.a.mkdir(path)
+                if spec.memory_max is not None:
+                    self._must_write(path, "memory.max", str(spec.memory_max))
+                if spec.zswap_max is not None:
+                    self._must_write(path, "memory.zswap.max", str(spec.zswap_max))
+                if not spec.zswap_writeback:
+                    self._must_write(path, "memory.zswap.writeback", "0")
+        items = []
+        for order, pop in enumerate(sc.population):
+            for path in expand_template(pop.memcg, pop.count):
+                items.append((pop, path, order))
+                if pop.refault_after is not None:
+                    self.refault_after[pop.name] = pop.refault_after
+        zs = sorted((it for it in items if it[0].where == "zswap"), key=lambda it: (-it[0].age, it[2]))
+        ram = [it for it in items if it[0].where == "ram"]
+        max_age = max((it[0].age for it in items), default=0.0)
+        start = self.a.clock_ns
+        for pop, path, _ in zs + ram:
+            due = start + int((max_age - pop.age) * 1e9)
+            if due > self.a.clock_ns:
+                self.a.advance((due - self.a.clock_ns) / 1e9)
+            n = pop.pages if pop.pages is not None else (pop.size or 0) // PAGE_SIZE
+            pages = self.a.alloc(path, n, clen_sampler(pop.compression or sc.compression), pop.name)
+            self.groups.setdefault(pop.name, []).extend(pages)
+            if pop.where == "zswap":
+                self.a.push_to_zswap(path, pages)
+        end = start + int(max_age * 1e9)
+        if end > self.a.clock_ns:
+            self.a.advance((end - self.a.clock_ns) / 1e9)
+        self._drain_writebacks()
+        self.t0 = self.a.clock_ns
+        self._snapshot("setup")
+        self.baseline = {p: self.a.stat(p) for p in self.a.memcg_paths()}
+        self.baseline_counters = self.a.counters()
+
+    def _must_write(self, path: str, file: str, text: str) -> None:
+        e = self.a.write(path, file, text)
+        if e:
+            raise RunError(f"{self.v.name}: writing {text!r} to {path}/{file} failed: {errno_name(e)}")
+
+    # ------------------------------------------------------------------ metrics parent
+    def _ensure_parent(self, target: str) -> None:
+        if self.rec.parent is not None:
+            return
+        parent = self.sc.metrics.parent or target
+        self.rec.parent = parent
+        self.rec.children = self.a.children(parent) if self.a.exists(parent) else []
+        elig = {}
+        for c in self.rec.children:
+            elig[c] = self.a.stat(c).get("zswap", 0) if self.a.writeback_enabled(c) else 0
+        self.rec.eligible = elig
+
+    # ------------------------------------------------------------------ actions
+    def _proactive_once(self, target: str, nbytes: int, age: int, label: str) -> CallRecord:
+        self._ensure_parent(target)
+        try:
+            file, text = proactive_request(self.v.profile, nbytes, age)
+        except ValueError as e:
+            raise RunError(f"{self.v.name}: {e}") from None
+        self._drain_writebacks()
+        self.current_call = len(self.rec.calls)
+        err = self.a.write(target, file, text)
+        new = self._drain_writebacks()
+        self.current_call = None
+        pages: dict[str, int] = {}
+        byts: dict[str, int] = {}
+        for w in new:
+            if not w.proactive:
+                continue
+            key = self._child_of(w.owner) or w.owner
+            pages[key] = pages.get(key, 0) + 1
+            byts[key] = byts.get(key, 0) + w.length
+        c = CallRecord(index=len(self.rec.calls), clock_ns=self.a.clock_ns, target=target, file=file, text=text,
+                       errno=err, pages=pages, bytes=byts, label=label)
+        self.rec.calls.append(c)
+        return c
+
+    def _expect(self, label: str, text: str, expect: list[str] | None, err: int) -> None:
+        if expect is None:
+            return
+        got = errno_name(err)
+        self.rec.expects.append(ExpectResult(label=label, text=text, expected=list(expect), got=got,
+                                             passed=got in expect))
+
+    def _do_proactive(self, a: ProactiveAction) -> None:
+        for r in range(a.repeat):
+            if r:
+                self._advance(a.interval)
+            nbytes = self.a.zswap_current(a.target) if a.size == "zswap.current" else int(a.size)
+            c = self._proactive_once(a.target, nbytes, a.age, a.label)
+            self._expect(a.label or "proactive", c.text, a.expect, c.errno)
+            self._snapshot(f"proactive#{c.index}")
+            self._tick()
+
+    def _do_reclaim(self, a: ReclaimAction) -> None:
+        text = str(a.size) + (f" swappiness={a.swappiness}" if a.swappiness is not None else "")
+        for r in range(a.repeat):
+            if r:
+                self._advance(a.interval)
+            err = self.a.write(a.target, "memory.reclaim", text)
+            self._drain_writebacks()
+            self._expect(a.label or "reclaim", text, a.expect, err)
+            self._snapshot("reclaim")
+            self._tick()
+
+    def _group_pages(self, group: str, memcg: str | None) -> list[Any]:
+        if group not in self.groups:
+            raise RunError(f"{self.v.name}: unknown page group {group!r} (define it in [[population]] or alloc)")
+        pages = self.groups[group]
+        if memcg is not None:
+            pages = [p for p in pages if self.a.owner(p) == memcg]
+        return pages
+
+    def _do_touch(self, a: TouchAction) -> None:
+        pages = [p for p in self._group_pages(a.group, a.memcg) if self.a.state(p) in a.states]
+        n = int(round(len(pages) * a.fraction))
+        chosen = pages if n >= len(pages) else self.rng.sample(pages, n)
+        self._touch(chosen)
+
+    def _do_agent(self, a: AgentAction) -> None:
+        """Hao's userspace agent (spec §3.5): write back ``step`` bytes per step on the parent and wait
+        ``interval``; per child, refault rate = pages written back in the last ``window`` seconds that were read
+        back from disk / pages written back in that window; abort when a child with at least
+        ``min_written_pages`` such pages crosses ``abort_refault_rate``."""
+        self._ensure_parent(a.target)
+        children = list(self.rec.children)
+        wb_start = len(self.rec.writebacks)
+        steps: list[AgentStep] = []
+        aborted, abort_step, abort_child = False, None, None
+        window_ns = int(a.window * 1e9)
+        cum = dict.fromkeys(children, 0)
+        cum_rf = dict.fromkeys(children, 0)
+        written_w = dict.fromkeys(children, 0)
+        refaulted_w = dict.fromkeys(children, 0)
+        agent_pages: dict[int, str] = {}  # page id -> child, for every page the agent wrote back
+        refaulted_ids: set[int] = set()
+        recent: deque[tuple[int, int, str]] = deque()  # (clock_ns, page id, child) of the window
+        wb_seen = len(self.rec.writebacks)
+        rf_seen = len(self.rec.refaults)
+        for s in range(1, a.max_steps + 1):
+            c = self._proactive_once(a.target, a.step, 1, a.label or "agent")
+            self._advance(a.interval)
+            now = self.a.clock_ns
+            for w in self.rec.writebacks[wb_seen:]:
+                ch = self._child_of(w.owner) if w.proactive else None
+                if ch:
+                    cum[ch] += 1
+                    written_w[ch] += 1
+                    agent_pages[w.page_id] = ch
+                    refaulted_ids.discard(w.page_id)
+                    recent.append((w.clock_ns, w.page_id, ch))
+            wb_seen = len(self.rec.writebacks)
+            for r in self.rec.refaults[rf_seen:]:
+                ch = agent_pages.get(r.page_id)
+                if ch and r.page_id not in refaulted_ids:
+                    refaulted_ids.add(r.page_id)
+                    cum_rf[ch] += 1
+                    refaulted_w[ch] += 1
+            rf_seen = len(self.rec.refaults)
+            while recent and now - recent[0][0] > window_ns:
+                _, pid, ch = recent.popleft()
+                written_w[ch] -= 1
+                if pid in refaulted_ids:
+                    refaulted_w[ch] -= 1
+            rate = {ch: (refaulted_w[ch] / written_w[ch] if written_w[ch] else 0.0) for ch in children}
+            steps.append(AgentStep(step=s, clock_ns=now, errno=c.errno, written_pages=dict(cum),
+                                   refaulted_pages=dict(cum_rf), refault_rate=rate))
+            self._snapshot(f"agent#{s}")
+            self._tick()
+            over = [ch for ch in children if written_w[ch] >= a.min_written_pages and rate[ch] > a.abort_refault_rate]
+            if over:
+                aborted, abort_step, abort_child = True, s, over[0]
+                break
+            if c.errno and not c.pages:
+                break  # nothing left to write back
+        self._tick(a.max_steps - len(steps))
+        by_group_b: dict[str, int] = {}
+        by_group_p: dict[str, int] = {}
+        for w in self.rec.writebacks[wb_start:]:
+            if w.proactive:
+                g = w.group or "?"
+                by_group_b[g] = by_group_b.get(g, 0) + w.length
+                by_group_p[g] = by_group_p.get(g, 0) + 1
+        self.rec.agents.append(AgentRun(target=a.target, threshold=a.abort_refault_rate, steps=steps,
+                                        aborted=aborted, abort_step=abort_step, abort_child=abort_child,
+                                        bytes_by_group=by_group_b, pages_by_group=by_group_p))
+
+    def _do_trickle(self, a: TrickleAction) -> None:
+        clen = clen_sampler(a.compression or self.sc.compression)
+        n = int(round(a.duration / a.every))
+        for _ in range(n):
+            self.a.alloc(a.target, a.pages, clen, "trickle")
+            self.a.write(a.target, "memory.reclaim", str(a.pages * PAGE_SIZE))
+            self.a.advance(a.every)
+        self._drain_writebacks()
+        self._snapshot("trickle")
+        self._tick()
+
+    def _run_action(self, a: Any) -> None:
+        if a.profiles is not None and self.v.profile not in a.profiles:
+            self._tick(a.repeat if isinstance(a, ProactiveAction | ReclaimAction) else
+                       a.max_steps if isinstance(a, AgentAction) else 1)
+            return
+        if a.at is not None:
+            due = self.t0 + int(a.at * 1e9)
+            if due > self.a.clock_ns:
+                self._advance((due - self.a.clock_ns) / 1e9)
+        if isinstance(a, ProactiveAction):
+            self._do_proactive(a)
+        elif isinstance(a, ReclaimAction):
+            self._do_reclaim(a)
+        elif isinstance(a, AgentAction):
+            self._do_agent(a)
+        else:
+            if isinstance(a, TouchAction):
+                self._do_touch(a)
+            elif isinstance(a, AllocAction):
+                n = a.pages if a.pages is not None else (a.size or 0) // PAGE_SIZE
+                pages = self.a.alloc(a.memcg, n, clen_sampler(a.compression or self.sc.compression), a.group)
+                self.groups.setdefault(a.group, []).extend(pages)
+            elif isinstance(a, FreeAction):
+                self.a.free(self._group_pages(a.group, a.memcg))
+            elif isinstance(a, MkdirAction):
+                self.a.mkdir(a.path)
+            elif isinstance(a, RmdirAction):
+                self.a.rmdir(a.path)
+            elif isinstance(a, SetAction):
+                v = a.value
+                text = ("1" if v else "0") if isinstance(v, bool) else str(v)
+                self._must_write(a.target, a.file, text)
+            elif isinstance(a, WriteAction):
+                text = a.text.replace("{key}", proactive_key(self.v.profile))
+                err = self.a.write(a.target, a.file, text)
+                self._expect(a.label or "write", text, a.expect, err)
+            elif isinstance(a, AdvanceAction):
+                self._advance(a.seconds)
+            elif isinstance(a, TrickleAction):
+                self._do_trickle(a)
+                return
+            self._drain_writebacks()
+            self._snapshot(a.action)
+            self._tick()
+
+    # ------------------------------------------------------------------ checks
+    def _value(self, memcg: str, stat: str, final: dict[str, dict[str, int]], counters: dict[str, int],
+               delta: bool) -> int | None:
+        if stat.startswith(("debugfs.", "counter.")):
+            cur = counters.get(stat, 0 if stat.startswith("counter.") else None)
+            base = self.baseline_counters.get(stat, 0)
+        else:
+            cur = final.get(memcg, {}).get(stat)
+            base = self.baseline.get(memcg, {}).get(stat, 0)
+        if cur is None:
+            return None
+        return cur - base if delta else cur
+
+    def _checks(self, checks: list[Check]) -> None:
+        final = {p: self.a.stat(p) for p in self.a.memcg_paths()}
+        counters = self.a.counters()
+        for c in checks:
+            if c.profiles is not None and self.v.profile not in c.profiles:
+                continue
+            actual = self._value(c.memcg, c.stat, final, counters, c.delta)
+            expected = c.value if isinstance(c.value, int) else self._value(c.memcg, c.value, final, counters,
+                                                                              c.delta)
+            ok = actual is not None and expected is not None and _OPS[c.op](actual, expected)
+            self.rec.checks.append(CheckResult(label=c.label, memcg=c.memcg, stat=c.stat, op=c.op,
+                                               expected=expected if expected is not None else -1,
+                                               actual=actual, passed=ok))
+
+    # ------------------------------------------------------------------ entry
+    def run(self) -> RunRecord:
+        t = time.perf_counter()
+        self._setup()
+        for a in self.sc.timeline:
+            self._run_action(a)
+        self._drain_writebacks()
+        self._checks(self.sc.check)
+        self.rec.counters = self.a.counters()
+        self.rec.wall_seconds = time.perf_counter() - t
+        if self.rec.parent is None and self.sc.metrics.parent:
+            self._ensure_parent(self.sc.metrics.parent)
+        return self.rec
+
+
+def metrics_of(run: RunRecord, sc: Scenario) -> dict[str, Any]:
+    return M.summarize(run.calls, run.eligible, run.writebacks, run.refaults,
+                       starve_k=sc.metrics.starve_k, active_window=sc.metrics.active_window)
+
+
+def run_variant(variant: Variant, *, scenario_name: str, progress: Progress | None = None,
+                snapshots: bool = True) -> tuple[RunRecord, dict[str, Any]]:
+    rec = Runner(variant, scenario_name=scenario_name, progress=progress, snapshots=snapshots).run()
+    return rec, metrics_of(rec, variant.scenario)
+
+
+__all__ = ["RunError", "Runner", "clen_sampler", "count_steps", "metrics_of", "run_variant"]

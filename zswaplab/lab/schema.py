@@ -1,0 +1,601 @@
+"""Scenario files: the TOML schema, validation with file/line/field errors, params and the variant matrix.
+
+A scenario file has these parts (docs/scenarios.md has the full reference):
+
+* ``[scenario]`` name, description, seed, default profile/strategy;
+* ``[params]`` named values referenced anywhere as ``"${name}"``; ``[params.reduced]`` overrides them
+  for the reduced (test/demo) size;
+* ``[kernel]`` the model's configuration (RAM, swap, pool limits, profile constants overrides);
+* ``[compression]`` the default compression-ratio distribution (compressed length / PAGE_SIZE);
+* ``[[memcg]]`` the tree (``count`` + ``{i}`` in the path expands to several memcgs);
+* ``[[population]]`` per-memcg page groups (size, where: zswap/ram, age, whether they are "active");
+* ``[[timeline]]`` the actions (``action = "proactive" | "reclaim" | "touch" | ...``);
+* ``[[check]]`` assertions on final memory.stat values (the selftests);
+* ``[matrix]`` axes (profile, strategy, wb_batch, ... or any param) whose product gives the run variants;
+* ``[metrics]`` which memcg's children the fairness metrics compare.
+
+Errors are :class:`ScenarioError` with messages ``file:line: field.path: message``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .tomlpos import format_path, key_lines, line_of
+from .units import memparse
+
+KNOWN_PROFILES = ("mainline", "6.12", "mm-new", "v1", "v2", "v3", "v4", "v5")
+KNOWN_STRATEGIES = ("restart", "per-memcg", "per-memcg-global-lock", "batch-each-then-check")
+KERNEL_AXES = ("profile", "strategy", "wb_batch", "scan_ratio", "bypass_second_chance")
+ERRNO_NAMES = ("EAGAIN", "EINVAL", "EINTR", "ENOENT", "EBUSY", "EOPNOTSUPP", "ENOMEM", "EEXIST")
+
+
+class ScenarioError(ValueError):
+    """A scenario file is invalid; the message names file, line and field."""
+
+
+def _size(v: Any) -> int:
+    return memparse(v)
+
+
+def _size_or_max(v: Any) -> int | None:
+    if v == "max":
+        return None
+    return memparse(v)
+
+
+Size = Annotated[int, BeforeValidator(_size)]
+SizeOrMax = Annotated[int | None, BeforeValidator(_size_or_max)]
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Compression(_Model):
+    """Distribution of compressed length as a ratio of PAGE_SIZE (>= 1.0 means incompressible)."""
+
+    kind: Literal["fixed", "uniform", "normal", "choice"] = "fixed"
+    ratio: float | None = Field(default=None, ge=0, le=1.5)
+    low: float | None = Field(default=None, ge=0, le=1.5)
+    high: float | None = Field(default=None, ge=0, le=1.5)
+    mean: float | None = Field(default=None, ge=0, le=1.5)
+    stddev: float | None = Field(default=None, ge=0)
+    values: list[Annotated[float, Field(ge=0, le=1.5)]] | None = None
+    weights: list[Annotated[float, Field(gt=0)]] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Compression:
+        need = {"fixed": ("ratio",), "uniform": ("low", "high"), "normal": ("mean", "stddev"), "choice": ("values",)}
+        for name in need[self.kind]:
+            if getattr(self, name) is None:
+                raise ValueError(f"kind={self.kind!r} needs field {name!r}")
+        if self.kind == "uniform" and self.low > self.high:  # type: ignore[operator]
+            raise ValueError("low must be <= high")
+        if self.kind == "choice":
+            if not self.values:
+                raise ValueError("values must not be empty")
+            if self.weights is not None and len(self.weights) != len(self.values):
+                raise ValueError("weights must have as many entries as values")
+        return self
+
+
+class ScenarioMeta(_Model):
+    name: str
+    description: str = ""
+    seed: int = 0
+    profile: str = "v5"
+    strategy: str | None = None
+    question: str = ""
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, v: str) -> str:
+        return _check_profile(v)
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, v: str | None) -> str | None:
+        return None if v is None else _check_strategy(v)
+
+
+def _check_profile(v: str) -> str:
+    if v not in KNOWN_PROFILES:
+        raise ValueError(f"unknown profile {v!r} (known: {', '.join(KNOWN_PROFILES)})")
+    return v
+
+
+def _check_strategy(v: str) -> str:
+    if v not in KNOWN_STRATEGIES:
+        raise ValueError(f"unknown strategy {v!r} (known: {', '.join(KNOWN_STRATEGIES)})")
+    return v
+
+
+class KernelSpec(_Model):
+    totalram: Size = 8 << 30
+    swap: Size = 32 << 30
+    nr_nodes: int = Field(default=1, ge=1, le=64)
+    shrinker_enabled: bool = False
+    max_pool_percent: int = Field(default=20, ge=0, le=100)
+    accept_threshold_percent: int = Field(default=90, ge=0, le=100)
+    wb_batch: int | None = Field(default=None, ge=1)
+    scan_ratio: int | None = Field(default=None, ge=1)
+    bypass_second_chance: bool | None = None
+
+
+_PATH_RE = re.compile(r"^/([A-Za-z0-9_.{}-]+(/[A-Za-z0-9_.{}-]+)*)?$")
+
+
+def _check_cgroup_path(v: str) -> str:
+    if not _PATH_RE.match(v):
+        raise ValueError(f"not a cgroup path: {v!r} (absolute, like '/parent/child')")
+    return v
+
+
+CgPath = Annotated[str, BeforeValidator(lambda v: _check_cgroup_path(v) if isinstance(v, str) else v)]
+
+
+class MemcgSpec(_Model):
+    path: CgPath
+    count: int | None = Field(default=None, ge=1, le=100_000)
+    memory_max: SizeOrMax = None
+    zswap_max: SizeOrMax = None
+    zswap_writeback: bool = True
+
+    @model_validator(mode="after")
+    def _template(self) -> MemcgSpec:
+        _check_template(self.path, self.count)
+        if self.path == "/":
+            raise ValueError("the root memcg exists already; do not list '/'")
+        return self
+
+
+def _check_template(path: str, count: int | None) -> None:
+    if count is None and "{i}" in path:
+        raise ValueError("'{i}' in a path needs 'count'")
+    if count is not None and "{i}" not in path:
+        raise ValueError("'count' needs '{i}' in the path")
+
+
+class Population(_Model):
+    """A group of pages charged to one memcg (or to each memcg of a ``count`` template)."""
+
+    memcg: CgPath
+    count: int | None = Field(default=None, ge=1, le=100_000)
+    name: str
+    size: Size | None = None
+    pages: int | None = Field(default=None, ge=0)
+    where: Literal["zswap", "ram"] = "zswap"
+    age: Seconds = 0.0
+    refault_after: Seconds | None = None
+    compression: Compression | None = None
+
+    @model_validator(mode="after")
+    def _amount(self) -> Population:
+        _check_template(self.memcg, self.count)
+        if (self.size is None) == (self.pages is None):
+            raise ValueError("give exactly one of 'size' (bytes) or 'pages'")
+        return self
+
+
+class _Action(_Model):
+    at: Seconds | None = None
+    profiles: list[str] | None = None
+    label: str = ""
+
+    @field_validator("profiles")
+    @classmethod
+    def _profiles(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None:
+            for p in v:
+                _check_profile(p)
+        return v
+
+
+Expect = list[Literal["OK", "EAGAIN", "EINVAL", "EINTR", "ENOENT", "EBUSY", "EOPNOTSUPP", "ENOMEM", "EEXIST"]]
+
+
+class ProactiveAction(_Action):
+    """A proactive writeback request on ``target`` in the profile's own interface (spec §2)."""
+
+    action: Literal["proactive"]
+    target: CgPath
+    size: Size | Literal["zswap.current"]
+    repeat: int = Field(default=1, ge=1)
+    interval: Seconds = 0.0
+    age: int = Field(default=1, ge=0)  # v1 only: the "<age_seconds>" argument
+    expect: Expect | None = None
+
+
+class ReclaimAction(_Action):
+    """A plain ``memory.reclaim`` push (``"<size> [swappiness=N]"``)."""
+
+    action: Literal["reclaim"]
+    target: CgPath
+    size: Size
+    swappiness: int | Literal["max"] | None = None
+    repeat: int = Field(default=1, ge=1)
+    interval: Seconds = 0.0
+    expect: Expect | None = None
+
+
+class TouchAction(_Action):
+    """Access pages of a population group: zswap pages fault in (zswpin), disk pages are read (pswpin)."""
+
+    action: Literal["touch"]
+    group: str
+    memcg: CgPath | None = None
+    fraction: float = Field(default=1.0, gt=0, le=1)
+    states: list[Literal["ram", "zswap", "disk"]] = ["ram", "zswap", "disk"]
+
+
+class AllocAction(_Action):
+    action: Literal["alloc"]
+    memcg: CgPath
+    group: str
+    size: Size | None = None
+    pages: int | None = Field(default=None, ge=0)
+    compression: Compression | None = None
+
+    @model_validator(mode="after")
+    def _amount(self) -> AllocAction:
+        if (self.size is None) == (self.pages is None):
+            raise ValueError("give exactly one of 'size' (bytes) or 'pages'")
+        return self
+
+
+class FreeAction(_Action):
+    action: Literal["free"]
+    group: str
+    memcg: CgPath | None = None
+
+
+class MkdirAction(_Action):
+    action: Literal["mkdir"]
+    path: CgPath
+
+
+class RmdirAction(_Action):
+    action: Literal["rmdir"]
+    path: CgPath
+
+
+class SetAction(_Action):
+    """Write a knob: limits and the writeback switch."""
+
+    action: Literal["set"]
+    target: CgPath
+    file: Literal["memory.max", "memory.zswap.max", "memory.zswap.writeback", "memory.swap.max", "memory.high"]
+    value: str | int | bool
+
+
+class WriteAction(_Action):
+    """Write raw text to a cgroup file; ``{key}`` in text becomes the profile's proactive key word."""
+
+    action: Literal["write"]
+    target: CgPath
+    file: str
+    text: str
+    expect: Expect | None = None
+
+
+class AdvanceAction(_Action):
+    action: Literal["advance"]
+    seconds: Seconds
+
+
+class AgentAction(_Action):
+    """An agent-like loop (spec §3.5, Hao's scenario): write back ``step`` per ``interval`` on ``target``,
+    abort when a child's refault rate of written-back pages exceeds ``abort_refault_rate``."""
+
+    action: Literal["agent"]
+    target: CgPath
+    step: Size
+    interval: Seconds = 2.0
+    max_steps: int = Field(default=200, ge=1)
+    abort_refault_rate: float = Field(default=0.1, gt=0, le=1)
+    window: Seconds = 10.0  # the refault rate is measured over pages written back in the last `window` s
+    min_written_pages: int = Field(default=16, ge=1)  # ... by children with at least this many of them
+
+
+class TrickleAction(_Action):
+    """Every ``every`` seconds allocate ``pages`` in ``target`` and push them out with memory.reclaim
+    (the global-shrinker test of spec §2.6)."""
+
+    action: Literal["trickle"]
+    target: CgPath
+    every: float = Field(gt=0)
+    duration: float = Field(gt=0)
+    pages: int = Field(default=1, ge=1)
+    compression: Compression | None = None
+
+
+Action = Annotated[
+    ProactiveAction
+    | ReclaimAction
+    | TouchAction
+    | AllocAction
+    | FreeAction
+    | MkdirAction
+    | RmdirAction
+    | SetAction
+    | WriteAction
+    | AdvanceAction
+    | AgentAction
+    | TrickleAction,
+    Field(discriminator="action"),
+]
+
+
+class Check(_Model):
+    """An assertion on a final memory.stat (or debugfs / counter) value; reported pass/fail."""
+
+    memcg: CgPath = "/"
+    stat: str
+    op: Literal[">", ">=", "==", "<=", "<", "!="]
+    value: int | str = 0  # an int, or the name of another stat of the same memcg
+    delta: bool = True  # compare the change over the timeline (after - before setup end)
+    profiles: list[str] | None = None
+    label: str = ""
+
+
+class MetricsSpec(_Model):
+    parent: CgPath | None = None  # whose children the fairness metrics compare (default: first proactive target)
+    starve_k: list[Annotated[int, Field(ge=1)]] = [10, 50, 200]
+    active_window: Seconds = 10.0
+
+
+class Scenario(_Model):
+    scenario: ScenarioMeta
+    params: dict[str, Any] = {}
+    kernel: KernelSpec = KernelSpec()
+    compression: Compression = Compression(kind="fixed", ratio=0.25)
+    memcg: list[MemcgSpec] = []
+    population: list[Population] = []
+    timeline: list[Action] = []
+    check: list[Check] = []
+    matrix: dict[str, list[Any]] = {}
+    metrics: MetricsSpec = MetricsSpec()
+
+    @field_validator("matrix")
+    @classmethod
+    def _matrix(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for axis, values in v.items():
+            if not values:
+                raise ValueError(f"matrix axis {axis!r} has no values")
+            if axis == "profile":
+                for p in values:
+                    _check_profile(p)
+            if axis == "strategy":
+                for s in values:
+                    if s is not None and s != "default":
+                        _check_strategy(s)
+        return v
+
+
+# --------------------------------------------------------------------------------------------------------
+# Loading
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One run of a scenario: the validated scenario with params substituted and kernel axes fixed."""
+
+    name: str
+    axes: dict[str, Any]
+    scenario: Scenario
+    profile: str
+    strategy: str | None
+
+
+@dataclass(frozen=True)
+class ScenarioFile:
+    path: str
+    raw: dict[str, Any]
+    lines: dict[tuple[str | int, ...], int]
+    base: Scenario  # validated with default (full) params
+
+    @property
+    def name(self) -> str:
+        return self.base.scenario.name
+
+    def variants(
+        self,
+        *,
+        reduced: bool = False,
+        overrides: dict[str, list[Any]] | None = None,
+    ) -> list[Variant]:
+        """Expand the matrix (with ``overrides`` replacing or adding axes) into validated variants."""
+        axes = dict(self.base.matrix)
+        for k, v in (overrides or {}).items():
+            axes[k] = list(v)
+        for k in axes:
+            if k not in KERNEL_AXES and k not in self._params(reduced):
+                raise ScenarioError(
+                    f"{self._where(('matrix', k))}: matrix.{k}: not a kernel axis ({', '.join(KERNEL_AXES)}) "
+                    "nor a [params] name"
+                )
+        names = list(axes)
+        out = []
+        for combo in itertools.product(*(axes[n] for n in names)) if names else [()]:
+            chosen = dict(zip(names, combo, strict=True))
+            params = self._params(reduced)
+            params.update({k: v for k, v in chosen.items() if k not in KERNEL_AXES})
+            raw = _substitute(self.raw, params, ())
+            raw.pop("params", None)
+            raw.pop("matrix", None)
+            sc = _validate(raw, self.path, self.lines)
+            profile = chosen.get("profile", sc.scenario.profile)
+            strategy = chosen.get("strategy", sc.scenario.strategy)
+            if strategy == "default":
+                strategy = None
+            kern = sc.kernel.model_dump()
+            for k in ("wb_batch", "scan_ratio", "bypass_second_chance"):
+                if k in chosen:
+                    kern[k] = chosen[k]
+            sc = sc.model_copy(update={"kernel": KernelSpec(**kern)})
+            name = ",".join(f"{k}={_short(v)}" for k, v in chosen.items()) or "default"
+            out.append(Variant(name=name, axes=chosen, scenario=sc, profile=profile, strategy=strategy))
+        return out
+
+    def _params(self, reduced: bool) -> dict[str, Any]:
+        params = {k: v for k, v in self.raw.get("params", {}).items() if k != "reduced"}
+        if reduced:
+            params.update(self.raw.get("params", {}).get("reduced", {}))
+        return params
+
+    def _where(self, path: tuple[str | int, ...]) -> str:
+        line = line_of(self.lines, path)
+        return f"{self.path}:{line}" if line else self.path
+
+
+def _short(v: Any) -> str:
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+_PARAM_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _substitute(node: Any, params: dict[str, Any], path: tuple[str | int, ...]) -> Any:
+    if isinstance(node, dict):
+        return {k: _substitute(v, params, path + (k,)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, params, path + (i,)) for i, v in enumerate(node)]
+    if isinstance(node, str) and "${" in node:
+        whole = _PARAM_RE.fullmatch(node)
+        if whole:
+            return params[whole.group(1)] if whole.group(1) in params else _Missing(whole.group(1))
+        return _PARAM_RE.sub(lambda m: str(params.get(m.group(1), m.group(0))), node)
+    return node
+
+
+class _Missing(str):
+    """Placeholder for an undefined ``${param}``; rejected by validation with a clear message."""
+
+    def __new__(cls, name: str) -> _Missing:
+        obj = super().__new__(cls, "${" + name + "}")
+        obj.param = name  # type: ignore[attr-defined]
+        return obj
+
+
+def _find_missing(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _find_missing(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _find_missing(v, path + (i,))
+    elif isinstance(node, str) and _PARAM_RE.search(node):
+        for m in _PARAM_RE.finditer(node):
+            yield path, m.group(1)
+
+
+def _validate(raw: dict[str, Any], path: str, lines: dict[tuple[str | int, ...], int]) -> Scenario:
+    for loc, name in _find_missing(raw, ()):
+        line = line_of(lines, loc)
+        where = f"{path}:{line}" if line else path
+        raise ScenarioError(f"{where}: {format_path(loc)}: undefined parameter ${{{name}}} (define it in [params])")
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as e:
+        msgs = []
+        for err in e.errors():
+            loc = _clean_loc(err["loc"], raw)
+            if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                loc = loc + ("action",)
+            line = line_of(lines, loc)
+            where = f"{path}:{line}" if line else path
+            msg = err["msg"].removeprefix("Value error, ")
+            msgs.append(f"{where}: {format_path(loc) or '(top level)'}: {msg}")
+        raise ScenarioError("\n".join(msgs)) from None
+
+
+def _clean_loc(loc: tuple[Any, ...], raw: dict[str, Any]) -> tuple[str | int, ...]:
+    """Drop pydantic's union-tag / validator segments (e.g. 'proactive', 'function-after[...]') from a loc."""
+    out: list[str | int] = []
+    node: Any = raw
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and not _is_internal(part):
+            out.append(part)  # a missing required field
+            node = None
+        # else: internal segment (tagged-union name, validator name) -> skip
+    return tuple(out)
+
+
+def _is_internal(part: str) -> bool:
+    return "[" in part or part in {
+        "proactive", "reclaim", "touch", "alloc", "free", "mkdir", "rmdir", "set", "write", "advance", "agent",
+        "trickle", "int", "str", "bool", "float", "function-before", "function-after", "literal",
+    }
+
+
+def load_scenario(path: str | Path) -> ScenarioFile:
+    """Read and validate a scenario file; raise :class:`ScenarioError` naming file, line and field."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise ScenarioError(f"{p}: cannot read: {e.strerror}") from None
+    return parse_scenario(text, str(p))
+
+
+def parse_scenario(text: str, path: str = "<string>") -> ScenarioFile:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
+        line = m.group(1) if m else "?"
+        raise ScenarioError(f"{path}:{line}: TOML syntax error: {str(e).split(' (at')[0]}") from None
+    lines = key_lines(text)
+    params = raw.get("params", {})
+    if not isinstance(params, dict) or not isinstance(params.get("reduced", {}), dict):
+        raise ScenarioError(f"{path}:{line_of(lines, ('params',))}: params: must be a table")
+    for name in params.get("reduced", {}):
+        if name not in params:
+            raise ScenarioError(
+                f"{path}:{line_of(lines, ('params', 'reduced', name))}: params.reduced.{name}: "
+                "not defined in [params]"
+            )
+    full = {k: v for k, v in params.items() if k != "reduced"}
+    base_raw = _substitute(raw, full, ())
+    base_raw.pop("params", None)
+    matrix = base_raw.get("matrix", {})
+    base = _validate(base_raw, path, lines)
+    # every variant must validate too (both sizes): errors surface at load time, not mid-run
+    sf = ScenarioFile(path=path, raw=raw, lines=lines, base=base)
+    if matrix:
+        sf.variants()
+        sf.variants(reduced=True)
+    elif params.get("reduced"):
+        sf.variants(reduced=True)
+    return sf
+
+
+def expand_template(path: str, count: int | None) -> list[str]:
+    """``("/p/c{i}", 3)`` → ``["/p/c0", "/p/c1", "/p/c2"]``."""
+    if count is None:
+        return [path]
+    return [path.replace("{i}", str(i)) for i in range(count)]

@@ -1,0 +1,250 @@
+"""Scenarios run both in the VM (real Linux 6.12) and on the model, as plain data.
+
+A scenario is a dict ``{"name", "description", "params"?, "snapshot_cgroups"?, "steps": [...]}``; each step is a
+dict with an ``op`` (the operations and their fields are listed in ``docs/validation.md``, "Scenario steps").
+Sizes follow the selftests: ``PAGES_PER_MB = 256`` 4 KiB pages. Everything is single-process-per-cgroup and
+free of timing (no hot set, one vCPU), which is what made the kernel's counters repeat exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+PAGE_SIZE = 4096
+PAGES_PER_MB = 256
+
+
+def mb(n: int) -> int:
+    return n * PAGES_PER_MB
+
+
+def _mkdirs(*paths: str) -> list[dict[str, Any]]:
+    return [{"op": "mkdir", "cgroup": p} for p in paths]
+
+
+def selftest_zswap_usage() -> dict[str, Any]:
+    """test_zswap.c #1 test_zswap_usage: memory.max=1M, 4 MB one byte per page -> zswpout grows."""
+    cg = "/no_shrink_test"
+    return {"name": "selftest_zswap_usage", "description": selftest_zswap_usage.__doc__,
+            "steps": _mkdirs(cg) + [
+                {"op": "write", "cgroup": cg, "file": "memory.max", "value": "1M"},
+                {"op": "spawn", "proc": "p", "cgroup": cg},
+                {"op": "alloc", "proc": "p", "region": "m", "pages": mb(4), "pattern": "byte"},
+                {"op": "kill", "proc": "p"},
+            ]}
+
+
+def selftest_swapin_nozswap() -> dict[str, Any]:
+    """test_zswap.c #2 test_swapin_nozswap: memory.max=24M, zswap.max=0, 32 MB written then read back:
+    swap.peak >= 8 MB and zswpout == 0."""
+    cg = "/no_zswap_test"
+    return {"name": "selftest_swapin_nozswap", "description": selftest_swapin_nozswap.__doc__,
+            "steps": _mkdirs(cg) + [
+                {"op": "write", "cgroup": cg, "file": "memory.max", "value": "24M"},
+                {"op": "write", "cgroup": cg, "file": "memory.zswap.max", "value": "0"},
+                {"op": "spawn", "proc": "p", "cgroup": cg},
+                {"op": "alloc", "proc": "p", "region": "m", "pages": mb(32), "pattern": "byte"},
+                {"op": "touch", "proc": "p", "region": "m"},
+                {"op": "kill", "proc": "p"},
+            ]}
+
+
+def selftest_zswapin() -> dict[str, Any]:
+    """test_zswap.c #3 test_zswapin: memory.max=8M, zswap.max=max, 32 MB written then read back:
+    zswpin >= 24 MB worth of pages."""
+    cg = "/zswapin_test"
+    return {"name": "selftest_zswapin", "description": selftest_zswapin.__doc__,
+            "steps": _mkdirs(cg) + [
+                {"op": "write", "cgroup": cg, "file": "memory.max", "value": "8M"},
+                {"op": "write", "cgroup": cg, "file": "memory.zswap.max", "value": "max"},
+                {"op": "spawn", "proc": "p", "cgroup": cg},
+                {"op": "alloc", "proc": "p", "region": "m", "pages": mb(32), "pattern": "byte"},
+                {"op": "touch", "proc": "p", "region": "m"},
+                {"op": "kill", "proc": "p"},
+            ]}
+
+
+def _attempt_writeback(cg: str, proc: str) -> list[dict[str, Any]]:
+    """test_zswap.c attempt_writeback(): 1024 'half' pages, reclaim them all into zswap, read them back,
+    zswap.max = usage/2, reclaim all again."""
+    size = str(1024 * PAGE_SIZE)
+    return [
+        {"op": "spawn", "proc": proc, "cgroup": cg},
+        {"op": "alloc", "proc": proc, "region": "m", "pages": 1024, "pattern": "half"},
+        {"op": "reclaim", "cgroup": cg, "value": size},
+        {"op": "read", "cgroup": cg, "file": "memory.zswap.current"},
+        {"op": "touch", "proc": proc, "region": "m"},
+        {"op": "write", "cgroup": cg, "file": "memory.zswap.max",
+         "value_from": {"cgroup": cg, "file": "memory.zswap.current", "div": 2}, "note": "usage/2"},
+        {"op": "reclaim", "cgroup": cg, "value": size},
+        {"op": "touch", "proc": proc, "region": "m"},
+        {"op": "kill", "proc": proc},
+    ]
+
+
+def selftest_zswap_writeback(enabled: bool) -> dict[str, Any]:
+    """test_zswap.c #4/#5 test_zswap_writeback_{enabled,disabled}: attempt_writeback in a cgroup with
+    memory.zswap.writeback=wb, then again in a child with writeback=1 (the parent's setting must win)."""
+    wb = 1 if enabled else 0
+    cg, child = "/zswap_writeback_test", "/zswap_writeback_test/zswap_writeback_test_child"
+    note = "the zswap.max written in the first half is ~usage/2 of the *first* pass"
+    return {"name": f"selftest_zswap_writeback_{'enabled' if enabled else 'disabled'}",
+            "description": selftest_zswap_writeback.__doc__,
+            "steps": _mkdirs(cg) + [
+                {"op": "write", "cgroup": cg, "file": "memory.zswap.writeback", "value": str(wb)},
+                *_attempt_writeback(cg, "p"),
+                {"op": "write", "cgroup": cg, "file": "memory.zswap.max", "value": "max", "note": note},
+                {"op": "mkdir", "cgroup": child},
+                {"op": "write", "cgroup": child, "file": "memory.zswap.writeback", "value": "1"},
+                *_attempt_writeback(child, "c"),
+            ]}
+
+
+def selftest_no_invasive_cgroup_shrink() -> dict[str, Any]:
+    """test_zswap.c #7 test_no_invasive_cgroup_shrink: a cgroup over its memory.zswap.max writes back only its
+    own entries (zswpwb > 0 there, == 0 in the control group)."""
+    wb, ctl = "/per_memcg_wb_test1", "/per_memcg_wb_test2"
+    return {"name": "selftest_no_invasive_cgroup_shrink", "description": selftest_no_invasive_cgroup_shrink.__doc__,
+            "steps": _mkdirs(wb, ctl) + [
+                {"op": "write", "cgroup": wb, "file": "memory.max", "value": "1M"},
+                {"op": "write", "cgroup": wb, "file": "memory.max", "value": "32M"},
+                {"op": "write", "cgroup": wb, "file": "memory.zswap.max", "value": "64K"},
+                {"op": "write", "cgroup": ctl, "file": "memory.max", "value": "32M"},
+                {"op": "spawn", "proc": "control", "cgroup": ctl},
+                {"op": "alloc", "proc": "control", "region": "m", "pages": mb(64), "pattern": "byte"},
+                {"op": "spawn", "proc": "wb", "cgroup": wb},
+                {"op": "alloc", "proc": "wb", "region": "m", "pages": mb(64), "pattern": "byte"},
+                {"op": "kill", "proc": "wb"},
+                {"op": "kill", "proc": "control"},
+            ]}
+
+
+def reclaim_push() -> dict[str, Any]:
+    """memory.reclaim on a parent pushes its children's cold anon memory into zswap; probes of the keys the
+    6.12 parser accepts and rejects (zswap_writeback_only, swappiness=0/200/max)."""
+    p, c1, c2 = "/parent", "/parent/c1", "/parent/c2"
+    return {"name": "reclaim_push", "description": reclaim_push.__doc__,
+            "steps": _mkdirs(p, c1, c2) + [
+                {"op": "spawn", "proc": "p1", "cgroup": c1},
+                {"op": "spawn", "proc": "p2", "cgroup": c2},
+                {"op": "alloc", "proc": "p1", "region": "m", "pages": mb(96), "pattern": "ratio3", "seed": 1},
+                {"op": "alloc", "proc": "p2", "region": "m", "pages": mb(96), "pattern": "ratio3", "seed": 2},
+                {"op": "reclaim", "cgroup": p, "value": "50M"},
+                {"op": "reclaim", "cgroup": c1, "value": "10M zswap_writeback_only"},
+                {"op": "reclaim", "cgroup": c1, "value": "10M swappiness=max"},
+                {"op": "reclaim", "cgroup": c1, "value": "10M swappiness=0"},
+                {"op": "reclaim", "cgroup": c1, "value": "10M swappiness=200"},
+                {"op": "touch", "proc": "p1", "region": "m"},
+                {"op": "touch", "proc": "p2", "region": "m"},
+            ]}
+
+
+def zswap_max_store_path() -> dict[str, Any]:
+    """memory.zswap.max lowered far below usage: the pool does not shrink; each new store first clears one
+    referenced bit (store rejected -> the page goes to disk); writeback starts only after every existing entry
+    has been passed once, then each store writes one entry back and is accepted."""
+    c = "/zmax"
+    steps = _mkdirs(c) + [
+        {"op": "spawn", "proc": "p", "cgroup": c},
+        {"op": "alloc", "proc": "p", "region": "m", "pages": mb(64), "pattern": "ratio3", "seed": 3},
+        {"op": "reclaim", "cgroup": c, "value": "16M"},
+        {"op": "write", "cgroup": c, "file": "memory.zswap.max", "value": "1M"},
+    ]
+    steps += [{"op": "reclaim", "cgroup": c, "value": "4M"} for _ in range(6)]
+    steps += [{"op": "touch", "proc": "p", "region": "m"}, {"op": "kill", "proc": "p"}]
+    return {"name": "zswap_max_store_path", "description": zswap_max_store_path.__doc__, "steps": steps}
+
+
+def writeback_disabled_subtree() -> dict[str, Any]:
+    """memory.zswap.writeback=0 on a parent disables writeback for its whole subtree (a child's 1 does not
+    override it): over zswap.max, stores are rejected and the pages stay in memory (memory.reclaim -> EAGAIN),
+    incompressible pages are rejected and stay in memory too; a sibling subtree with writeback=1 writes back."""
+    off, off_c, on, on_c = "/wb_off", "/wb_off/c", "/wb_on", "/wb_on/c"
+    steps = _mkdirs(off, off_c, on, on_c) + [
+        {"op": "write", "cgroup": off, "file": "memory.zswap.writeback", "value": "0"},
+        {"op": "write", "cgroup": off_c, "file": "memory.zswap.writeback", "value": "1"},
+    ]
+    for cg, proc in ((off_c, "poff"), (on_c, "pon")):
+        steps += [
+            {"op": "spawn", "proc": proc, "cgroup": cg},
+            {"op": "alloc", "proc": proc, "region": "m", "pages": mb(8), "pattern": "ratio3", "seed": 5},
+            {"op": "reclaim", "cgroup": cg, "value": "8M"},
+            {"op": "write", "cgroup": cg, "file": "memory.zswap.max", "value": "1M"},
+            {"op": "alloc", "proc": proc, "region": "n", "pages": mb(16), "pattern": "ratio3", "seed": 6},
+            {"op": "reclaim", "cgroup": cg, "value": "16M"},
+            {"op": "write", "cgroup": cg, "file": "memory.zswap.max", "value": "max"},
+            {"op": "alloc", "proc": proc, "region": "r", "pages": mb(4), "pattern": "random", "seed": 7},
+            {"op": "reclaim", "cgroup": cg, "value": "4M"},
+            {"op": "touch", "proc": proc, "region": "m"},
+            {"op": "touch", "proc": proc, "region": "n"},
+            {"op": "touch", "proc": proc, "region": "r"},
+        ]
+    return {"name": "writeback_disabled_subtree", "description": writeback_disabled_subtree.__doc__,
+            "steps": steps}
+
+
+def global_pool_limit() -> dict[str, Any]:
+    """max_pool_percent lowered below the pool size: stores hit the global limit (pool_limit_hit), are rejected
+    and queue shrink_worker, which writes entries back (second chance: referenced entries are rotated first)."""
+    c = "/pool"
+    steps = _mkdirs(c) + [
+        {"op": "spawn", "proc": "p", "cgroup": c},
+        {"op": "alloc", "proc": "p", "region": "m", "pages": mb(96), "pattern": "ratio3", "seed": 9},
+        {"op": "reclaim", "cgroup": c, "value": "40M"},
+        {"op": "param", "name": "max_pool_percent", "value": "1"},
+    ]
+    for _ in range(4):
+        steps += [{"op": "reclaim", "cgroup": c, "value": "8M"}, {"op": "sleep", "seconds": 0.5}]
+    steps += [{"op": "param", "name": "max_pool_percent", "value": "20"},
+              {"op": "touch", "proc": "p", "region": "m"}, {"op": "kill", "proc": "p"}]
+    return {"name": "global_pool_limit", "description": global_pool_limit.__doc__, "steps": steps}
+
+
+def swapin_after_writeback() -> dict[str, Any]:
+    """Pages written back from zswap to disk (and pages rejected to disk) are read back intact: every page of
+    every region is verified (bad == 0), zswpin + pswpin account for the faults."""
+    c = "/swapin"
+    return {"name": "swapin_after_writeback", "description": swapin_after_writeback.__doc__,
+            "steps": _mkdirs(c) + [
+                {"op": "spawn", "proc": "p", "cgroup": c},
+                {"op": "alloc", "proc": "p", "region": "a", "pages": mb(32), "pattern": "ratio3", "seed": 11},
+                {"op": "reclaim", "cgroup": c, "value": "32M"},
+                {"op": "write", "cgroup": c, "file": "memory.zswap.max", "value": "2M"},
+                {"op": "alloc", "proc": "p", "region": "b", "pages": mb(64), "pattern": "ratio2", "seed": 12},
+                {"op": "reclaim", "cgroup": c, "value": "64M"},
+                {"op": "touch", "proc": "p", "region": "a"},
+                {"op": "touch", "proc": "p", "region": "b"},
+                {"op": "kill", "proc": "p"},
+            ]}
+
+
+def calibration() -> dict[str, Any]:
+    """Compressed length per workload pattern (lzo on this kernel): 1024 pages of each pattern pushed into
+    zswap in its own cgroup; memory.zswap.current / zswapped pages = the mean compressed length."""
+    steps: list[dict[str, Any]] = []
+    for pat in ("byte", "half", "ratio2", "ratio3"):
+        cg = f"/cal_{pat}"
+        steps += _mkdirs(cg) + [
+            {"op": "spawn", "proc": pat, "cgroup": cg},
+            {"op": "alloc", "proc": pat, "region": "m", "pages": 1024, "pattern": pat, "seed": 21},
+            {"op": "reclaim", "cgroup": cg, "value": str(1024 * PAGE_SIZE)},
+        ]
+    return {"name": "calibration", "description": calibration.__doc__, "steps": steps}
+
+
+SCENARIOS = {
+    s["name"]: s for s in (
+        selftest_zswap_usage(), selftest_swapin_nozswap(), selftest_zswapin(),
+        selftest_zswap_writeback(True), selftest_zswap_writeback(False), selftest_no_invasive_cgroup_shrink(),
+        reclaim_push(), zswap_max_store_path(), writeback_disabled_subtree(), global_pool_limit(),
+        swapin_after_writeback(), calibration(),
+    )
+}
+
+
+def get(name: str) -> dict[str, Any]:
+    """A deep copy of the named scenario (KeyError lists the known names)."""
+    if name not in SCENARIOS:
+        raise KeyError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+    return copy.deepcopy(SCENARIOS[name])
