@@ -28,6 +28,7 @@ class OOMKill(RuntimeError):  # noqa: N818 - named after the kernel event
     def __init__(self, memcg: MemCgroup) -> None:
         super().__init__(f"memcg OOM in {memcg.path}")
         self.memcg = memcg
+        self.pages: list[Page] = []  # pages the interrupted allocation had already faulted in
 
 
 @dataclass
@@ -211,9 +212,13 @@ class Kernel:
         >= PAGE_SIZE = incompressible. Charging over ``memory.max`` reclaims from the limited memcg first.
         """
         memcg = self._memcg(where)
-        out = []
+        out: list[Page] = []
         for _ in range(n):
-            self.try_charge(memcg, 1)
+            try:
+                self.try_charge(memcg, 1)
+            except OOMKill as e:
+                e.pages = out
+                raise
             c = clen(self.rng) if callable(clen) else clen
             p = Page(self._next_page, memcg, nid % self.config.nr_nodes, int(c), tag)
             self._next_page += 1

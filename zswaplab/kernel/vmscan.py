@@ -81,7 +81,10 @@ def try_to_free_mem_cgroup_pages(k: Kernel, target: MemCgroup, nr_pages: int,
     for priority in range(DEF_PRIORITY, -1, -1):
         memcg: MemCgroup | None = None
         while True:
-            memcg = k.tree.mem_cgroup_iter(target, memcg)
+            if k.tree.memcg_disabled:  # no memcg iteration: the root's (node) lists only, once per priority
+                memcg = None if memcg is not None else k.tree.root
+            else:
+                memcg = k.tree.mem_cgroup_iter(target, memcg)
             if memcg is None:
                 break
             for nid in range(k.config.nr_nodes):

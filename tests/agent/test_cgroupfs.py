@@ -1,0 +1,300 @@
+"""The cgroupfs backend end to end on a fake cgroup mount with a fake kernel per profile."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from zswaplab.agent.backend import UnsafePath
+from zswaplab.agent.interface import Interface
+
+from .conftest import policy
+
+MB = 1 << 20
+
+
+def setup_a(r, entries: int = 1024, entry_size: int = 1024, **kw):
+    r.fk.mkdir("/a", entries=entries, entry_size=entry_size, **kw)
+    return r
+
+
+@pytest.mark.parametrize("profile,iface", [
+    ("v5", Interface.SOURCE_ZSWAP), ("v4", Interface.WRITEBACK_ONLY), ("v3", Interface.WRITEBACK_ONLY),
+    ("v2", Interface.WRITEBACK_ONLY), ("v1", Interface.PROACTIVE_FILE), ("mainline", Interface.NONE),
+    ("6.12", Interface.NONE)])
+def test_capability_probe_is_harmless(rig, profile, iface) -> None:
+    r = setup_a(rig(profile))
+    ag = r.agent(policy())
+    cap = ag.start()
+    assert cap.interface is iface
+    # probes ask for zero bytes, are written only to memory.reclaim, and write nothing back
+    assert all(w[1] == "memory.reclaim" and w[2].split()[0] == "0" for w in r.fk.writes)
+    assert r.fk.cgroups["/a"].counters["zswpwb"] == 0 and r.fk.cgroups["/a"].entries == 1024
+    assert len(r.events("capability")) == 1
+    if iface is Interface.NONE:
+        assert r.events("observe_only")[0]["level"] == "warning"
+
+
+def test_probe_on_writeback_disabled_target_uses_root(rig) -> None:
+    r = rig("v5")
+    r.fk.mkdir("/a", entries=10, writeback=False)
+    cap = r.agent(policy()).start()
+    assert cap.interface is Interface.SOURCE_ZSWAP and cap.probe_cgroup == "/"
+
+
+def test_v5_cycle_writes_budget_in_steps(rig) -> None:
+    r = setup_a(rig("v5"))
+    ag = r.agent(policy(step="64K", cycle="256K"))
+    rep = ag.run(once=True)[0]
+    res = rep.results[0]
+    assert res.outcome == "quota_cycle" and res.steps == 4
+    assert [w[2] for w in r.proactive_writes()] == ["64K source=zswap"] * 4
+    # written bytes come from zswpwb_proactive_b deltas, which the fake kernel counts in whole entries
+    assert res.written == r.fk.cgroups["/a"].counters["zswpwb_proactive_b"] == 256 * 1024
+    samples = {(s.name, tuple(s.labels.items())): s.value for m in ag.metrics.registry.collect() for s in m.samples}
+    assert samples[("zswaplab_agent_bytes_written_total", (("target", "/a"),))] == 256 * 1024
+    assert samples[("zswaplab_agent_bytes_requested_total", (("target", "/a"),))] == 256 * 1024
+
+
+@pytest.mark.parametrize("profile,file,text", [
+    ("v3", "memory.reclaim", "64K zswap_writeback_only"),
+    ("v1", "memory.zswap.proactive_writeback", "max=64K 600")])
+def test_pages_counter_profiles(rig, profile, file, text) -> None:
+    r = setup_a(rig(profile))
+    ag = r.agent(policy(extra='age = "10m"'))
+    res = ag.run(once=True)[0].results[0]
+    assert r.proactive_writes()[0][1:3] == (file, text)
+    # v1-v3 count pages (zswpwb_proactive): written bytes = pages * PAGE_SIZE
+    assert res.written == r.fk.cgroups["/a"].counters["zswpwb_proactive"] * 4096 > 0
+
+
+def test_age_ignored_without_v1_is_reported_once(rig) -> None:
+    r = setup_a(rig("v5"))
+    r.agent(policy(extra='age = "10m"')).run(max_cycles=2)
+    assert len(r.events("age_unsupported")) == 1
+
+
+def test_observe_only_writes_nothing(rig) -> None:
+    r = setup_a(rig("mainline"))
+    rep = r.agent(policy()).run(max_cycles=2)
+    assert [x.results[0].outcome for x in rep] == ["observe_only"] * 2
+    assert r.proactive_writes() == []
+
+
+def test_dry_run_writes_nothing_at_all(rig) -> None:
+    r = setup_a(rig("v5"))
+    ag = r.agent(policy(), dry_run=True)
+    res = ag.run(once=True)[0].results[0]
+    assert r.fk.writes == []  # not even a probe
+    assert ag.capability.interface is Interface.SOURCE_ZSWAP and "dry-run" in ag.capability.detail
+    would = r.events("would_write")
+    assert [e["text"] for e in would] == ["64K source=zswap"] * 4 and res.written == 0
+    assert all(os.path.getsize(r.mount / p.strip("/") / "memory.reclaim") == 0 for p in ("/a",))
+
+
+def test_min_zswap(rig) -> None:
+    r = setup_a(rig("v5"), entries=100, entry_size=1000)  # 100 KB in zswap
+    res = r.agent(policy(min_zswap="1M")).run(once=True)[0].results[0]
+    assert res.outcome == "below_min_zswap" and r.proactive_writes() == []
+    r2 = setup_a(rig("v5"), entries=300, entry_size=1000)
+    res = r2.agent(policy(step="64K", cycle="1M", min_zswap="200K")).run(once=True)[0].results[0]
+    assert res.outcome == "below_min_zswap" and r2.fk.cgroups["/a"].entries * 1000 < 200 * 1024
+
+
+# ---------------------------------------------------------------- faults (issue section 3)
+def test_eagain_partial_counts_written_and_goes_on(rig) -> None:
+    r = setup_a(rig("v5"), entries=100, entry_size=1024)  # 100K < 4 x 64K steps
+    res = r.agent(policy(step="64K", cycle="256K", extra="eagain_retries = 1")).run(once=True)[0].results[0]
+    outcomes = [w[3] for w in r.proactive_writes()]
+    assert outcomes == ["ok", "EAGAIN", "EAGAIN", "EAGAIN"]  # partial, then zero-progress twice
+    assert res.written == 100 * 1024 and res.eagain == 3 and res.outcome == "exhausted"
+    assert len(r.events("request_failed")) == 0
+
+
+@pytest.mark.parametrize("code", [errno.EINVAL, errno.EBUSY, errno.EPERM, errno.EACCES, errno.EIO])
+def test_write_errors_logged_once_per_target(rig, code) -> None:
+    r = setup_a(rig("v5"))
+    r.fk.faults[("/a", "memory.reclaim")] = []
+    ag = r.agent(policy())
+    ag.start()
+    r.fk.faults[("/a", "memory.reclaim")] = [code, code, code]
+    reps = ag.run(max_cycles=3)
+    name = errno.errorcode[code]
+    assert [x.results[0].outcome for x in reps] == [f"error:{name}"] * 3
+    warn = r.events("request_failed", "warning")
+    assert len(warn) == 1 and warn[0]["errno"] == name and warn[0]["cgroup"] == "/a" and warn[0]["hint"]
+    assert warn[0]["request"] == "64K source=zswap"
+    assert len(r.events("request_failed", "debug")) == 2
+
+
+def test_einval_from_disabled_writeback(rig) -> None:
+    r = setup_a(rig("v5"), writeback=False)
+    res = r.agent(policy()).run(once=True)[0].results[0]
+    assert res.outcome == "error:EINVAL" and "memory.zswap.writeback" in r.events("request_failed")[0]["hint"]
+
+
+def test_enoent_write_marks_gone(rig) -> None:
+    r = setup_a(rig("v5"))
+    ag = r.agent(policy())
+    ag.start()
+    r.fk.faults[("/a", "memory.reclaim")] = [errno.ENOENT]
+    assert ag.run(once=True)[0].results[0].outcome == "gone"
+    assert len(r.events("cgroup_gone")) == 1
+
+
+def test_cgroup_disappears_mid_cycle(rig) -> None:
+    r = setup_a(rig("v5"))
+    r.fk.mkdir("/b", entries=1024)
+    ag = r.agent(policy(path="/*"))
+    ag.start()
+    r.fk.on_write = lambda path, f, t: r.fk.rmdir("/a") if path == "/a" else None
+    reps = ag.run(max_cycles=2)
+    first = {x.path: x.outcome for x in reps[0].results}
+    assert first == {"/a": "gone", "/b": "quota_cycle"}
+    assert [x.path for x in reps[1].results] == ["/b"]  # dropped at the next discovery
+    assert len(r.events("target_removed")) == 1
+
+
+def test_cgroup_replaced_is_a_new_target(rig) -> None:
+    r = setup_a(rig("v5"))
+    ag = r.agent(policy(extra='[target.guardrails]\npsi_some_avg10 = 1.0'))
+    ag.start()
+    old = next(iter(ag.states))
+    r.fk.cgroups["/a"].psi_some_avg10 = 50.0
+    r.fk.render("/a")
+    assert ag.run_cycle().results[0].outcome == "tripped"
+    assert ag.run_cycle().results[0].outcome == "backoff"
+    r.fk.rmdir("/a")
+    (r.mount / "keep").mkdir()  # occupy the freed inode number, so the new /a surely gets another
+    setup_a(r)
+    rep = ag.run_cycle().results[0]
+    assert rep.id != old and rep.outcome == "quota_cycle"  # no inherited backoff
+
+
+def test_stat_with_unknown_and_missing_keys(rig) -> None:
+    r = rig("v5")
+    r.fk.drop_keys = {"zswpwb_proactive_b", "pswpin", "workingset_refault_anon"}
+    r.fk.extra_keys = {"brand_new_counter": 7}
+    r.fk.extra_lines = "garbage line here\n"
+    setup_a(r)
+    ag = r.agent(policy(extra='[target.guardrails]\nrefault_rate = "1M/s"'))
+    reps = ag.run(max_cycles=2)
+    res = reps[0].results[0]
+    assert res.outcome == "quota_cycle" and res.steps == 4 and res.written == 0  # charged with requested
+    assert len(r.events("written_not_measurable", "warning")) == 1
+    assert len(r.events("guardrail_input_missing", "warning")) == 1
+    assert len(r.events("memory_stat_unparsed_lines", "warning")) == 1
+
+
+def test_missing_stat_file(rig) -> None:
+    r = setup_a(rig("v5"))
+    ag = r.agent(policy())
+    ag.start()
+    os.unlink(r.mount / "a" / "memory.stat")
+    assert ag.run_cycle().results[0].outcome == "gone"
+
+
+# ---------------------------------------------------------------- never outside the mount
+def test_symlinked_cgroup_is_refused(rig, tmp_path) -> None:
+    r = rig("v5")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "memory.reclaim").write_text("")
+    (outside / "memory.stat").write_text("zswap 1000000\n")
+    os.symlink(outside, r.mount / "evil")
+    ag = r.agent(policy(path="/evil"))
+    ag.run(once=True)
+    assert (outside / "memory.reclaim").read_text() == ""
+    assert ag.states == {} and r.fk.writes and all(w[0] == "/" for w in r.fk.writes)
+    with pytest.raises(UnsafePath):
+        r.be.resolve("/evil")
+    with pytest.raises(UnsafePath):
+        r.be.resolve("/a/../evil")
+
+
+def test_symlinked_control_file_and_foreign_files_refused(rig, tmp_path) -> None:
+    r = setup_a(rig("v5"))
+    ag = r.agent(policy())
+    ag.start()
+    target = tmp_path / "victim"
+    target.write_text("precious")
+    os.unlink(r.mount / "a" / "memory.reclaim")
+    os.symlink(target, r.mount / "a" / "memory.reclaim")
+    res = ag.run_cycle().results[0]
+    assert target.read_text() == "precious" and res.outcome == "error:ELOOP"
+    with r.be.open(r.be.resolve("/a")) as cg, pytest.raises(UnsafePath):
+        cg.write("memory.max", "0")
+    with r.be.open(r.be.resolve("/a")) as cg, pytest.raises(UnsafePath):
+        cg.read("../x")
+
+
+# ---------------------------------------------------------------- guardrails and budgets
+def test_refault_guardrail_trips_and_backs_off(rig) -> None:
+    r = setup_a(rig("v5"), refault_fraction=0.5)
+    ag = r.agent(policy(extra='step_interval = "1s"\n[target.guardrails]\nrefault_rate = "1K/s"\n'
+                               '[target.on_trip]\nbackoff_initial = "30s"'))
+    clock = [0.0]
+    r.be.now = lambda: clock[0]  # type: ignore[method-assign]
+
+    def sleep(seconds, stop):
+        clock[0] += seconds
+
+    r.be.sleep = sleep  # type: ignore[method-assign]
+    reps = ag.run(max_cycles=4)
+    assert [x.results[0].outcome for x in reps] == ["tripped", "backoff", "backoff", "tripped"]
+    assert reps[0].results[0].steps == 1
+    trips = r.events("guardrail_trip")
+    assert trips[0]["trips"][0]["reason"] == "refault_rate" and trips[1]["backoff_s"] == 60.0
+
+
+def test_children_scope_names_the_child(rig) -> None:
+    r = rig("v5")
+    r.fk.mkdir("/p")
+    r.fk.mkdir("/p/c1", entries=1024)
+    r.fk.mkdir("/p/c2", entries=1024, psi_some_avg10=30.0)
+    ag = r.agent(policy(path="/p", extra='guard_scope = "children"\n[target.guardrails]\npsi_some_avg10 = 10.0'))
+    res = ag.run(once=True)[0].results[0]
+    assert res.outcome == "tripped" and [t.where for t in res.trips] == ["/p/c2"]
+
+
+def test_hourly_budget_across_cycles(rig) -> None:
+    r = setup_a(rig("v5"), entries=4096)
+    ag = r.agent(policy(step="64K", cycle="128K", extra='budget_per_hour = "320K"'))
+    reps = ag.run(max_cycles=3)
+    assert [x.results[0].outcome for x in reps] == ["quota_cycle", "quota_cycle", "quota_hour"]
+    assert sum(x.written for x in reps) == 320 * 1024
+
+
+def test_concurrent_mode_uses_workers(rig) -> None:
+    import threading
+    import time
+
+    r = rig("v5")
+    for i in range(8):
+        r.fk.mkdir(f"/w{i}", entries=1024)
+    live, peak, lock = [0], [0], threading.Lock()
+
+    def on_write(path, f, t):
+        if t.startswith("0 "):
+            return
+        with lock:
+            live[0] += 1
+            peak[0] = max(peak[0], live[0])
+        time.sleep(0.02)
+        with lock:
+            live[0] -= 1
+
+    r.fk.on_write = on_write
+    ag = r.agent(policy(path="/w*", extra='mode = "concurrent"').replace("workers = 1", "workers = 4"))
+    rep = ag.run(once=True)[0]
+    assert len(rep.results) == 8 and all(x.outcome == "quota_cycle" for x in rep.results)
+    assert 2 <= peak[0] <= 4
+    r2 = rig("v5")
+    r2.fk.on_write = on_write
+    peak[0] = 0
+    for i in range(3):
+        r2.fk.mkdir(f"/s{i}", entries=1024)
+    r2.agent(policy(path="/s*").replace("workers = 1", "workers = 4")).run(once=True)
+    assert peak[0] == 1  # sequential: one cgroup at a time

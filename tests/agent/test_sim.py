@@ -1,0 +1,112 @@
+"""The sim backend: the agent against the zswaplab kernel model (scaled-down scenarios)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from zswaplab.agent import logs
+from zswaplab.agent.cli import premature_abort
+from zswaplab.agent.engine import Agent
+from zswaplab.agent.interface import Interface
+from zswaplab.agent.policy import loads
+from zswaplab.agent.sim import SimBackend
+from zswaplab.kernel import Kernel, KernelConfig
+
+
+@pytest.fixture(autouse=True)
+def quiet():
+    logs.setup(io.StringIO(), "debug")
+
+
+@pytest.mark.parametrize("profile", ["v4", "v5"])
+def test_premature_abort_without_cursor(profile) -> None:
+    """Steps smaller than one kernel batch: every request restarts at the first child."""
+    s = premature_abort(profile, step="32K", mb=2)
+    c1, c2 = s["/parent/c1"], s["/parent/c2"]
+    assert c1["inactive_on_disk"] == c1["inactive_total"] == 256
+    assert c1["active_written"] > 0 and c1["pswpin"] > 0  # the trip: c1's active half refaulted
+    assert c2["inactive_on_disk"] == 0 and c2["zswpwb"] == 0  # c2's cold memory never reached
+
+
+def test_cursor_writes_back_all_inactive_memory() -> None:
+    s = premature_abort("v3", step="32K", mb=2)
+    for c in s.values():
+        assert c["inactive_on_disk"] == c["inactive_total"]
+    assert sum(c["pswpin"] for c in s.values()) > 0  # it still stops at the first refault trip
+
+
+def test_v5_unfairness_bounded_by_one_batch() -> None:
+    """With steps larger than one 64-entry batch, one v5 request walks both children (Yosry's point)."""
+    s = premature_abort("v5", step="256K", mb=2)
+    assert all(c["inactive_on_disk"] == c["inactive_total"] for c in s.values())
+
+
+def test_trip_names_the_child_and_sim_is_deterministic() -> None:
+    runs = []
+    for _ in range(2):
+        from zswaplab.agent.scenario import PrematureAbort
+
+        sc = PrematureAbort(profile="v5", mb_per_child=1, seed=3)
+        be = SimBackend(sc.kernel, sc)
+        pol = loads('[[target]]\npath = "/parent"\nstep = "32K"\nguard_scope = "children"\n'
+                    '[target.guardrails]\nrefault_rate = "64K/s"\n')
+        ag = Agent(pol, be)
+        reps = ag.run(max_cycles=3)
+        runs.append((be.writes, sc.summary(), [[(r.outcome, r.written, r.steps) for r in x.results] for x in reps],
+                     [t.where for t in reps[0].results[0].trips]))
+    assert runs[0] == runs[1]
+    assert "/parent/c1" in runs[0][3] and "/parent/c2" not in runs[0][3]
+
+
+def _kernel(profile: str) -> Kernel:
+    k = Kernel(KernelConfig(profile=profile), seed=0)
+    for p in ("/x", "/y"):
+        k.fs.mkdir(p)
+        k.alloc(p, 256, clen=1000)
+        k.fs.write(p, "memory.reclaim", "1M")
+    return k
+
+
+class RemoveOnTick:
+    def __init__(self, path: str) -> None:
+        self.path, self.done = path, False
+
+    def tick(self, k: Kernel) -> None:
+        if not self.done and k.clock_ns > 0:
+            k.fs.rmdir(self.path)
+            self.done = True
+
+
+def test_sim_cgroup_removed_mid_cycle() -> None:
+    k = _kernel("v5")
+    be = SimBackend(k, RemoveOnTick("/x"))
+    ag = Agent(loads('[[target]]\npath = "/*"\nstep = "32K"\nbudget_per_cycle = "64K"\n'), be)
+    reps = ag.run(max_cycles=2)
+    assert {r.path: r.outcome for r in reps[0].results} == {"/x": "gone", "/y": "quota_cycle"}
+    assert [r.path for r in reps[1].results] == ["/y"]
+
+
+def test_sim_writeback_disabled_einval_and_mainline_observe_only() -> None:
+    k = _kernel("v5")
+    k.fs.write("/x", "memory.zswap.writeback", "0")
+    ag = Agent(loads('[[target]]\npath = "/x"\nstep = "32K"\n'), SimBackend(k))
+    reps = ag.run(max_cycles=2)
+    assert ag.capability.interface is Interface.SOURCE_ZSWAP and ag.capability.probe_cgroup == "/"
+    assert [r.results[0].outcome for r in reps] == ["error:EINVAL"] * 2
+    assert ag.events.counts["request_failed"] == 2  # once as a warning, then at debug level
+    k2 = _kernel("mainline")
+    ag2 = Agent(loads('[[target]]\npath = "/x"\n'), SimBackend(k2))
+    assert ag2.run(once=True)[0].results[0].outcome == "observe_only"
+    assert ag2.capability.interface is Interface.NONE
+
+
+@pytest.mark.parametrize("profile", ["v1", "v2", "v3", "v4", "v5"])
+def test_every_series_profile_writes_back_through_the_model(profile) -> None:
+    k = _kernel(profile)
+    be = SimBackend(k)
+    ag = Agent(loads('[[target]]\npath = "/x"\nstep = "64K"\nbudget_per_cycle = "128K"\neagain_retries = 8\n'), be)
+    res = ag.run(max_cycles=2)
+    assert sum(r.results[0].written for r in res) > 0
+    assert all(path == "/x" for _, path, _, _ in be.writes)

@@ -1,0 +1,131 @@
+"""CLI (run / compare / demo), output files, the HTML report, and determinism of the whole pipeline."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import re
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from zswaplab.lab import cli
+from zswaplab.lab.adapter import kernel_available
+from zswaplab.lab.records import AgentRun, AgentStep, CallRecord, RunRecord
+from zswaplab.lab.report import write_report
+
+needs_kernel = pytest.mark.skipif(not kernel_available(), reason="kernel model not available")
+
+
+def fake_run(strategy: str, per_call: list[dict[str, int]]) -> tuple[RunRecord, dict]:
+    """Recorded data without the model (report plumbing only)."""
+    children = ["/p/a", "/p/b"]
+    rec = RunRecord(scenario="s", variant=f"strategy={strategy}", axes={"strategy": strategy}, profile="v5",
+                    strategy=strategy, seed=0, parent="/p", children=children, eligible=dict.fromkeys(children, 10**6))
+    for i, pages in enumerate(per_call):
+        rec.calls.append(CallRecord(index=i, clock_ns=i, target="/p", file="memory.reclaim", text="x", errno=0,
+                                    pages=pages, bytes={k: v * 1000 for k, v in pages.items()}))
+    steps = [AgentStep(step=i + 1, clock_ns=i, errno=0, written_pages={"/p/a": 10 * i, "/p/b": 0},
+                       refaulted_pages={"/p/a": i, "/p/b": 0}, refault_rate={"/p/a": i / 10, "/p/b": 0.0})
+             for i in range(5)]
+    rec.agents.append(AgentRun(target="/p", threshold=0.3, steps=steps, aborted=True, abort_step=4,
+                               abort_child="/p/a", bytes_by_group={"inactive": 5000, "active": 1000},
+                               pages_by_group={"inactive": 5, "active": 1}))
+    from zswaplab.lab.metrics import summarize
+
+    return rec, summarize(rec.calls, rec.eligible, [], [])
+
+
+def test_report_is_self_contained_html_with_pngs(tmp_path):
+    runs = [fake_run("restart", [{"/p/a": 3}] * 5), fake_run("per-memcg", [{"/p/a": 1}, {"/p/b": 1}] * 3)]
+    p = write_report(tmp_path, "t", "d", runs)
+    text = p.read_text()
+    imgs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    # cumulative + Jain for the one strategy group, one abort timeline per run with agents
+    assert len(imgs) == 2 + 2
+    for b in imgs:
+        assert base64.b64decode(b)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "src=\"http" not in text and "<script" not in text
+    assert "strategy=restart" in text and "abort" in text.lower()
+
+
+def test_resolve_scenario_names():
+    assert cli.resolve_scenario("a").name == "a_repeated_small_budgets.toml"
+    assert cli.resolve_scenario("b-premature-abort").name == "b_premature_abort.toml"
+    with pytest.raises(click.BadParameter, match="ambiguous"):
+        cli.resolve_scenario("c")
+    with pytest.raises(click.BadParameter, match="no scenario"):
+        cli.resolve_scenario("zzz")
+
+
+def test_bad_scenario_file_error_names_line(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text('[scenario]\nname = "x"\nseed = "s"\n')
+    r = CliRunner().invoke(cli.run, [str(f), "--out", str(tmp_path / "o")])
+    assert r.exit_code != 0
+    assert f"{f}:3: scenario.seed:" in r.output
+
+
+@needs_kernel
+def test_run_writes_outputs_and_is_deterministic(tmp_path):
+    outs = []
+    for d in ("o1", "o2"):
+        r = CliRunner().invoke(cli.run, ["c-v5", "--reduced", "--set", "entries=1024", "-p", "v5",
+                                         "--out", str(tmp_path / d)])
+        assert r.exit_code == 0, r.output
+        outs.append(tmp_path / d)
+    vdir = outs[0] / "profile=v5__entries=1024"
+    for name in ("stats.jsonl", "stats.csv", "calls.jsonl", "summary.json"):
+        assert (vdir / name).read_bytes() == (outs[1] / vdir.name / name).read_bytes(), name
+    assert (outs[0] / "summary.json").read_bytes() == (outs[1] / "summary.json").read_bytes()
+    # memory.stat of every memcg after every step: setup + 2 proactive calls = 3 steps x (/, /edge)
+    snaps = [json.loads(line) for line in (vdir / "stats.jsonl").read_text().splitlines()]
+    assert [(s["step"], s["memcg"]) for s in snaps] == [(i, m) for i in range(3) for m in ("/", "/edge")]
+    assert snaps[0]["stat"]["zswapped"] == 1024 * 4096
+    rows = list(csv.DictReader(open(vdir / "stats.csv")))
+    assert len(rows) == 6 and rows[-1]["memcg"] == "/edge" and int(rows[-1]["zswpwb"]) == 1024
+    calls = [json.loads(line) for line in (vdir / "calls.jsonl").read_text().splitlines()]
+    assert [c["errno"] for c in calls] == [11, 0]  # EAGAIN having written nothing, then everything
+    assert (outs[0] / "report.html").exists()
+
+
+@needs_kernel
+def test_seed_option_changes_seed(tmp_path):
+    r = CliRunner().invoke(cli.run, ["c-v5", "--reduced", "--set", "entries=16", "-p", "v5", "--seed", "42",
+                                     "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert {v["seed"] for v in s["variants"]} == {42}
+
+
+@needs_kernel
+def test_compare_prints_side_by_side():
+    r = CliRunner().invoke(cli.compare, ["a", "--reduced", "-s", "restart,per-memcg", "-p", "v5",
+                                         "--set", "wb_batch=64", "--set", "budget=16K"], terminal_width=150)
+    assert r.exit_code == 0, r.output
+    assert "restart" in r.output and "per-memcg" in r.output and "Jain (normalised)" in r.output
+    assert r.output.count("profile=v5,wb_batch=64,budget=16K") == 1
+
+
+@needs_kernel
+def test_unknown_strategy_is_rejected():
+    r = CliRunner().invoke(cli.compare, ["a", "--reduced", "-s", "restart,bogus"])
+    assert r.exit_code != 0 and "unknown strategy 'bogus'" in r.output
+
+
+@needs_kernel
+def test_demo_prints_three_verdict_tables():
+    console = Console(record=True, width=140)
+    cli.demo(console)
+    text = console.export_text()
+    assert text.count("verdict:") == 3
+    assert "writes NOTHING" in text
+
+
+def test_commands_exported():
+    assert {c.name for c in cli.commands} == {"run", "compare"}
+    assert Path(cli.SCENARIO_DIR).is_dir()

@@ -1,0 +1,170 @@
+"""Scenario files: validation errors name file, line and field; params, reduced size and the matrix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from zswaplab.lab.schema import ScenarioError, expand_template, load_scenario, parse_scenario
+from zswaplab.lab.tomlpos import format_path, key_lines, line_of
+from zswaplab.lab.units import fmt_bytes, memparse
+
+SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml"))
+
+GOOD = """\
+[scenario]
+name = "t"
+profile = "v5"
+
+[params]
+budget = "16K"
+calls = 200
+[params.reduced]
+calls = 20
+
+[[memcg]]
+path = "/parent"
+
+[[memcg]]
+path = "/parent/c{i}"
+count = 3
+
+[[population]]
+memcg = "/parent/c{i}"
+count = 3
+name = "cold"
+size = "1M"
+
+[[timeline]]
+action = "proactive"
+target = "/parent"
+size = "${budget}"
+repeat = "${calls}"
+
+[[timeline]]
+action = "touch"
+group = "cold"
+fraction = 0.5
+
+[matrix]
+strategy = ["restart", "per-memcg"]
+budget = ["16K", "1M"]
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(text, "x.toml")
+    return str(e.value)
+
+
+def test_good_file_expands_matrix_and_params():
+    sf = parse_scenario(GOOD, "x.toml")
+    full = sf.variants()
+    assert [v.name for v in full] == [
+        "strategy=restart,budget=16K", "strategy=restart,budget=1M",
+        "strategy=per-memcg,budget=16K", "strategy=per-memcg,budget=1M",
+    ]
+    assert [v.scenario.timeline[0].size for v in full] == [16384, 1 << 20, 16384, 1 << 20]
+    assert {v.scenario.timeline[0].repeat for v in full} == {200}
+    assert {v.scenario.timeline[0].repeat for v in sf.variants(reduced=True)} == {20}
+    assert {v.strategy for v in full} == {"restart", "per-memcg"}
+    only = sf.variants(overrides={"strategy": ["batch-each-then-check"], "budget": ["64K"]})
+    assert [(v.strategy, v.scenario.timeline[0].size) for v in only] == [("batch-each-then-check", 65536)]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('size = "1M"', 'size = "-1"', "x.toml:22: population[0].size: not a size"),
+        ('profile = "v5"', 'profile = "v9"', "x.toml:3: scenario.profile: unknown profile 'v9'"),
+        ('target = "/parent"', 'target = "parent"', "x.toml:26: timeline[0].target: not a cgroup path"),
+        ('size = "${budget}"', 'size = "${nope}"', "x.toml:27: timeline[0].size: undefined parameter ${nope}"),
+        ("fraction = 0.5", "fraction = 2", "x.toml:33: timeline[1].fraction: Input should be less than or equal"),
+        ('action = "touch"', 'action = "tuch"', "x.toml:31: timeline[1].action: Input tag 'tuch'"),
+        ('group = "cold"\n', "", "x.toml:30: timeline[1].group: Field required"),
+        ("count = 3\n\n[[population]]", "\n\n[[population]]", "x.toml:14: memcg[1]: '{i}' in a path needs 'count'"),
+        ('name = "cold"', 'name = "cold"\nbogus = 1', "x.toml:22: population[0].bogus: Extra inputs"),
+        ('strategy = ["restart", "per-memcg"]', 'strategy = ["restart", "cursor"]',
+         "x.toml:36: matrix.strategy: unknown strategy 'cursor'"),
+        ("[params.reduced]\ncalls = 20", "[params.reduced]\ncallz = 20",
+         "x.toml:9: params.reduced.callz: not defined in [params]"),
+        ("[matrix]", "[matrix", "x.toml:35: TOML syntax error"),
+    ],
+)
+def test_errors_name_file_line_and_field(old, new, expected):
+    assert old in GOOD
+    msg = error_of(GOOD.replace(old, new, 1))
+    assert msg.startswith(expected) or expected in msg, msg
+
+
+def test_matrix_axis_must_be_known():
+    msg = error_of(GOOD.replace('budget = ["16K", "1M"]', 'colour = ["red"]'))
+    assert msg.startswith("x.toml:37: matrix.colour: not a kernel axis")
+
+
+def test_reduced_params_are_validated_too():
+    # the full size is valid, the reduced value is not: the error still names the field using it
+    msg = error_of(GOOD.replace("[params.reduced]\ncalls = 20", "[params.reduced]\ncalls = \"many\""))
+    assert "x.toml:28: timeline[0].repeat" in msg
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_shipped_scenarios_validate(path):
+    sf = load_scenario(path)
+    assert sf.base.scenario.description and sf.base.scenario.question
+    assert sf.variants(reduced=True)
+
+
+def test_key_lines_tables_arrays_inline_and_multiline():
+    src = """a = 1
+[t]
+b = { c = 1, d = [1,
+  2] }
+e = "x # not a comment [ ]"
+[[arr]]
+f = 1
+[[arr]]
+f = 2
+[arr.sub]
+g = 3
+"quoted.key" = 4
+"""
+    lines = key_lines(src)
+    assert lines[("a",)] == 1
+    assert lines[("t", "b")] == 3
+    assert line_of(lines, ("t", "b", "d", 1)) == 3
+    assert lines[("t", "e")] == 5
+    assert lines[("arr", 0, "f")] == 7
+    assert lines[("arr", 1, "f")] == 9
+    assert lines[("arr", 1, "sub", "g")] == 11
+    assert lines[("arr", 1, "sub", "quoted.key")] == 12
+    assert line_of(lines, ("nothing",)) is None
+    assert format_path(("timeline", 3, "size")) == "timeline[3].size"
+
+
+@given(st.integers(0, 1 << 40), st.sampled_from(["", "K", "M", "G"]))
+def test_memparse_roundtrip(n, suffix):
+    mult = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[suffix]
+    assert memparse(f"{n}{suffix}") == n * mult
+    assert memparse(n) == n
+
+
+def test_memparse_rejects_garbage_and_fmt_bytes():
+    for bad in ("-1", "1X", "", "1.5M", True):
+        with pytest.raises(ValueError):
+            memparse(bad)
+    assert fmt_bytes(65536) == "64K" and fmt_bytes(1572864) == "1.5M" and fmt_bytes(100) == "100"
+
+
+def test_expand_template():
+    assert expand_template("/p/c{i}", 3) == ["/p/c0", "/p/c1", "/p/c2"]
+    assert expand_template("/p", None) == ["/p"]
