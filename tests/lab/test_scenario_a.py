@@ -117,3 +117,20 @@ def test_v3_restart_budget_below_one_batch():
     expect = [(EAGAIN, {}), (EAGAIN, {})] + [(0, {C[0]: 64})] * 8 + [(0, {C[1]: 64})] * 2
     assert per_call(rec) == expect
     assert m["pages"] == {C[0]: 512, C[1]: 128, C[2]: 0, C[3]: 0}
+
+
+def test_v3_per_memcg_cursor_round_robin():
+    # v3's own cursor (zswap_wb_iter on the parent). Visits cost 64 scanned entries; the parent's empty list is a
+    # failure; a NULL (end of pass) with no attempt in the pass is a failure too.
+    # Call 1 as restart: parent f1, c0..c3 f2-5 | parent f6, c0..c3 f7-10 | parent f11, c0..c3 f12-15 |
+    #   parent f16 -> -EAGAIN, cursor on the parent. Each child rotated 3 x 64 = 192.
+    # Call 2 resumes after the parent: c0..c3 f1-4 | parent f5, c0..c3 f6-9 | parent f10, c0..c3 f11-14 |
+    #   parent f15, c0 f16 -> -EAGAIN, cursor on c0. Rotated: c0 7 x 64 = 448, c1..c3 6 x 64 = 384.
+    # Call 3 resumes after c0: c1, c2, c3 rotate (f1-3) | parent f4, c0 (now all 512 rotated) f5, c1, c2, c3
+    #   (all rotated) f6-8 | parent f9, c0 writes 64 >= 4 -> 0, cursor on c0.
+    # Calls 4, 5, 6: c1, c2, c3 write 64 each. Call 7: NULL (no attempt yet: f1), parent f2, c0 writes.
+    # Calls 8..10: c1, c2, c3; call 11: c0; call 12: c1.
+    rec, m = run("v3", "per-memcg", 128)
+    writers = [C[0], C[1], C[2], C[3], C[0], C[1], C[2], C[3], C[0], C[1]]
+    assert per_call(rec) == [(EAGAIN, {}), (EAGAIN, {})] + [(0, {c: 64}) for c in writers]
+    assert m["pages"] == {C[0]: 192, C[1]: 192, C[2]: 128, C[3]: 128}

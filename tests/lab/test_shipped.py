@@ -30,12 +30,12 @@ def run_all(stem: str, **overrides):
 
 def test_a_restart_starves_later_children_and_cursors_do_not():
     runs = run_all("a_repeated_small_budgets")
-    assert len(runs) == 48
+    assert len(runs) == 80
     for name, (rec, m) in runs.items():
         # nothing is written twice and nothing outside the children: totals never exceed what they held
         for c in rec.children:
             assert m["bytes"][c] <= rec.eligible[c], name
-    for profile in ("v3", "v5"):
+    for profile in ("v1", "v2", "v3", "v4", "v5"):
         # budget 16K < one batch, batch 32: a restart walk always begins at c0, so 40 calls of at most one
         # batch (32 pages) each can only reach the first children; the cursors hand the calls round-robin.
         key = f"profile={profile},strategy={{}},wb_batch=32,budget=16K"

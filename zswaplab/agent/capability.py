@@ -86,8 +86,39 @@ def _try(backend: Backend, ref: CgroupRef, text: str) -> OSError | None:
     return None
 
 
-def detect(backend: Backend, candidates: list[CgroupRef]) -> Capability:
+def infer_without_writing(backend: Backend, candidates: list[CgroupRef]) -> Capability:
+    """``--dry-run`` detection: nothing is written, so infer from files and ``memory.stat`` keys only.
+
+    ``memory.zswap.proactive_writeback`` -> v1; ``zswpwb_proactive_b`` -> v4 or v5 (assumed v5,
+    ``source=zswap``); ``zswpwb_proactive`` -> v2/v3. A guess, reported as such.
+    """
+    refs = [*candidates]
+    try:
+        refs.append(backend.resolve("/"))
+    except (OSError, UnsafePath):
+        pass
+    for c in refs:
+        try:
+            with backend.open(c) as cg:
+                if c.path != "/" and cg.exists(PROACTIVE_FILE):
+                    ctr, pages = _counter(backend, c)
+                    return Capability(Interface.PROACTIVE_FILE, c.path, "dry-run guess: v1 file present", ctr, pages)
+        except (OSError, UnsafePath):
+            continue
+        ctr, pages = _counter(backend, c)
+        if ctr == "zswpwb_proactive_b":
+            return Capability(Interface.SOURCE_ZSWAP, c.path, "dry-run guess from memory.stat "
+                              "zswpwb_proactive_b: v4 or v5, assuming v5 (no probe written)", ctr, pages)
+        if ctr == "zswpwb_proactive":
+            return Capability(Interface.WRITEBACK_ONLY, c.path, "dry-run guess from memory.stat "
+                              "zswpwb_proactive: v2/v3 (no probe written)", ctr, pages)
+    return Capability(Interface.NONE, refs[0].path if refs else "/", "dry-run: no proactive counter in memory.stat")
+
+
+def detect(backend: Backend, candidates: list[CgroupRef], write_probes: bool = True) -> Capability:
     """Probe the kernel through ``backend``; ``candidates`` are target cgroups (the root is tried last)."""
+    if not write_probes:
+        return infer_without_writing(backend, candidates)
     pool = [c for c in candidates if effective_writeback(backend, c.path) is not False]
     all_disabled = bool(candidates) and not pool
     try:

@@ -185,7 +185,7 @@ class Agent:
         return list(states.values())
 
     def detect(self) -> Capability:
-        cap = detect(self.backend, [st.ref for st in self.states.values()][:8])
+        cap = detect(self.backend, [st.ref for st in self.states.values()][:8], write_probes=not self.dry_run)
         self.capability = cap
         for iface in Interface:
             self.metrics.interface.labels(iface.value).set(1 if iface is cap.interface else 0)
@@ -318,6 +318,8 @@ class Agent:
             if tp.reclaim_step and not self.dry_run:
                 yield from self._reclaim(st, res)
             zero_eagain = 0
+            # defensive bound: the budget is charged with written bytes, so cap steps that write little
+            max_steps = 4 * -(-tp.budget_per_cycle // tp.step) + tp.eagain_retries + 4
             while res.outcome == "done" and not tripped:
                 if self.stop.is_set():
                     res.outcome = "stopped"
@@ -331,6 +333,18 @@ class Agent:
                     res.outcome = f"quota_{which}"
                     break
                 req = min(tp.step, allow)
+                if cap.interface is not Interface.SOURCE_ZSWAP:
+                    req -= req % PAGE_SIZE  # page-unit budgets: a sub-page request is a no-op
+                if req < PAGE_SIZE:
+                    st.budget.qt_exceeds += 1
+                    self.metrics.quota.labels(st.label, "cycle").inc()
+                    res.outcome = "quota_cycle"
+                    break
+                if res.steps >= max_steps:
+                    self.events.once(("stepcap", st.ref.id), "step_cap_reached", cgroup=st.ref.path,
+                                     steps=res.steps, message="too many steps without using the budget")
+                    res.outcome = "step_cap"
+                    break
                 fname, text = cap.interface.request(req, tp.age)
                 res.steps += 1
                 res.requested += req
@@ -391,6 +405,13 @@ class Agent:
                 elif err is not None:
                     outcome = "error"
                     self._on_error(st, res, err, "write", text)
+                elif written == 0:
+                    outcome = "no_progress"  # accepted but nothing written (e.g. v4 rounding, v2 semantics)
+                    zero_eagain += 1
+                    if zero_eagain > tp.eagain_retries:
+                        res.outcome = "exhausted"
+                else:
+                    zero_eagain = 0
                 self.metrics.steps.labels(st.label, outcome).inc()
                 self.events.debug("step", cgroup=st.ref.path, request=text, outcome=outcome,
                                   written=written)
@@ -518,11 +539,11 @@ class Agent:
 
         def handler(signum: int, frame: object) -> None:
             self.signals += 1
-            first = not self.stop.is_set()
             self.stop.set()
-            self.events.info("signal", signal=signal.Signals(signum).name, action="finish current step"
-                             if first else "abandon")
-            if getattr(self.backend.in_write, "active", False):
+            writing = bool(getattr(self.backend.in_write, "active", False))
+            self.events.info("signal", signal=signal.Signals(signum).name,
+                             action="abandon the write in progress" if writing else "finish the current step")
+            if writing:
                 raise StepAbandoned(signal.Signals(signum).name)
 
         signal.signal(signal.SIGTERM, handler)

@@ -15,6 +15,7 @@ Values are validated by pydantic models; errors are re-located to the line that 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -77,7 +78,9 @@ class TargetPolicy(_Strict):
     min_zswap: Size = 0
     age: Duration | None = None
     reclaim_step: Size = 0
-    eagain_retries: int = Field(default=1, ge=0)
+    # zero-progress EAGAIN answers tolerated per cycle: v5 rotates up to 16*64 referenced entries per call and
+    # answers EAGAIN having written nothing (second chance, spec §5 Q3); the next call then makes progress
+    eagain_retries: int = Field(default=4, ge=0)
     guard_scope: Literal["target", "children"] = "target"
     guardrails: Guardrails = Guardrails()
     on_trip: OnTrip = OnTrip()
@@ -151,14 +154,18 @@ def _fmt_field(loc: KeyPath) -> str:
 
 
 def _raise_from(e: ValidationError, file: str, lines: dict[KeyPath, int], base: KeyPath,
-                own: dict[str, Any] | None = None, defaults_base: KeyPath | None = None) -> None:
+                own: dict[str, Any] | None = None, defaults_base: KeyPath | None = None,
+                defaults: dict[str, Any] | None = None) -> None:
     err = e.errors()[0]
     loc: KeyPath = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     path = (*base, *loc)
     # a value inherited from [defaults] is reported where [defaults] wrote it
     if own is not None and defaults_base is not None and loc and isinstance(loc[0], str):
         sub = own.get(loc[0])
-        inherited = loc[0] not in own or (len(loc) > 1 and isinstance(sub, dict) and loc[1] not in sub)
+        dflt = defaults.get(loc[0]) if defaults is not None else None
+        in_defaults = dflt is not None and (len(loc) == 1 or not isinstance(dflt, dict) or loc[1] in dflt)
+        inherited = in_defaults and (loc[0] not in own or (len(loc) > 1 and isinstance(sub, dict)
+                                                            and loc[1] not in sub))
         if inherited:
             path = (*defaults_base, *loc)
     msg = err["msg"].removeprefix("Value error, ")
@@ -174,8 +181,9 @@ def loads(text: str, file: str = "<string>") -> Policy:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        line = getattr(e, "lineno", None)
-        msg = getattr(e, "msg", str(e))
+        m = re.search(r"\(at line (\d+), column \d+\)", str(e))
+        line = getattr(e, "lineno", None) or (int(m.group(1)) if m else None)
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", getattr(e, "msg", None) or str(e))
         raise PolicyError(file, line, "", f"TOML syntax error: {msg}") from None
     lines = key_lines(text)
     for key in raw:
@@ -197,7 +205,7 @@ def loads(text: str, file: str = "<string>") -> Policy:
         try:
             targets.append(TargetPolicy.model_validate(_merge(defaults, t)))
         except ValidationError as e:
-            _raise_from(e, file, lines, ("target", i), own=t, defaults_base=("defaults",))
+            _raise_from(e, file, lines, ("target", i), own=t, defaults_base=("defaults",), defaults=defaults)
     sections: dict[str, Any] = {}
     for name, model in (("agent", AgentSection), ("sim", SimSection)):
         try:

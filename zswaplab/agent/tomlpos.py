@@ -26,6 +26,16 @@ def _parts(dotted: str) -> tuple[str, ...]:
     return tuple(p[1:-1] if p[0] in "\"'" else p for p in _PART.findall(dotted))
 
 
+def _expand(name: tuple[str, ...], counts: dict[tuple[str, ...], int], upto: int) -> KeyPath:
+    """Insert the current index after every array-of-tables prefix among the first ``upto`` parts."""
+    out: list[str | int] = []
+    for i, part in enumerate(name):
+        out.append(part)
+        if i < upto and name[: i + 1] in counts:
+            out.append(counts[name[: i + 1]] - 1)
+    return tuple(out)
+
+
 def key_lines(source: str) -> dict[KeyPath, int]:
     """Map every table and key path of ``source`` to its line (first occurrence wins)."""
     out: dict[KeyPath, int] = {}
@@ -37,13 +47,13 @@ def key_lines(source: str) -> dict[KeyPath, int]:
         if depth == 0:
             if m := _ARRAY.match(code):
                 name = _parts(m.group(1))
-                idx = counts.get(name, 0)
-                counts[name] = idx + 1
-                prefix = (*name, idx)
-                out.setdefault(name, lineno)
+                counts[name] = counts.get(name, 0) + 1
+                prefix = _expand(name, counts, len(name))
+                out.setdefault(prefix[:-1], lineno)
                 out.setdefault(prefix, lineno)
             elif m := _TABLE.match(code):
-                prefix = _parts(m.group(1))
+                name = _parts(m.group(1))
+                prefix = _expand(name, counts, len(name) - 1)
                 out.setdefault(prefix, lineno)
             elif m := _KEYVAL.match(code):
                 out.setdefault((*prefix, *_parts(m.group(1))), lineno)

@@ -73,6 +73,7 @@ def _locked_advance(ctx: Ctx, root: int) -> Gen:
         pos = yield Op("load", cur)
         memcg = yield from mem_cgroup_iter(root, pos)
         yield Op("store", cur, memcg)
+        yield Op("visit", memcg, cur)
         if memcg is None:
             return None
         ok = yield Op("tryget_online", memcg)
@@ -148,6 +149,7 @@ def advance_xchg_sketch(ctx: Ctx, root: int) -> Gen:
         ok = yield Op("cas", cur, None, m)
         if not ok:
             continue
+        yield Op("visit", m, cur)
         if m is None:
             return None
         ok = yield Op("tryget_online", m)
@@ -166,7 +168,11 @@ def advance_xchg_fixed(ctx: Ctx, root: int) -> Gen:
        ``next`` (so the caller's reference is never taken on a memcg we do not hold);
     4. ``try_cmpxchg(pos, NULL, next)``: on success the cursor owns ``next``'s iterator reference and we
        drop the cursor's old reference on ``m``; on failure (someone published meanwhile) we drop every
-       reference we took on ``next`` and the old reference on ``m`` and retry.
+       reference we took on ``next`` and the old reference on ``m`` and retry;
+    5. after a successful publish, re-check ``mem_cgroup_online(next)``: if ``next`` went offline after
+       step 3, its offline cleanup may already have run while the cursor was NULL, so nobody else will
+       move the cursor off it: drop the caller's reference and advance again (without this step the
+       checker finds a cursor left pinning a zombie).
     """
     cur = ctx.cursor(root)
     while True:
@@ -178,9 +184,16 @@ def advance_xchg_fixed(ctx: Ctx, root: int) -> Gen:
         if nxt is not None:
             online = yield Op("tryget_online", nxt)
         ok = yield Op("cas", cur, None, nxt)
+        if ok:
+            yield Op("visit", nxt, cur)
         if m is not None and m != root:
             yield Op("put", m)
         if ok:
+            if online and nxt is not None and nxt != root:
+                still = yield Op("online", nxt)
+                if not still:  # offlined after our tryget_online; its cleanup saw NULL: move past it
+                    yield Op("put", nxt)
+                    continue
             if online:
                 return nxt
             continue
@@ -210,6 +223,7 @@ def advance_cmpxchg_iter(ctx: Ctx, root: int) -> Gen:
                 break
         ok = yield Op("cas", cur, pos, nxt)
         if ok:
+            yield Op("visit", nxt, cur)
             return nxt
         if nxt is not None:
             yield Op("put", nxt)
@@ -219,7 +233,8 @@ def advance_cmpxchg_iter_completed(ctx: Ctx, root: int) -> Gen:
     """Hao's sketch completed: a second reference for the caller, and the old position's reference dropped.
 
     ``pos = READ_ONCE``; walk with ``css_tryget_online`` (the cursor's reference) + ``css_get`` (the
-    caller's); ``cmpxchg(pos, old, next)``: success → ``css_put(old)``; failure → put both and restart.
+    caller's); ``cmpxchg(pos, old, next)``: success → ``css_put(old)`` and re-check that ``next`` is still
+    online (else drop the caller's reference and advance again); failure → put both and restart.
     Reading ``pos`` without a reference relies on RCU (the walk may start from a just-released memcg).
     """
     cur = ctx.cursor(root)
@@ -237,8 +252,14 @@ def advance_cmpxchg_iter_completed(ctx: Ctx, root: int) -> Gen:
             yield Op("get", nxt)
         ok = yield Op("cas", cur, pos, nxt)
         if ok:
+            yield Op("visit", nxt, cur)
             if pos is not None:
                 yield Op("put", pos)
+            if nxt is not None and nxt != root:
+                still = yield Op("online", nxt)
+                if not still:  # offlined after tryget_online, cleanup already ran: move past it
+                    yield Op("put", nxt)
+                    continue
             return nxt
         if nxt is not None and nxt != root:
             yield Op("put", nxt)
@@ -253,8 +274,8 @@ def mem_cgroup_iter_reclaim(ctx: Ctx, root: int, prev: int | None, cookie: int) 
     cookie is stale exits. Returns ``(next, cookie)``.
     """
     cur, gen = ctx.cursor(root), ctx.gen(root)
-    nxt = None
     while True:
+        nxt = None  # restart: next = NULL
         g = yield Op("load", gen)
         if prev is None:
             cookie = g  # on start, join the current reclaim iteration cycle
@@ -267,6 +288,7 @@ def mem_cgroup_iter_reclaim(ctx: Ctx, root: int, prev: int | None, cookie: int) 
             if nxt is not None and nxt != root:
                 yield Op("put", nxt)
             continue
+        yield Op("visit", nxt, cur)
         if nxt is None:
             yield Op("inc", gen)
             if prev is None:
@@ -385,11 +407,10 @@ def get_algorithm(name: str) -> Algorithm:
 def advancer(ctx: Ctx, root: int, rounds: int) -> Gen:
     """A shrink worker / proactive caller: ``rounds`` times advance the cursor, ``shrink_memcg`` the
     memcg it returned, drop the extra reference (``mem_cgroup_put``)."""
-    cur = ctx.cursor(ctx.walk_root(root))
     r = 0
     while r < rounds:
         memcg = yield from ctx.alg.advance(ctx, root)
-        yield Op("use", memcg, cur)
+        yield Op("use", memcg)
         if memcg is not None and memcg != ROOT:
             yield Op("put", memcg)
         r += 1

@@ -9,10 +9,13 @@ generators of :mod:`.algorithms`, breadth-first, with
   and thread transitions are memoised per (program, local state, result);
 * symmetry reduction: threads running the same program with the same arguments are interchangeable,
   states are canonicalised by sorting them (lock holders remapped);
-* partial-order reduction: an access to a cursor protected by a lock the thread holds is independent
-  of every other thread's possible steps (they need that lock), so it is explored alone (ample set of
-  size one; acyclicity of the lock section makes the cycle proviso hold). Protection is checked on every
-  access, so the declaration cannot be wrong silently.
+* partial-order reduction (ample sets of size one): a step that commutes with every step any other
+  thread can take from the current state is explored alone. Such steps: an access to a cursor protected
+  by a lock the thread holds (others need the lock; protection is checked on every access, so a wrong
+  declaration is reported, not trusted); ``shrink_memcg``/``css_get``/``css_tryget`` on a memcg the thread
+  holds a reference on (it cannot be released); a ``css_put`` that leaves the thread a reference;
+  ``mem_cgroup_online``/``tryget_online`` once the memcg's online status can no longer change. None of
+  these is a retry-loop back edge on its own, so every cycle contains a fully expanded state (proviso).
 
 Breadth-first order makes the first violation found a shortest counterexample.
 """
@@ -68,6 +71,41 @@ def frame_key(gen: Any) -> tuple:
     return tuple(out)
 
 
+# locals that never hold a memcg (variable indices, counters, cookies); bools are excluded by type
+_NON_MEMCG = frozenset({"cur", "gen", "lk", "r", "rounds", "i", "g", "cookie", "dead"})
+
+
+def _mentioned(lkey: tuple, cache: dict[tuple, frozenset[int]]) -> frozenset[int]:
+    """Memcgs a thread can still name from its locals (a held reference it cannot name is leaked)."""
+    hit = cache.get(lkey)
+    if hit is not None:
+        return hit
+    out: set[int] = set()
+
+    def walk(v: Any) -> None:
+        if isinstance(v, bool):
+            return
+        if isinstance(v, int):
+            out.add(v)
+        elif isinstance(v, tuple):
+            for x in v:
+                walk(x)
+
+    for frame in lkey[1]:
+        if len(frame) == 3:
+            for name, val in frame[2]:
+                if name not in _NON_MEMCG:
+                    walk(val)
+    res = frozenset(out)
+    cache[lkey] = res
+    return res
+
+
+def _lost(st: State, t: int, lkey: tuple, cache: dict[tuple, frozenset[int]]) -> tuple[int, ...]:
+    names = _mentioned(lkey, cache)
+    return tuple(m for m in st.held[t] if m not in names)
+
+
 @dataclass(frozen=True)
 class ThreadSpec:
     name: str
@@ -80,6 +118,7 @@ class Programs:
 
     def __init__(self, specs: list[ThreadSpec]) -> None:
         self.specs = specs
+        self.mention_cache: dict[tuple, frozenset[int]] = {}
         self.hist: dict[tuple, tuple] = {}
         self.trans: dict[tuple, tuple] = {}
         self.op: dict[tuple, Op | None] = {}
@@ -114,6 +153,18 @@ class Programs:
         self.op[nkey] = op
         self.trans[tk] = (nkey, op)
         return nkey, op
+
+    def advance(self, model: Model, st: State, t: int, lkey: tuple, result: Any) -> tuple[tuple, Op | None, tuple]:
+        """Step thread ``t`` past ``result`` and run the ghost ``visit`` steps that follow it (fused: they
+        are instrumentation, not atomic operations). Offliners' visits are not walks and are ignored."""
+        nl, nop = self.step(lkey, result)
+        obs: tuple[str, ...] = ()
+        while nop is not None and nop.kind == "visit":
+            if self.specs[t].prog[0] == "advancer":
+                _, o = apply(model, st, t, nop)
+                obs += o
+            nl, nop = self.step(nl, None)
+        return nl, nop, obs
 
 
 @dataclass
@@ -280,9 +331,29 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
     t0 = time.perf_counter()
     violation: tuple[int, int, Op, Any, str] | None = None
 
+    victims = {dead} if dead is not None else set()
+
+    def status_stable(st: State, m: int) -> bool:
+        return m not in victims or st.status[m] != ONLINE
+
     def independent(st: State, t: int, op: Op) -> bool:
-        return (op.kind in ("load", "store") and protected[op.a] is not None
-                and st.vars[protected[op.a]] == t + 1)
+        """Ops that commute with every step any other thread can take from here on (see module doc)."""
+        k = op.kind
+        if k in ("load", "store"):
+            return protected[op.a] is not None and st.vars[protected[op.a]] == t + 1
+        m = op.a
+        if m is None or m == ROOT:
+            return k in ("use", "put", "get", "tryget", "tryget_online", "online")
+        held = st.held[t].count(m)
+        if k == "use" or k == "get" or k == "tryget":
+            return held >= 1
+        if k == "put":
+            return held >= 2
+        if k == "tryget_online":
+            return held >= 1 and status_stable(st, m)
+        if k == "online":
+            return status_stable(st, m) and st.status[m] != 3
+        return False
 
     while queue and violation is None:
         sid = queue.popleft()
@@ -314,16 +385,18 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
             except Violation as v:
                 violation = (sid, t, op, None, str(v))
                 break
-            nl, nop = progs.step(lk[t], result)
+            nl, nop, obs2 = progs.advance(model, st, t, lk[t], result)
+            obs += obs2
             lkeys = list(lk)
             lkeys[t] = nl
             if nop is None:
                 st.done[t] = True
-                if st.held[t]:
-                    held = ", ".join(model.shape.label(m) for m in st.held[t])
-                    violation = (sid, t, op, result,
-                                 f"reference leak: {specs[t].name} finished still holding a reference on {held}")
-                    break
+            lost = _lost(st, t, nl, progs.mention_cache)
+            if lost:
+                held = ", ".join(model.shape.label(m) for m in lost)
+                what = "finished still holding" if nop is None else "can no longer name its"
+                violation = (sid, t, op, result, f"reference leak: {specs[t].name} {what} reference on {held}")
+                break
             _canon(st, lkeys, groups, lock_vars)
             nk = (st.key(), tuple(lkeys))
             nid = index.get(nk)
@@ -348,15 +421,22 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
     if violation is not None:
         sid, t, op, result, msg = violation
         res.violation = msg
-        res.trace = _trace(model, progs, specs, keys, parent, sid, groups, lock_vars)
+        res.trace, st_c, lk_c = _trace(model, progs, specs, keys, parent, sid, groups, lock_vars)
         if t >= 0:
-            res.trace.append(Step(t, f"{describe(model.shape, model.specs, op, result)}  <-- {msg.split(':')[0]}",
-                                  ""))
-        else:
-            res.trace.append(Step(-1, msg, ""))
+            canon_st = State.thaw(keys[sid][0])
+            me = (keys[sid][1][t], canon_st.held[t], canon_st.done[t])
+            tc = next(u for u in range(T) if (lk_c[u], st_c.held[u], st_c.done[u]) == me)
+            after = State.thaw(st_c.key())
+            try:
+                apply(model, after, tc, op)
+                summary = _summary(model, after, names)
+            except Violation:
+                summary = _summary(model, st_c, names)
+            res.trace.append(Step(tc, describe(model.shape, model.specs, op, result), summary))
+        res.trace.append(Step(-1, msg, ""))
         return res
     for o, nid in sorted(obs_first.items()):
-        res.observation_traces[o] = _trace(model, progs, specs, keys, parent, nid, groups, lock_vars)
+        res.observation_traces[o] = _trace(model, progs, specs, keys, parent, nid, groups, lock_vars)[0]
     if not res.truncated:
         res.cycles, res.livelock = _livelock(succ, keys, progs, T)
     return res
@@ -366,7 +446,7 @@ def _terminal_check(model: Model, st: State, owning: tuple[int, ...]) -> str | N
     """All threads finished: references balanced, no ref-owning cursor resting on an offline memcg."""
     shape = model.shape
     for m in range(1, shape.n):
-        owners = sum(1 for v in owning if st.vars[v] == m)
+        owners = sum(1 for v in owning if st.vars[v] == m and model.specs[v].root != m)
         if st.extra[m] > owners:
             return (f"reference leak: {shape.label(m)} has {st.extra[m]} extra reference(s) at the end, "
                     f"cursors own {owners}")
@@ -381,7 +461,8 @@ def _terminal_check(model: Model, st: State, owning: tuple[int, ...]) -> str | N
 
 
 def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], keys: list[tuple],
-           parent: list, sid: int, groups: list[list[int]], lock_vars: tuple[int, ...]) -> list[Step]:
+           parent: list, sid: int, groups: list[list[int]],
+           lock_vars: tuple[int, ...]) -> tuple[list[Step], State, list[tuple]]:
     """Concrete per-thread steps from the initial state to canonical state ``sid`` (replayed so that thread
     columns stay consistent under symmetry reduction)."""
     chain = []
@@ -406,7 +487,7 @@ def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], keys: list[tu
                 result, _ = apply(model, st2, t, op)
             except Violation:
                 continue
-            nl, nop = progs.step(lk[t], result)
+            nl, nop, _ = progs.advance(model, st2, t, lk[t], result)
             l2 = list(lk)
             l2[t] = nl
             if nop is None:
@@ -420,7 +501,7 @@ def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], keys: list[tu
                 found = True
                 break
         assert found, "counterexample replay diverged"
-    return steps
+    return steps, st, lk
 
 
 def _livelock(succ: list[list[tuple[int, int]]], keys: list[tuple], progs: Programs, T: int) -> tuple[bool, bool]:

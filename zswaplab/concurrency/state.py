@@ -208,6 +208,13 @@ class State:
         return cls(list(snap.status), list(snap.extra), [s.init for s in specs], [(-1, 0)] * len(specs),
                    [()] * nthreads, [False] * nthreads)
 
+    @classmethod
+    def initial_for(cls, shape: TreeShape, specs: tuple[VarSpec, ...], nthreads: int) -> State:
+        """All memcgs online, no extra references."""
+        n = shape.n
+        return cls([ONLINE] * n, [0] * n, [s.init for s in specs], [(-1, 0)] * len(specs),
+                   [()] * nthreads, [False] * nthreads)
+
     def released_mask(self) -> int:
         m = 0
         for i, st in enumerate(self.status):
@@ -223,9 +230,21 @@ class Model:
         self.shape = shape
         self.specs = specs
         self.var_index = {s.name: i for i, s in enumerate(specs)}
-        self.children = tuple(shape.children(i) for i in range(shape.n))
+        kids: list[list[int]] = [[] for _ in range(shape.n)]
+        for j in range(1, shape.n):
+            p = shape.parents[j]
+            assert p is not None
+            kids[p].append(j)
+        self.children = tuple(tuple(k) for k in kids)
         self.invalidate_vars = tuple(i for i, s in enumerate(specs) if s.invalidate_on_release)
-        self.subtree = tuple(frozenset(j for j in range(shape.n) if shape.in_subtree(j, i)) for i in range(shape.n))
+        self._subtree: dict[int, frozenset[int]] = {}
+
+    def subtree(self, root: int) -> frozenset[int]:
+        hit = self._subtree.get(root)
+        if hit is None:
+            hit = frozenset(j for j in range(self.shape.n) if self.shape.in_subtree(j, root))
+            self._subtree[root] = hit
+        return hit
 
     def var(self, name: str) -> int:
         return self.var_index[name]
@@ -276,13 +295,15 @@ def _check_access(model: Model, st: State, tid: int, v: int) -> None:
 
 def _take(model: Model, st: State, tid: int, v: int, m: int | None) -> None:
     """The thread takes over the reference a ref-owning cursor held on ``m``."""
-    if model.specs[v].owns_ref and m is not None and m != ROOT:
+    spec = model.specs[v]
+    if spec.owns_ref and m is not None and m != ROOT and m != spec.root:
         _hold(st, tid, m)
 
 
 def _give(model: Model, st: State, tid: int, v: int, m: int | None) -> None:
     """The thread hands its reference on ``m`` to a ref-owning cursor."""
-    if model.specs[v].owns_ref and m is not None and m != ROOT:
+    spec = model.specs[v]
+    if spec.owns_ref and m is not None and m != ROOT and m != spec.root:  # a walk's root is never pinned
         if not _unhold(st, tid, m):
             raise Violation("unreferenced publish",
                             f"stored {model.shape.label(m)} into {model.specs[v].name} without holding a reference")
@@ -387,7 +408,14 @@ def apply(model: Model, st: State, tid: int, op: Op) -> tuple[Any, tuple[str, ..
         _check_alive(model, st, op.a, "mem_cgroup_online")
         return st.status[op.a] == ONLINE, obs
     if k == "use":  # shrink_memcg(memcg): the caller must hold a reference on it
-        return None, _use(model, st, tid, op.a, op.b)
+        m = op.a
+        if m is not None:
+            _check_alive(model, st, m, "shrink_memcg")
+            if m != ROOT and m not in st.held[tid]:
+                raise Violation("unreferenced use", f"shrink_memcg({shape.label(m)}) without holding a reference")
+        return None, obs
+    if k == "visit":  # ghost: a walker published its next position (fused with the preceding step)
+        return None, _visit(model, st, op.a, op.b)
     if k == "offline":  # css_offline starts: css_tryget_online fails from now on
         st.status[op.a] = OFFLINE
         return None, obs
@@ -398,18 +426,16 @@ def apply(model: Model, st: State, tid: int, op: Op) -> tuple[Any, tuple[str, ..
     raise ValueError(f"unknown operation {k!r}")
 
 
-def _use(model: Model, st: State, tid: int, m: int | None, v: int | None) -> tuple[str, ...]:
-    """Check the reference on ``m`` and record the visit on cursor ``v``'s pass (observations)."""
-    shape = model.shape
-    if m is not None:
-        _check_alive(model, st, m, "shrink_memcg")
-        if m != ROOT and m not in st.held[tid]:
-            raise Violation("unreferenced use", f"shrink_memcg({shape.label(m)}) without holding a reference")
-    if v is None:
-        return ()
+def _visit(model: Model, st: State, m: int | None, v: int) -> tuple[str, ...]:
+    """Record that cursor ``v``'s walk moved to ``m`` (observations: restart, skip, double visit).
+
+    Only online memcgs count as visits (zombies are skipped by design); NULL ends the pass.
+    """
     last, mask = st.ghost[v]
-    if m is None:  # the walk reached its end: a new pass starts
+    if m is None:
         st.ghost[v] = (-1, 0)
+        return ()
+    if st.status[m] != ONLINE:
         return ()
     obs: list[str] = []
     bit = 1 << m
@@ -419,7 +445,7 @@ def _use(model: Model, st: State, tid: int, m: int | None, v: int | None) -> tup
             obs.append("visited a memcg twice in one pass")
         mask = 0
     else:
-        sub = model.subtree[model.specs[v].root]
+        sub = model.subtree(model.specs[v].root)
         if any(j in sub and st.status[j] == ONLINE for j in range(last + 1, m)):
             obs.append("skipped a memcg")
     st.ghost[v] = (m, mask | bit)
@@ -459,6 +485,8 @@ def describe(shape: TreeShape, specs: tuple[VarSpec, ...], op: Op, result: Any) 
         return f"mem_cgroup_online({L(op.a)}) = {result}"
     if k == "use":
         return f"shrink_memcg({L(op.a)})" if op.a is not None else "end of pass (NULL)"
+    if k == "visit":
+        return f"(walk at {L(op.a)})"
     if k == "offline":
         return f"css_offline({L(op.a)})"
     if k == "drop_base":

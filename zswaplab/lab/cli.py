@@ -130,6 +130,10 @@ def print_runs(console: Console, runs: list[Run]) -> None:
                                  [[r.variant, *(str(r.counters.get(k, 0)) for k in keys)] for r, _m in counters]))
 
 
+def _starved(k: int) -> Any:
+    return lambda r, m: str(len(m["starved_after"].get(str(k), [])))
+
+
 def compare_table(runs: list[Run]) -> list[tuple[str, Table]]:
     """One side-by-side table (metrics as rows, strategies as columns) per group of the other axes."""
     out = []
@@ -145,7 +149,7 @@ def compare_table(runs: list[Run]) -> list[tuple[str, Table]]:
             ("Jain (normalised)", lambda r, m: report._fmt(m["jain"])),
             ("CV", lambda r, m: report._fmt(m["cv"])),
             ("min / max share", lambda r, m: f"{report._fmt(m['min_share'])} / {report._fmt(m['max_share'])}"),
-            *[(f"starved after {k}", (lambda k: lambda r, m: str(len(m["starved_after"].get(str(k), []))))(k))
+            *[(f"starved after {k}", _starved(k))
               for k in sorted({int(k) for _r, m in group for k in m["starved_after"]})],
             ("calls until all", lambda r, m: report._fmt(m["calls_until_all"])),
             ("active share", lambda r, m: report._fmt(m["active_share"])),

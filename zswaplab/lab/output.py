@@ -42,6 +42,7 @@ def run_summary(run: RunRecord, metrics: dict[str, Any]) -> dict[str, Any]:
         "checks": to_json(run.checks),
         "expects": to_json(run.expects),
         "counters": run.counters,
+        "placement_after_setup": run.placement,
     }
 
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WritebackRecord:
     """One successful ``zswap_writeback_entry`` (from the model's writeback log)."""
 
@@ -20,7 +20,7 @@ class WritebackRecord:
     group: str | None  # population group of the page (None: not a tracked page)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RefaultRecord:
     """A written-back page read back from disk (pswpin): the refault an agent sees."""
 
@@ -30,7 +30,7 @@ class RefaultRecord:
     group: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallRecord:
     """One proactive writeback call and what it wrote, split by child of the metrics parent."""
 
@@ -45,7 +45,7 @@ class CallRecord:
     label: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgentStep:
     step: int
     clock_ns: int
@@ -55,7 +55,7 @@ class AgentStep:
     refault_rate: dict[str, float]  # refaulted / written per child (0 when nothing written)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgentRun:
     target: str
     threshold: float
@@ -67,7 +67,7 @@ class AgentRun:
     pages_by_group: dict[str, int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     label: str
     memcg: str
@@ -78,7 +78,7 @@ class CheckResult:
     passed: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExpectResult:
     label: str
     text: str
@@ -108,6 +108,7 @@ class RunRecord:
     checks: list[CheckResult] = field(default_factory=list)
     expects: list[ExpectResult] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)  # debugfs + shrink_worker counters at the end
+    placement: dict[str, dict[str, int]] = field(default_factory=dict)  # group -> page states after setup
     wall_seconds: float = 0.0
 
 

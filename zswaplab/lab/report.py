@@ -23,7 +23,7 @@ from . import metrics as M  # noqa: E402
 from .records import RunRecord  # noqa: E402
 from .units import fmt_bytes  # noqa: E402
 
-MAX_GROUPS = 16
+MAX_GROUPS = 24
 
 Run = tuple[RunRecord, dict[str, Any]]
 

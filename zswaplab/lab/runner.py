@@ -226,6 +226,12 @@ class Runner:
         if end > self.a.clock_ns:
             self.a.advance((end - self.a.clock_ns) / 1e9)
         self._drain_writebacks()
+        for name, pages in self.groups.items():
+            where: dict[str, int] = {}
+            for p in pages:
+                st = self.a.state(p)
+                where[st] = where.get(st, 0) + 1
+            self.rec.placement[name] = dict(sorted(where.items()))
         self.t0 = self.a.clock_ns
         self._snapshot("setup")
         self.baseline = {p: self.a.stat(p) for p in self.a.memcg_paths()}
@@ -369,7 +375,7 @@ class Runner:
             if over:
                 aborted, abort_step, abort_child = True, s, over[0]
                 break
-            if c.errno and not c.pages:
+            if self.a.zswap_current(a.target) == 0:
                 break  # nothing left to write back
         self._tick(a.max_steps - len(steps))
         by_group_b: dict[str, int] = {}
@@ -458,7 +464,13 @@ class Runner:
         for c in checks:
             if c.profiles is not None and self.v.profile not in c.profiles:
                 continue
-            actual = self._value(c.memcg, c.stat, final, counters, c.delta)
+            if c.call is not None:
+                calls = self.rec.calls
+                per = (calls[c.call].pages if c.stat == "pages" else calls[c.call].bytes) if c.call < len(calls) \
+                    else None
+                actual = None if per is None else sum(per.values())
+            else:
+                actual = self._value(c.memcg, c.stat, final, counters, c.delta)
             expected = c.value if isinstance(c.value, int) else self._value(c.memcg, c.value, final, counters,
                                                                               c.delta)
             ok = actual is not None and expected is not None and _OPS[c.op](actual, expected)

@@ -352,8 +352,15 @@ class Check(_Model):
     op: Literal[">", ">=", "==", "<=", "<", "!="]
     value: int | str = 0  # an int, or the name of another stat of the same memcg
     delta: bool = True  # compare the change over the timeline (after - before setup end)
+    call: int | None = Field(default=None, ge=0)  # check what proactive call #call wrote (stat: pages|bytes)
     profiles: list[str] | None = None
     label: str = ""
+
+    @model_validator(mode="after")
+    def _call_stat(self) -> Check:
+        if self.call is not None and self.stat not in ("pages", "bytes"):
+            raise ValueError("with 'call', stat must be 'pages' or 'bytes' (what that proactive call wrote)")
+        return self
 
 
 class MetricsSpec(_Model):
@@ -426,6 +433,13 @@ class ScenarioFile:
         axes = dict(self.base.matrix)
         for k, v in (overrides or {}).items():
             axes[k] = list(v)
+            checks = {"profile": _check_profile, "strategy": _check_strategy}
+            for value in v if k in checks else []:
+                if not (k == "strategy" and value == "default"):
+                    try:
+                        checks[k](value)
+                    except ValueError as e:
+                        raise ScenarioError(f"{k}: {e}") from None
         for k in axes:
             if k not in KERNEL_AXES and k not in self._params(reduced):
                 raise ScenarioError(
@@ -512,6 +526,17 @@ def _validate(raw: dict[str, Any], path: str, lines: dict[tuple[str | int, ...],
         line = line_of(lines, loc)
         where = f"{path}:{line}" if line else path
         raise ScenarioError(f"{where}: {format_path(loc)}: undefined parameter ${{{name}}} (define it in [params])")
+    matrix = raw.get("matrix", {})
+    if isinstance(matrix, dict):
+        for axis, check in (("profile", _check_profile), ("strategy", _check_strategy)):
+            for value in matrix.get(axis, []) if isinstance(matrix.get(axis), list) else []:
+                if axis == "strategy" and value == "default":
+                    continue
+                try:
+                    check(value)
+                except ValueError as e:
+                    line = line_of(lines, ("matrix", axis))
+                    raise ScenarioError(f"{path}:{line}: matrix.{axis}: {e}") from None
     try:
         return Scenario.model_validate(raw)
     except ValidationError as e:

@@ -47,11 +47,11 @@ def key_lines(source: str) -> dict[Path, int]:
     prefix: Path = ()
     depth = 0  # bracket nesting from multi-line arrays / inline tables of a previous key
     for lineno, raw in enumerate(source.splitlines(), start=1):
-        code = _strip_strings(raw).split("#", 1)[0]
+        code = _strip_strings(raw).split("#", 1)[0]  # brackets/comments outside strings
         if depth > 0:
-            depth += code.count("[") + code.count("{") - code.count("]") - code.count("}")
+            depth = max(0, depth + _balance(code))
             continue
-        m = _RE_ARRAY_TABLE.match(code)
+        m = _RE_ARRAY_TABLE.match(raw)
         if m:
             names = tuple(_split_dotted(m.group(1)))
             idx = array_counts.get(names, 0)
@@ -61,21 +61,23 @@ def key_lines(source: str) -> dict[Path, int]:
             lines.setdefault(prefix[:-1], lineno)
             lines[prefix] = lineno
             continue
-        m = _RE_TABLE.match(code)
+        m = _RE_TABLE.match(raw)
         if m:
             names = tuple(_split_dotted(m.group(1)))
             prefix = _concrete(names, array_counts)
             lines.setdefault(prefix, lineno)
             continue
-        m = _RE_KEYVAL.match(code)
+        m = _RE_KEYVAL.match(raw)
         if m:
             path = prefix + tuple(_split_dotted(m.group(1)))
             lines.setdefault(path, lineno)
-            rest = code[m.end():]
-            depth = rest.count("[") + rest.count("{") - rest.count("]") - rest.count("}")
-            if depth < 0:
-                depth = 0
+            rest = _strip_strings(raw[m.end():]).split("#", 1)[0]
+            depth = max(0, _balance(rest))
     return lines
+
+
+def _balance(code: str) -> int:
+    return code.count("[") + code.count("{") - code.count("]") - code.count("}")
 
 
 def _concrete(names: tuple[str, ...], array_counts: dict[tuple[str, ...], int]) -> Path:

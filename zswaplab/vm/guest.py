@@ -188,6 +188,10 @@ class Driver:
         self.procs: dict[str, Workload] = {}
         self.proc_cgroup: dict[str, str] = {}
         self.cgroups: list[str] = list(scenario.get("snapshot_cgroups", []))
+        self.vars: dict[str, int | str | None] = {}
+        import tempfile
+
+        self.tmp = tempfile.mkdtemp(prefix="zswaplab-guest-")
 
     # -- value helpers -------------------------------------------------------------------------------------
     def resolve_value(self, step: dict[str, Any]) -> str:
@@ -196,7 +200,12 @@ class Driver:
         src = step.get("value_from")
         if not src:
             raise StepError(f"step needs 'value' or 'value_from': {step}")
-        raw = parse_number(read_text(f"{cgpath(src['cgroup'])}/{src['file']}"))
+        if "var" in src:
+            if src["var"] not in self.vars:
+                raise StepError(f"value_from: variable {src['var']!r} was not set by an earlier read step")
+            raw = self.vars[src["var"]]
+        else:
+            raw = parse_number(read_text(f"{cgpath(src['cgroup'])}/{src['file']}"))
         if not isinstance(raw, int):
             raise StepError(f"value_from {src} is not a number: {raw!r}")
         return str(raw // int(src.get("div", 1)))
@@ -257,16 +266,52 @@ class Driver:
             time.sleep(float(step["seconds"]))
             return {"rc": 0}
         if op == "read":
-            return {"rc": 0, "value": parse_number(read_text(f"{cgpath(step['cgroup'])}/{step['file']}"))}
+            value = parse_number(read_text(f"{cgpath(step['cgroup'])}/{step['file']}"))
+            if "var" in step:
+                self.vars[step["var"]] = value
+            return {"rc": 0, "value": value}
+        if op == "write_file":
+            path = self.expand(step["path"])
+            with open(path, "w") as f:
+                f.write(step["text"])
+            return {"rc": 0, "path": path}
         if op == "exec":
-            env = dict(os.environ, **step.get("env", {}))
-            try:
-                p = subprocess.run(step["argv"], capture_output=True, text=True, timeout=step.get("timeout", 60),
-                                   env=env)
-            except subprocess.TimeoutExpired as e:
-                return {"rc": -errno.ETIMEDOUT, "errno": "ETIMEDOUT", "stdout": str(e.stdout or "")[-20000:]}
-            return {"rc": p.returncode, "stdout": p.stdout[-20000:], "stderr": p.stderr[-4000:]}
+            return self.run_exec(step)
         raise StepError(f"unknown op {op!r}")
+
+    def expand(self, text: str) -> str:
+        """Placeholders in exec argv / file paths: {python} (this interpreter), {tmp} (a guest scratch dir)."""
+        return text.replace("{python}", sys.executable).replace("{tmp}", self.tmp)
+
+    def run_exec(self, step: dict[str, Any]) -> dict[str, Any]:
+        """Run a command to completion (time-limited); with ``scrape`` also GET an HTTP URL while it runs."""
+        argv = [self.expand(a) for a in step["argv"]]
+        timeout = float(step.get("timeout", 60))
+        env = dict(os.environ, **step.get("env", {}))
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        scraped: dict[str, Any] | None = None
+        scrape = step.get("scrape")
+        if scrape:
+            import urllib.request
+
+            deadline = time.monotonic() + float(scrape.get("within", 30))
+            scraped = {"url": scrape["url"], "ok": False, "body": None, "error": None}
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    with urllib.request.urlopen(scrape["url"], timeout=2) as r:
+                        scraped.update(ok=True, status=r.status, body=r.read().decode()[-20000:])
+                    break
+                except OSError as e:
+                    scraped["error"] = str(e)
+                    time.sleep(0.1)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            return {"rc": -errno.ETIMEDOUT, "errno": "ETIMEDOUT", "stdout": out[-20000:], "stderr": err[-20000:],
+                    "scrape": scraped}
+        return {"rc": proc.returncode, "stdout": out[-20000:], "stderr": err[-20000:], "scrape": scraped}
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -350,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     with open(args.scenario) as f:
         scenario = json.load(f)
+    mpl = os.path.join(os.path.dirname(os.path.abspath(args.out)), "mpl")
+    if os.path.isdir(mpl):  # a pre-built matplotlib font cache, so `zswaplab` imports fast in the guest
+        os.environ.setdefault("MPLCONFIGDIR", mpl)
     return run(scenario, args.out, args.memeater, args.swap)
 
 

@@ -136,6 +136,8 @@ def run_scenario(scenario: dict[str, Any], *, timeout: float = 300, cpus: int = 
     rundir = cache_dir() / "runs" / f"{name}-{os.getpid()}-{time.time_ns() % 10**9}"
     rundir.mkdir(parents=True)
     (rundir / "scenario.json").write_text(json.dumps(scenario, indent=1))
+    if any(step.get("op") == "exec" for step in scenario.get("steps", [])):
+        _prepare_mplconfig(rundir / "mpl")
     with open(rundir / "swap.img", "wb") as f:
         f.truncate(swap_mb << 20)
     cmd = vng_command(assets, rundir, cpus=cpus, memory=memory,
@@ -168,6 +170,17 @@ def run_scenario(scenario: dict[str, Any], *, timeout: float = 300, cpus: int = 
         raise VMError(f"scenario {name!r} failed in the guest: {end.get('error')}")
     return VMRun(scenario=name, records=records, wall_seconds=wall, rundir=rundir, console=console_text,
                  header=records[0] if records[0].get("type") == "header" else {})
+
+
+def _prepare_mplconfig(dest: Path) -> None:
+    """Give the guest a writable MPLCONFIGDIR with a font cache built on the host (building it under TCG
+    takes about a minute; `zswaplab.cli` imports matplotlib through the lab's CLI)."""
+    src = cache_dir() / "mplconfig"
+    if not src.exists():
+        src.mkdir(parents=True)
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=dict(os.environ,
+                       MPLCONFIGDIR=str(src)), capture_output=True, timeout=300, check=False)
+    shutil.copytree(src, dest)
 
 
 def _tail(path: Path, n: int = 40) -> str:

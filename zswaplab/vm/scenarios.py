@@ -73,10 +73,10 @@ def _attempt_writeback(cg: str, proc: str) -> list[dict[str, Any]]:
         {"op": "spawn", "proc": proc, "cgroup": cg},
         {"op": "alloc", "proc": proc, "region": "m", "pages": 1024, "pattern": "half"},
         {"op": "reclaim", "cgroup": cg, "value": size},
-        {"op": "read", "cgroup": cg, "file": "memory.zswap.current"},
+        {"op": "read", "cgroup": cg, "file": "memory.zswap.current", "var": "usage"},
         {"op": "touch", "proc": proc, "region": "m"},
-        {"op": "write", "cgroup": cg, "file": "memory.zswap.max",
-         "value_from": {"cgroup": cg, "file": "memory.zswap.current", "div": 2}, "note": "usage/2"},
+        {"op": "write", "cgroup": cg, "file": "memory.zswap.max", "value_from": {"var": "usage", "div": 2},
+         "note": "usage/2, usage read before the pages were read back"},
         {"op": "reclaim", "cgroup": cg, "value": size},
         {"op": "touch", "proc": proc, "region": "m"},
         {"op": "kill", "proc": proc},
@@ -158,27 +158,29 @@ def zswap_max_store_path() -> dict[str, Any]:
 
 def writeback_disabled_subtree() -> dict[str, Any]:
     """memory.zswap.writeback=0 on a parent disables writeback for its whole subtree (a child's 1 does not
-    override it): over zswap.max, stores are rejected and the pages stay in memory (memory.reclaim -> EAGAIN),
-    incompressible pages are rejected and stay in memory too; a sibling subtree with writeback=1 writes back."""
-    off, off_c, on, on_c = "/wb_off", "/wb_off/c", "/wb_on", "/wb_on/c"
-    steps = _mkdirs(off, off_c, on, on_c) + [
+    override it): over zswap.max, stores are rejected and the pages stay in memory (memory.reclaim -> EAGAIN);
+    incompressible pages are rejected by 6.12's zswap (reject_compress_poor) and stay in memory under
+    writeback=0 but go to the swap device under writeback=1; a sibling subtree with writeback=1 writes back."""
+    off, on = "/wb_off", "/wb_on"
+    steps = _mkdirs(off, f"{off}/c", f"{off}/rand", on, f"{on}/c", f"{on}/rand") + [
         {"op": "write", "cgroup": off, "file": "memory.zswap.writeback", "value": "0"},
-        {"op": "write", "cgroup": off_c, "file": "memory.zswap.writeback", "value": "1"},
+        {"op": "write", "cgroup": f"{off}/c", "file": "memory.zswap.writeback", "value": "1"},
     ]
-    for cg, proc in ((off_c, "poff"), (on_c, "pon")):
+    for top, tag in ((off, "off"), (on, "on")):
+        cg, rand = f"{top}/c", f"{top}/rand"
         steps += [
-            {"op": "spawn", "proc": proc, "cgroup": cg},
-            {"op": "alloc", "proc": proc, "region": "m", "pages": mb(8), "pattern": "ratio3", "seed": 5},
+            {"op": "spawn", "proc": f"p{tag}", "cgroup": cg},
+            {"op": "alloc", "proc": f"p{tag}", "region": "m", "pages": mb(8), "pattern": "ratio3", "seed": 5},
             {"op": "reclaim", "cgroup": cg, "value": "8M"},
             {"op": "write", "cgroup": cg, "file": "memory.zswap.max", "value": "1M"},
-            {"op": "alloc", "proc": proc, "region": "n", "pages": mb(16), "pattern": "ratio3", "seed": 6},
+            {"op": "alloc", "proc": f"p{tag}", "region": "n", "pages": mb(16), "pattern": "ratio3", "seed": 6},
             {"op": "reclaim", "cgroup": cg, "value": "16M"},
-            {"op": "write", "cgroup": cg, "file": "memory.zswap.max", "value": "max"},
-            {"op": "alloc", "proc": proc, "region": "r", "pages": mb(4), "pattern": "random", "seed": 7},
-            {"op": "reclaim", "cgroup": cg, "value": "4M"},
-            {"op": "touch", "proc": proc, "region": "m"},
-            {"op": "touch", "proc": proc, "region": "n"},
-            {"op": "touch", "proc": proc, "region": "r"},
+            {"op": "touch", "proc": f"p{tag}", "region": "m"},
+            {"op": "touch", "proc": f"p{tag}", "region": "n"},
+            {"op": "spawn", "proc": f"r{tag}", "cgroup": rand},
+            {"op": "alloc", "proc": f"r{tag}", "region": "r", "pages": mb(4), "pattern": "random", "seed": 7},
+            {"op": "reclaim", "cgroup": rand, "value": "4M"},
+            {"op": "touch", "proc": f"r{tag}", "region": "r"},
         ]
     return {"name": "writeback_disabled_subtree", "description": writeback_disabled_subtree.__doc__,
             "steps": steps}
@@ -220,17 +222,66 @@ def swapin_after_writeback() -> dict[str, Any]:
 
 
 def calibration() -> dict[str, Any]:
-    """Compressed length per workload pattern (lzo on this kernel): 1024 pages of each pattern pushed into
-    zswap in its own cgroup; memory.zswap.current / zswapped pages = the mean compressed length."""
+    """Compressed length per workload pattern (lzo on this kernel): 8192 pages of each pattern pushed into
+    zswap in its own cgroup; memory.zswap.current / zswapped pages = the mean compressed length (the few pages
+    of the workload process itself that are stored too change the mean by < 1 byte at this size)."""
     steps: list[dict[str, Any]] = []
     for pat in ("byte", "half", "ratio2", "ratio3"):
         cg = f"/cal_{pat}"
         steps += _mkdirs(cg) + [
             {"op": "spawn", "proc": pat, "cgroup": cg},
-            {"op": "alloc", "proc": pat, "region": "m", "pages": 1024, "pattern": pat, "seed": 21},
-            {"op": "reclaim", "cgroup": cg, "value": str(1024 * PAGE_SIZE)},
+            {"op": "alloc", "proc": pat, "region": "m", "pages": mb(32), "pattern": pat, "seed": 21},
+            {"op": "reclaim", "cgroup": cg, "value": "32M"},
         ]
     return {"name": "calibration", "description": calibration.__doc__, "steps": steps}
+
+
+AGENT_POLICY = """
+[agent]
+interval = "1s"
+[[target]]
+path = "/agent_parent"
+step = "1M"
+step_interval = "1s"
+guard_scope = "children"
+[target.guardrails]
+refault_rate = "64K/s"
+"""
+AGENT_METRICS_PORT = 9177
+# the agent's own parsers applied to the real files, next to the guest driver's reference parse of the same text
+PARSE_WITH_AGENT = """
+import dataclasses, json
+from zswaplab.agent.stats import parse_memory_stat, parse_pressure
+from zswaplab.vm.guest import parse_kv, parse_pressure as reference_pressure
+base = "/sys/fs/cgroup/agent_parent/c1"
+stat, psi = open(base + "/memory.stat").read(), open(base + "/memory.pressure").read()
+m, p = parse_memory_stat(stat), parse_pressure(psi)
+print(json.dumps({"stat": m.values, "bad_lines": m.bad_lines, "stat_reference": parse_kv(stat),
+                  "pressure": None if p is None else dataclasses.asdict(p),
+                  "pressure_reference": reference_pressure(psi)}))
+"""
+
+
+def agent_on_real_kernel() -> dict[str, Any]:
+    """``zswaplab agent --backend cgroupfs`` against the real 6.12 tree: capability detection must find no
+    proactive interface (observe-only); it parses the real memory.stat / memory.pressure; --dry-run and the
+    metrics endpoint work."""
+    p, c = "/agent_parent", "/agent_parent/c1"
+    agent = ["{python}", "-m", "zswaplab.cli", "agent", "--config", "{tmp}/agent.toml", "--backend", "cgroupfs"]
+    return {"name": "agent_on_real_kernel", "description": agent_on_real_kernel.__doc__,
+            "steps": _mkdirs(p, c) + [
+                {"op": "spawn", "proc": "p", "cgroup": c},
+                {"op": "alloc", "proc": "p", "region": "m", "pages": mb(16), "pattern": "ratio3", "seed": 31},
+                {"op": "reclaim", "cgroup": p, "value": "8M"},
+                {"op": "touch", "proc": "p", "region": "m", "first": 0, "count": mb(2)},
+                {"op": "exec", "argv": ["{python}", "-c", PARSE_WITH_AGENT], "timeout": 120},
+                {"op": "write_file", "path": "{tmp}/agent.toml", "text": AGENT_POLICY},
+                {"op": "exec", "argv": [*agent, "--once", "--dry-run", "--log-level", "debug"], "timeout": 120},
+                {"op": "exec", "argv": [*agent, "--cycles", "3", "--metrics-port", str(AGENT_METRICS_PORT)],
+                 "timeout": 120,
+                 "scrape": {"url": f"http://127.0.0.1:{AGENT_METRICS_PORT}/metrics", "within": 60}},
+                {"op": "kill", "proc": "p"},
+            ]}
 
 
 SCENARIOS = {
@@ -238,7 +289,7 @@ SCENARIOS = {
         selftest_zswap_usage(), selftest_swapin_nozswap(), selftest_zswapin(),
         selftest_zswap_writeback(True), selftest_zswap_writeback(False), selftest_no_invasive_cgroup_shrink(),
         reclaim_push(), zswap_max_store_path(), writeback_disabled_subtree(), global_pool_limit(),
-        swapin_after_writeback(), calibration(),
+        swapin_after_writeback(), calibration(), agent_on_real_kernel(),
     )
 }
 
@@ -248,3 +299,6 @@ def get(name: str) -> dict[str, Any]:
     if name not in SCENARIOS:
         raise KeyError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
     return copy.deepcopy(SCENARIOS[name])
+
+# scenarios whose steps the model cannot execute (exec of the agent): kernel-only
+MODEL_EXCLUDED = frozenset({"agent_on_real_kernel"})

@@ -1,0 +1,221 @@
+"""VM harness pieces that run without a VM (part of the default ``make test``): the workload program, the guest
+driver against a directory tree standing in for /sys/fs/cgroup, the harness's error paths, the model driver and
+the comparison against the recorded Linux 6.12 runs in tests/vm/data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from zswaplab.vm import compare, guest, harness, scenarios
+from zswaplab.vm.cli import model_for
+from zswaplab.vm.model import COMPRESSED_LEN, run_model
+
+from .conftest import DATA, REFERENCE_KERNEL
+
+HAVE_STATIC_GCC = shutil.which("gcc") is not None and Path("/usr/lib/x86_64-linux-gnu/libc.a").exists()
+needs_gcc = pytest.mark.skipif(not HAVE_STATIC_GCC, reason="gcc or libc6-dev (static libc) not installed")
+
+
+@pytest.fixture(scope="module")
+def memeater(tmp_path_factory) -> Path:
+    if not HAVE_STATIC_GCC:
+        pytest.skip("gcc or libc6-dev (static libc) not installed")
+    return harness.build_memeater(tmp_path_factory.mktemp("bin"))
+
+
+# ---------------------------------------------------------------------------------------------- memeater
+@needs_gcc
+def test_memeater_protocol_and_verification(memeater):
+    cmds = "\n".join([
+        "alloc a 64 ratio3 7", "touch a", "alloc b 8 half", "touch b 2 3", "alloc z 4 zero", "touch z",
+        "alloc r 2 random 9", "alloc y 2 byte", "touch y", "alloc a 1 half", "alloc q 1 nope", "free a", "touch a",
+        "quit"]) + "\n"
+    out = subprocess.run([str(memeater)], input=cmds, capture_output=True, text=True, timeout=30).stdout.split("\n")
+    assert out[0].startswith("ok ready ")
+    assert out[1:15] == [
+        "ok alloc a 64", "ok touch a checked=64 bad=0", "ok alloc b 8", "ok touch b checked=3 bad=0",
+        "ok alloc z 4", "ok touch z checked=4 bad=0", "ok alloc r 2", "ok alloc y 2", "ok touch y checked=2 bad=0",
+        "err alloc a exists", "err alloc q unknown pattern nope", "ok free a", "err touch a no such region",
+        "ok quit"]
+
+
+# ---------------------------------------------------------------------------------------------- guest parsers
+def test_guest_parsers():
+    assert guest.parse_kv("anon 4096\nzswpout 12\nbogus\nx y\n") == {"anon": 4096, "zswpout": 12}
+    psi = guest.parse_pressure("some avg10=1.50 avg60=0.00 avg300=0.00 total=123\n"
+                               "full avg10=0.25 avg60=0.00 avg300=0.00 total=45\n")
+    assert psi == {"some": {"avg10": 1.5, "avg60": 0.0, "avg300": 0.0, "total": 123},
+                   "full": {"avg10": 0.25, "avg60": 0.0, "avg300": 0.0, "total": 45}}
+    assert guest.parse_number("max\n") == "max" and guest.parse_number("42\n") == 42
+    assert guest.parse_number(None) is None
+
+
+@needs_gcc
+def test_guest_driver_on_a_stand_in_tree(memeater, tmp_path, monkeypatch):
+    """Every op of the driver against plain files (no kernel): knob writes land, memeater joins the cgroup,
+    value_from uses a variable read earlier, records carry the documented shape."""
+    root = tmp_path / "cg"
+    root.mkdir()
+    (root / "cgroup.subtree_control").write_text("")
+    monkeypatch.setattr(guest, "CGROOT", str(root))
+    orig_mkdir = os.mkdir
+
+    def mkdir(path, *a, **kw):  # a cgroup directory comes with its interface files
+        orig_mkdir(path, *a, **kw)
+        for f, v in (("cgroup.procs", ""), ("cgroup.subtree_control", ""), ("memory.zswap.current", "1000\n"),
+                     ("memory.zswap.max", ""), ("memory.stat", "zswpout 5\nzswpwb 0\n"),
+                     ("memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=7\n")):
+            Path(path, f).write_text(v)
+
+    monkeypatch.setattr(guest.os, "mkdir", mkdir)
+    sc = {"name": "t", "steps": [
+        {"op": "mkdir", "cgroup": "/a"},
+        {"op": "read", "cgroup": "/a", "file": "memory.zswap.current", "var": "u"},
+        {"op": "write", "cgroup": "/a", "file": "memory.zswap.max", "value_from": {"var": "u", "div": 2}},
+        {"op": "spawn", "proc": "p", "cgroup": "/a"},
+        {"op": "alloc", "proc": "p", "region": "m", "pages": 16, "pattern": "ratio2"},
+        {"op": "touch", "proc": "p", "region": "m"},
+        {"op": "write_file", "path": "{tmp}/x.txt", "text": "hi"},
+        {"op": "exec", "argv": ["{python}", "-c", "print(open('{tmp}/x.txt').read())"]},
+        {"op": "kill", "proc": "p"},
+    ]}
+    out = tmp_path / "out.jsonl"
+    assert guest.run(sc, str(out), str(memeater), None) == 0
+    recs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["type"] for r in recs] == ["header"] + ["step"] * 9 + ["end"]
+    assert recs[-1]["ok"] is True
+    assert (root / "cgroup.subtree_control").read_text() == "+memory"
+    assert (root / "a" / "memory.zswap.max").read_text() == "500"
+    pid = recs[4]["result"]["pid"]
+    assert (root / "a" / "cgroup.procs").read_text() == str(pid)
+    assert recs[6]["result"] == {"rc": 0, "checked": 16, "bad": 0}
+    assert recs[8]["result"]["stdout"] == "hi\n"
+    snap = recs[6]["cgroups"]["/a"]
+    assert snap["memory.stat"] == {"zswpout": 5, "zswpwb": 0}
+    assert snap["memory.zswap.current"] == 1000
+    assert snap["memory.pressure"]["some"]["total"] == 7
+
+
+def test_guest_reports_a_broken_step(tmp_path, monkeypatch):
+    monkeypatch.setattr(guest, "CGROOT", str(tmp_path))
+    out = tmp_path / "out.jsonl"
+    rc = guest.run({"name": "t", "steps": [{"op": "alloc", "proc": "nobody", "region": "m", "pages": 1,
+                                            "pattern": "zero"}]}, str(out), "/bin/false", None)
+    end = json.loads(out.read_text().splitlines()[-1])
+    assert rc == 1 and end["ok"] is False and "step 0" in end["error"] and "nobody" in end["error"]
+
+
+# ---------------------------------------------------------------------------------------------- harness errors
+def test_find_assets_names_what_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZSWAPLAB_VM_CACHE", str(tmp_path))
+    monkeypatch.setattr(harness.shutil, "which", lambda name: "/usr/bin/" + name)
+    with pytest.raises(harness.VMError, match="no Linux 6.12 kernel .*make vm-test"):
+        harness.find_assets()
+
+
+def _fake_assets(tmp_path: Path, script: str, memeater: Path) -> harness.Assets:
+    vng = tmp_path / "vng"
+    vng.write_text("#!/bin/sh\n" + script)
+    vng.chmod(0o755)
+    return harness.Assets(vmlinuz=tmp_path / "vmlinuz-6.12.0", kernel_release="6.12.0", kernel_package="x",
+                          vng=vng, memeater=memeater, python="python3")
+
+
+@needs_gcc
+def test_hung_vm_is_killed_at_the_time_limit(tmp_path, monkeypatch, memeater):
+    monkeypatch.setenv("ZSWAPLAB_VM_CACHE", str(tmp_path / "cache"))
+    assets = _fake_assets(tmp_path, "sleep 600\n", memeater)
+    t0 = time.monotonic()
+    with pytest.raises(harness.VMError, match="timed out after 2s and was killed"):
+        harness.run_scenario(scenarios.get("calibration"), timeout=2, assets=assets)
+    assert time.monotonic() - t0 < 30
+
+
+@needs_gcc
+def test_vm_that_produces_nothing_is_a_boot_failure(tmp_path, monkeypatch, memeater):
+    monkeypatch.setenv("ZSWAPLAB_VM_CACHE", str(tmp_path / "cache"))
+    assets = _fake_assets(tmp_path, "echo 'Kernel panic - not syncing: VFS'\nexit 255\n", memeater)
+    with pytest.raises(harness.VMError, match="(?s)produced no output .*boot failure.*Kernel panic"):
+        harness.run_scenario(scenarios.get("calibration"), timeout=30, assets=assets)
+
+
+def test_vng_command_never_uses_kvm(tmp_path):
+    assets = _fake_assets(tmp_path, "", tmp_path / "memeater")
+    cmd = harness.vng_command(assets, tmp_path, cpus=1, memory="1G", append="zswap.enabled=1")
+    assert "--disable-kvm" in cmd and "--force-9p" in cmd
+    assert cmd[cmd.index("--cpus") + 1] == "1"
+
+
+# ---------------------------------------------------------------------------------------------- scenarios/model
+@pytest.mark.parametrize("name", list(scenarios.SCENARIOS))
+def test_scenarios_are_well_formed(name):
+    sc = scenarios.get(name)
+    assert sc["name"] == name and sc["description"]
+    known = {"mkdir", "write", "reclaim", "param", "spawn", "alloc", "touch", "free", "kill", "sleep", "read",
+             "exec", "write_file"}
+    defined, procs = set(), set()
+    for step in sc["steps"]:
+        assert step["op"] in known
+        if step["op"] == "read" and "var" in step:
+            defined.add(step["var"])
+        if "value_from" in step and "var" in step["value_from"]:
+            assert step["value_from"]["var"] in defined
+        if step["op"] == "spawn":
+            procs.add(step["proc"])
+        if step["op"] in ("alloc", "touch", "free", "kill"):
+            assert step["proc"] in procs
+        if step["op"] == "alloc":
+            assert step["pattern"] in COMPRESSED_LEN
+
+
+def test_model_runs_are_deterministic():
+    sc = scenarios.get("zswap_max_store_path")
+    a = run_model(sc, totalram_pages=247185, swap_pages=131071)
+    b = run_model(sc, totalram_pages=247185, swap_pages=131071)
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+# ---------------------------------------------------------------------------------------------- comparison
+RECORDED = DATA / REFERENCE_KERNEL
+RECORDED_NAMES = sorted(p.stem for p in RECORDED.glob("*.jsonl") if p.stem not in scenarios.MODEL_EXCLUDED)
+
+
+@pytest.mark.parametrize("name", RECORDED_NAMES)
+def test_model_agrees_with_recorded_kernel_run(name):
+    krec = compare.load_records(RECORDED / f"{name}.jsonl")
+    assert krec[0]["kernel"].startswith("6.12.")
+    rows = compare.compare(name, krec, model_for(name, krec))
+    fails = [r for r in rows if r.status == "FAIL"]
+    assert not fails, [(r.step, r.cgroup, r.counter, r.kernel, r.model) for r in fails[:10]]
+
+
+def test_recorded_runs_cover_every_compared_scenario():
+    assert set(RECORDED_NAMES) == set(scenarios.SCENARIOS) - scenarios.MODEL_EXCLUDED
+
+
+def _rec(step: int, op: str, zswpout: int, rc: int = 0) -> dict:
+    return {"type": "step", "step": step, "action": {"op": op, "cgroup": "/a", "value": "1M"},
+            "result": {"rc": rc}, "cgroups": {"/a": {"memory.stat": {"zswpout": zswpout}}},
+            "debugfs": {}, "vmstat": {}}
+
+
+def test_compare_flags_disagreement_and_scopes_deviations():
+    kernel = [_rec(0, "alloc", 0), _rec(1, "reclaim", 1000), _rec(2, "reclaim", 2000, rc=-11)]
+    model = [_rec(0, "alloc", 0), _rec(1, "reclaim", 1100), _rec(2, "reclaim", 3000, rc=0)]
+    rows = {(r.step, r.counter): r for r in compare.compare("s", kernel, model, deviations=())}
+    assert rows[(1, "zswpout")].status == "ok"  # 100 <= max(128, 10%)
+    assert rows[(2, "zswpout")].status == "FAIL" and rows[(2, "rc")].status == "FAIL"
+    assert rows[(2, "zswpout")].rel_diff == pytest.approx(0.5)
+    dev = compare.Deviation("x", ("s",), ("zswpout",), "because", from_op="reclaim", from_step=2)
+    rows = {(r.step, r.counter): r for r in compare.compare("s", kernel, model, deviations=(dev,))}
+    assert rows[(2, "zswpout")].status == "dev:x"
+    assert rows[(2, "rc")].status == "FAIL"  # a deviation never covers other counters
+    other = compare.compare("other", kernel, model, deviations=(dev,))
+    assert any(r.status == "FAIL" and r.counter == "zswpout" for r in other)  # nor other scenarios

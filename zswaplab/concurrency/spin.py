@@ -1,0 +1,94 @@
+"""Run the SPIN model checker on the Promela models in ``models/`` (cross-check of the Python checker).
+
+``spin -a`` generates the verifier, ``gcc -DSAFETY`` compiles it, ``./pan`` explores every interleaving.
+Each Promela model names the Python configuration it matches (same tree, threads, rounds, offline victim).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+# Promela model → the Python checker configuration it encodes (threads incl. offliner, memcgs, targets)
+SPIN_MODELS = {
+    "global_lock": "global_lock.pml",
+    "xchg_sketch": "xchg_sketch.pml",
+}
+
+
+class SpinMissing(RuntimeError):
+    """``spin`` or a C compiler is not installed."""
+
+
+@dataclass
+class SpinResult:
+    model: str
+    rounds: int
+    errors: int
+    states: int
+    transitions: int
+    seconds: float  # wall time of the whole pipeline (spin -a, gcc, pan)
+    pan_seconds: float  # wall time of the exhaustive search alone (./pan)
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+
+def require_tools() -> tuple[str, str]:
+    spin = shutil.which("spin")
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if spin is None:
+        raise SpinMissing("spin is not installed: run `bash scripts/install-test-deps.sh` (Debian package spin)")
+    if cc is None:
+        raise SpinMissing("no C compiler (gcc/cc) to build SPIN's verifier")
+    return spin, cc
+
+
+def run_spin(algorithm: str, rounds: int = 3, *, max_depth: int = 1_000_000) -> SpinResult:
+    """Verify ``models/<algorithm>.pml`` with ``ROUNDS=rounds``; return SPIN's verdict and statistics."""
+    if algorithm not in SPIN_MODELS:
+        raise KeyError(f"no Promela model for {algorithm!r}; have: {', '.join(SPIN_MODELS)}")
+    spin, cc = require_tools()
+    src = MODELS_DIR / SPIN_MODELS[algorithm]
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="zswaplab-spin-") as tmp:
+        work = Path(tmp)
+        for f in MODELS_DIR.glob("*.pml"):
+            shutil.copy(f, work / f.name)
+        _run([spin, "-a", f"-DROUNDS={rounds}", src.name], work)
+        _run([cc, "-O2", "-DSAFETY", "-o", "pan", "pan.c"], work)
+        t1 = time.perf_counter()
+        out = _run(["./pan", f"-m{max_depth}"], work, check=False)
+        pan_s = time.perf_counter() - t1
+    seconds = time.perf_counter() - t0
+    errors = int(_grab(r"errors:\s*(\d+)", out))
+    states = int(_grab(r"(\d+)\s+states, stored", out))
+    transitions = int(_grab(r"(\d+)\s+transitions", out))
+    msg = ""
+    m = re.search(r"pan:\d+: (.*)", out)
+    if m:
+        msg = m.group(1)
+    return SpinResult(algorithm, rounds, errors, states, transitions, seconds, pan_s, msg)
+
+
+def _run(cmd: list[str], cwd: Path, check: bool = True) -> str:
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p.stdout + p.stderr
+
+
+def _grab(pattern: str, text: str) -> str:
+    m = re.search(pattern, text)
+    if not m:
+        raise RuntimeError(f"unexpected SPIN output (no {pattern!r}):\n{text[-2000:]}")
+    return m.group(1)

@@ -1,0 +1,1019 @@
+"""``FastKernel``: the kernel model on a struct-of-arrays layout with numba-compiled hot loops.
+
+Same public surface as :class:`zswaplab.kernel.Kernel` (``fs`` facade, ``alloc``/``touch``/``free``/``advance``,
+``debugfs()``, ``counters``, ``vm_events``, ``writeback_log``, ``tree``) and the same semantics — checked
+against the oracle by the differential tests in ``tests/scale``. What is not hot is reused from the oracle:
+the memcg tree and ``mem_cgroup_iter`` (``MemcgTree``), profiles, the proactive cursors, PSI, and the cgroupfs
+parsing. Supported subset (anything else raises :class:`UnsupportedConfig`): ``nr_nodes == 1``, memcg enabled,
+no dynamic shrinker, no writeback fault injection, no pending signals.
+"""
+
+from __future__ import annotations
+
+import errno
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from zswaplab.kernel.cgroupfs import (
+    ULONG_MAX,
+    CgroupFS,
+    _err,
+    _match_int,
+    _strstrip,
+    memparse,
+    simple_strtoull,
+)
+from zswaplab.kernel.config import KernelConfig
+from zswaplab.kernel.constants import (
+    DEF_PRIORITY,
+    MAX_RECLAIM_RETRIES,
+    MAX_SWAPPINESS,
+    MIN_SWAPPINESS,
+    NSEC_PER_SEC,
+    PAGE_COUNTER_MAX,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    SWAP_CLUSTER_MAX,
+    SWAPPINESS_ANON_ONLY,
+)
+from zswaplab.kernel.memcg import CssState, MemCgroup, MemcgStats
+from zswaplab.kernel.page import PageState
+from zswaplab.kernel.profiles import resolve
+from zswaplab.kernel.proactive import make_cursor
+from zswaplab.kernel.system import HierGauges, Kernel, OOMKill
+from zswaplab.kernel.writeback import EBUSY_STOP, ZswapShrinkState, zswap_iter_global
+from zswaplab.kernel.zswap import ZswapDebugfs
+
+from . import layout as L
+from . import nbcore as nb
+
+_STATES = (PageState.RAM, PageState.ZSWAP, PageState.DISK, PageState.ZERO, PageState.FREED)
+_KNOBS = {"zswap_max": L.ZMAX, "memory_max": L.MMAX, "swap_max": L.SMAX}
+
+
+class UnsupportedConfig(ValueError):
+    """The configuration is outside the subset the fast core implements (see the module docstring)."""
+
+
+class FastMemCgroup(MemCgroup):
+    """A :class:`MemCgroup` whose knobs, state and swap peak are mirrored into the fast core's ``MC`` row."""
+
+    _fk: FastKernel
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        fk = self.__dict__.get("_fk")
+        if fk is None:
+            return
+        col = _KNOBS.get(name)
+        if col is not None:
+            fk.MC[self.id, col] = int(value)
+        elif name == "zswap_writeback":
+            fk.MC[self.id, L.WB] = int(bool(value))
+        elif name == "state":
+            fk.MC[self.id, L.ONLINE] = int(value is CssState.ONLINE)
+            if value is CssState.RELEASED and self.parent is not None:
+                fk.MC[self.parent.id, L.NCHILD] -= 1
+
+    @property  # type: ignore[override]
+    def swap_peak(self) -> int:
+        fk = self.__dict__.get("_fk")
+        return int(fk.MC[self.id, L.SPEAK]) if fk is not None else int(self.__dict__.get("_speak", 0))
+
+    @swap_peak.setter
+    def swap_peak(self, v: int) -> None:
+        fk = self.__dict__.get("_fk")
+        if fk is None:
+            self.__dict__["_speak"] = v
+        else:
+            fk.MC[self.id, L.SPEAK] = v
+
+
+class FastPage:
+    """A view of one page of the fast core (what ``Kernel.alloc`` returns as ``Page`` objects)."""
+
+    __slots__ = ("k", "id")
+
+    def __init__(self, k: FastKernel, pid: int) -> None:
+        self.k = k
+        self.id = pid
+
+    @property
+    def state(self) -> PageState:
+        return _STATES[int(self.k.ps[self.id])]
+
+    @property
+    def memcg(self) -> MemCgroup:
+        return self.k.tree.by_id[int(self.k.pm[self.id])]
+
+    @property
+    def clen(self) -> int:
+        return int(self.k.pc[self.id])
+
+    @property
+    def referenced(self) -> bool:
+        return bool(self.k.pf[self.id] & L.F_REF)
+
+    @property
+    def tag(self) -> str:
+        return self.k.tag_names[int(self.k.ptag[self.id])]
+
+    @property
+    def nid(self) -> int:
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FastPage) and other.k is self.k and other.id == self.id
+
+    def __hash__(self) -> int:
+        return self.id
+
+    def __repr__(self) -> str:
+        return f"<fastpage {self.id} {self.state.value} {self.memcg.path}>"
+
+
+class PageIds:
+    """The pages of one ``alloc`` call: a compact id array that iterates as :class:`FastPage` views."""
+
+    def __init__(self, k: FastKernel, ids: np.ndarray) -> None:
+        self.k = k
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def __iter__(self) -> Iterator[FastPage]:
+        k = self.k
+        return (FastPage(k, int(i)) for i in self.ids)
+
+    def __getitem__(self, i: int) -> FastPage:
+        return FastPage(self.k, int(self.ids[i]))
+
+
+class _PagesView:
+    """``Kernel.pages`` (id → live page) over the arrays."""
+
+    def __init__(self, k: FastKernel) -> None:
+        self.k = k
+
+    def get(self, pid: int, default: Any = None) -> FastPage | Any:
+        k = self.k
+        if 1 <= pid < k.next_page and k.ps[pid] != L.FREED:
+            return FastPage(k, pid)
+        return default
+
+    def __contains__(self, pid: object) -> bool:
+        return isinstance(pid, int) and self.get(pid) is not None
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self.k.ps[1:self.k.next_page] != L.FREED))
+
+    def keys(self) -> list[int]:
+        k = self.k
+        return [int(i) + 1 for i in np.flatnonzero(k.ps[1:k.next_page] != L.FREED)]
+
+
+class _WritebackLog:
+    """``Kernel.writeback_log`` as a lazy sequence of ``(clock_ns, owner_path, page_id, length, proactive)``."""
+
+    def __init__(self, k: FastKernel) -> None:
+        self.k = k
+
+    def __len__(self) -> int:
+        return int(self.k.G[L.G_LOG_N])
+
+    def _row(self, i: int) -> tuple[int, str, int, int, bool]:
+        r = self.k.LOG[i]
+        return (int(r[0]), self.k.tree.by_id[int(r[1])].path, int(r[2]), int(r[3]) & 0xFFFF, bool(r[3] >> 16))
+
+    def __getitem__(self, s: int | slice) -> Any:
+        n = len(self)
+        if isinstance(s, slice):
+            return [self._row(i) for i in range(*s.indices(n))]
+        if s < 0:
+            s += n
+        if not 0 <= s < n:
+            raise IndexError(s)
+        return self._row(s)
+
+    def __iter__(self) -> Iterator[tuple[int, str, int, int, bool]]:
+        return (self._row(i) for i in range(len(self)))
+
+
+def _ids_of(pages: Any) -> np.ndarray:
+    if isinstance(pages, PageIds):
+        return pages.ids
+    if isinstance(pages, np.ndarray):
+        return pages.astype(np.int64, copy=False)
+    return np.fromiter((p.id if isinstance(p, FastPage) else int(p) for p in pages), dtype=np.int64)
+
+
+class FastKernel(Kernel):
+    """The fast core (see the module docstring for the supported subset)."""
+
+    def __init__(self, config: KernelConfig | None = None, seed: int = 0, *, pages_hint: int = 1024,
+                 keep_log: bool = True) -> None:
+        cfg, params = resolve(config or KernelConfig())
+        if cfg.nr_nodes != 1:
+            raise UnsupportedConfig("FastKernel supports nr_nodes == 1 only")
+        if cfg.memcg_disabled:
+            raise UnsupportedConfig("FastKernel needs the memory controller (memcg_disabled=False)")
+        if cfg.shrinker_enabled:
+            raise UnsupportedConfig("FastKernel does not model the dynamic zswap shrinker (shrinker_enabled)")
+        self.keep_log = keep_log
+        self.MC = np.zeros((16, L.NCOL), np.int64)
+        self.G = np.zeros(L.NG, np.int64)
+        self.K = np.zeros(L.NK, np.int64)
+        self.KF = np.zeros(1, np.float64)
+        self.LOG = np.zeros((0, L.LOG_COLS), np.int64)
+        self.v1 = params.interface == "file"
+        self._alloc_pages(max(16, pages_hint))
+        self.G[L.G_NEXT_PAGE] = 1
+        self.tag_names: list[str] = [""]
+        self._tag_ids: dict[str, int] = {"": 0}
+        self._ready = False
+        super().__init__(config, seed)
+        self._ready = True
+        root = self.tree.root
+        self._adopt(root)
+        K, c = self.K, self.config
+        K[L.K_SWAP_PAGES] = c.swap_pages
+        K[L.K_ZSWAP_ENABLED] = int(c.zswap_enabled)
+        K[L.K_MAX_PAGES] = c.totalram_pages * c.max_pool_percent // 100
+        K[L.K_THR_PAGES] = K[L.K_MAX_PAGES] * c.accept_threshold_percent // 100
+        K[L.K_INCOMP_AS_IS] = int(bool(c.incompressible_store_as_is))
+        K[L.K_FORM] = L.FORMS[c.shrink_memcg_form or "mainline"]
+        K[L.K_STORE_NR] = c.store_shrink_nr or 1
+        K[L.K_BATCH] = self.params.wb_batch
+        K[L.K_RATIO] = self.params.scan_ratio
+        K[L.K_ROOT] = root.id
+        K[L.K_ZLOAD_NS] = c.zswap_load_ns
+        K[L.K_DISK_NS] = c.disk_swapin_ns
+        K[L.K_V1] = int(self.v1)
+        self.KF[0] = c.frag_factor
+        self.fs = FastCgroupFS(self)
+        self.pages = _PagesView(self)  # type: ignore[assignment]
+        self.writeback_log = _WritebackLog(self)  # type: ignore[assignment]
+        self._repack()
+
+    # ------------------------------------------------------------------ storage
+    def _alloc_pages(self, cap: int) -> None:
+        self.pm = np.zeros(cap, np.int32)
+        self.pc = np.zeros(cap, np.uint16)
+        self.ps = np.full(cap, L.FREED, np.uint8)
+        self.pf = np.zeros(cap, np.uint8)
+        self.pp = np.full(cap, -1, np.int32)
+        self.pn = np.full(cap, -1, np.int32)
+        self.pt = np.zeros(cap if self.v1 else 1, np.int64)
+        self.ptag = np.zeros(cap, np.uint8)
+
+    def _grow_pages(self, need: int) -> None:
+        cap = self.pm.shape[0]
+        if need <= cap:
+            return
+        new = max(need, cap * 2)
+        if new > np.iinfo(np.int32).max:
+            raise MemoryError("FastKernel page ids are int32")
+        for name, fill in (("pm", 0), ("pc", 0), ("ps", L.FREED), ("pf", 0), ("pp", -1), ("pn", -1), ("ptag", 0)):
+            old = getattr(self, name)
+            arr = np.full(new, fill, old.dtype)
+            arr[:cap] = old
+            setattr(self, name, arr)
+        if self.v1:
+            arr = np.zeros(new, np.int64)
+            arr[:cap] = self.pt
+            self.pt = arr
+        self._repack()
+
+    def _ensure_log(self, extra: int) -> None:
+        if not self.keep_log:
+            return
+        n = int(self.G[L.G_LOG_N])
+        bound = n + extra + int(self.G[L.D_STORED]) + int(self.MC[:, L.S_ANON].sum())
+        if bound > self.LOG.shape[0]:
+            arr = np.zeros((max(bound, 2 * self.LOG.shape[0], 1024), L.LOG_COLS), np.int64)
+            arr[:n] = self.LOG[:n]
+            self.LOG = arr
+            self._repack()
+
+    def _repack(self) -> None:
+        self.A = (self.pm, self.pc, self.ps, self.pf, self.pp, self.pn, self.pt, self.MC, self.G, self.K,
+                  self.KF, self.LOG)
+
+    def _check_log(self) -> None:
+        if self.keep_log and self.G[L.G_LOG_OVF]:
+            raise RuntimeError("FastKernel writeback log overflow (internal error)")
+
+    @property
+    def next_page(self) -> int:
+        return int(self.G[L.G_NEXT_PAGE])
+
+    @property
+    def clock_ns(self) -> int:  # type: ignore[override]
+        return int(self.G[L.G_CLOCK])
+
+    @clock_ns.setter
+    def clock_ns(self, v: int) -> None:
+        self.G[L.G_CLOCK] = v
+
+    @property
+    def shrink_work_queued(self) -> bool:  # type: ignore[override]
+        return bool(self.G[L.G_QUEUED])
+
+    @shrink_work_queued.setter
+    def shrink_work_queued(self, v: bool) -> None:
+        self.G[L.G_QUEUED] = int(v)
+
+    @property
+    def swap_used(self) -> int:  # type: ignore[override]
+        return int(self.G[L.G_SWAP_USED])
+
+    @swap_used.setter
+    def swap_used(self, v: int) -> None:
+        self.G[L.G_SWAP_USED] = v
+
+    def bytes_per_entry(self) -> float:
+        """Bytes of per-page state (all page arrays) divided by their capacity."""
+        arrs = [self.pm, self.pc, self.ps, self.pf, self.pp, self.pn, self.ptag]
+        if self.v1:
+            arrs.append(self.pt)
+        return sum(a.itemsize for a in arrs)
+
+    # ------------------------------------------------------------------ memcg bookkeeping
+    def _adopt(self, m: MemCgroup) -> None:
+        if m.id >= self.MC.shape[0]:
+            arr = np.zeros((max(m.id + 1, 2 * self.MC.shape[0]), L.NCOL), np.int64)
+            arr[: self.MC.shape[0]] = self.MC
+            self.MC = arr
+            self._repack()
+        row = self.MC[m.id]
+        row[:] = 0
+        row[L.PARENT] = -1 if m.parent is None else m.parent.id
+        row[L.ONLINE] = int(m.online())
+        row[L.WB] = int(m.zswap_writeback)
+        row[L.ZMAX] = m.zswap_max
+        row[L.MMAX] = m.memory_max
+        row[L.SMAX] = m.swap_max
+        row[L.SPEAK] = m.__dict__.get("swap_peak", 0)
+        row[L.A_HEAD] = row[L.A_HEAD + 1] = row[L.Z_HEAD] = row[L.Z_HEAD + 1] = -1
+        object.__setattr__(m, "__class__", FastMemCgroup)
+        m.__dict__.pop("swap_peak", None)
+        object.__setattr__(m, "_fk", self)
+        if m.parent is not None:
+            self.MC[m.parent.id, L.NCHILD] += 1
+
+    def _init_memcg(self, m: MemCgroup) -> None:
+        super()._init_memcg(m)
+        if self._ready:
+            self._adopt(m)
+
+    def hier(self, m: MemCgroup) -> HierGauges:
+        r = self.MC[m.id]
+        return HierGauges(usage_b=int(r[L.H_USAGE]), zswap_b=int(r[L.H_ZSWAP]), swap=int(r[L.H_SWAP]))
+
+    def memory_current(self, memcg: MemCgroup) -> int:
+        return int(self.MC[memcg.id, L.H_USAGE])
+
+    def stats_of(self, memcg: MemCgroup) -> MemcgStats:
+        ids = np.fromiter((m.id for m in memcg.subtree()), dtype=np.int64)
+        tot = nb.subtree_sum(self.MC, ids, L.S0, len(L.STAT_FIELDS))
+        return MemcgStats(**{f: int(v) for f, v in zip(L.STAT_FIELDS, tot, strict=True)})
+
+    def local_stats(self, memcg: MemCgroup) -> MemcgStats:
+        r = self.MC[memcg.id, L.S0:L.S0 + len(L.STAT_FIELDS)]
+        return MemcgStats(**{f: int(v) for f, v in zip(L.STAT_FIELDS, r, strict=True)})
+
+    def _flush_psi(self) -> None:
+        col = self.MC[:, L.STALL]
+        for mid in np.flatnonzero(col):
+            m = self.tree.by_id.get(int(mid))
+            if m is not None:
+                self.psi.stall(m, int(col[mid]))
+        col[:] = 0
+
+    def _reparent(self, memcg: MemCgroup) -> None:
+        """``memcg_reparent_objcgs`` + ``memcg_reparent_list_lrus`` at offline + the model's simplifications
+        (as :meth:`Kernel._reparent`): lists spliced to the parent's heads, pages and local stats move up."""
+        self._flush_psi()
+        parent = memcg.parent
+        assert parent is not None
+        for oc in self._objcg_list.pop(memcg.id, []):
+            oc.memcg = parent
+            self._objcg_list[parent.id].append(oc)
+        self._objcg[memcg.id] = self._objcg[parent.id]
+        MC, d, p = self.MC, memcg.id, parent.id
+        for h in (L.Z_HEAD, L.A_HEAD):
+            self._splice_head(d, p, h)
+        n = self.next_page
+        pm = self.pm[:n]
+        pm[pm == d] = p
+        s = slice(L.S0, L.S0 + len(L.STAT_FIELDS))
+        MC[p, s] += MC[d, s]
+        MC[d, s] = 0
+        MC[d, L.H_USAGE] = MC[d, L.H_ZSWAP] = MC[d, L.H_SWAP] = 0
+
+    def _splice_head(self, d: int, p: int, h: int) -> None:
+        """``list_splice_init(&child, &parent)``: the child's list goes to the HEAD of the parent's."""
+        MC, pp, pn = self.MC, self.pp, self.pn
+        if MC[d, h + 2] == 0:
+            return
+        first, last = MC[d, h], MC[d, h + 1]
+        pfirst = MC[p, h]
+        pn[last] = pfirst
+        if pfirst == -1:
+            MC[p, h + 1] = last
+        else:
+            pp[pfirst] = last
+        MC[p, h] = first
+        pp[first] = -1
+        MC[p, h + 2] += MC[d, h + 2]
+        MC[d, h] = MC[d, h + 1] = -1
+        MC[d, h + 2] = 0
+
+    # ------------------------------------------------------------------ charging
+    def try_charge(self, memcg: MemCgroup, nr_pages: int = 1, retries: int = MAX_RECLAIM_RETRIES) -> None:
+        """``try_charge_memcg`` (as :meth:`Kernel.try_charge`), reclaim through :meth:`try_to_free`."""
+        MC = self.MC
+        while True:
+            over = None
+            for a in memcg.ancestors():
+                mx = int(MC[a.id, L.MMAX])
+                if int(MC[a.id, L.H_USAGE]) + nr_pages * PAGE_SIZE > mx * PAGE_SIZE:
+                    over = a
+                    break
+            if over is None:
+                return
+            got = self.try_to_free_mem_cgroup_pages(over, nr_pages)
+            if got == 0:
+                if retries == 0:
+                    raise OOMKill(over)
+                retries -= 1
+
+    def _serve_charge(self, memcg: MemCgroup) -> None:
+        """Finish a charge the compiled code handed back (``CHARGE_DEFER``) or raise its OOM."""
+        status = int(self.G[L.G_STATUS])
+        over = self.tree.by_id[int(self.G[L.G_OVER])]
+        if status == L.CHARGE_OOM:
+            raise OOMKill(over)
+        if not over.children:  # a stale child count: it was released
+            self.MC[over.id, L.NCHILD] = 0
+        self.try_charge(memcg, 1, int(self.G[L.G_RETRIES]))
+
+    def try_to_free_mem_cgroup_pages(self, target: MemCgroup, nr_pages: int, swappiness: int | None = None) -> int:
+        """``try_to_free_mem_cgroup_pages`` (as ``vmscan.try_to_free_mem_cgroup_pages``, no shrinker)."""
+        if swappiness == 0:
+            return 0
+        if not target.children:
+            return int(nb.reclaim_leaf(self.A, target.id, nr_pages))
+        reclaimed = 0
+        tree, MC, A = self.tree, self.MC, self.A
+        for priority in range(DEF_PRIORITY, -1, -1):
+            memcg: MemCgroup | None = None
+            while True:
+                memcg = tree.mem_cgroup_iter(target, memcg)
+                if memcg is None:
+                    break
+                nr_scan = int(MC[memcg.id, L.A_HEAD + 2]) >> priority
+                if nr_scan:
+                    reclaimed += int(nb.shrink_anon_list(A, memcg.id, nr_scan, nr_pages - reclaimed))
+                if reclaimed >= nr_pages:
+                    tree.mem_cgroup_iter_break(target, memcg)
+                    return reclaimed
+            if reclaimed >= nr_pages:
+                break
+        return reclaimed
+
+    def memory_reclaim(self, memcg: MemCgroup, nr_to_reclaim: int, swappiness: int | None) -> None:
+        """The ``memory.reclaim`` loop (as ``vmscan.memory_reclaim``; spec §1.14)."""
+        quarter = bool(self.config.extra.get("reclaim_batch_quarter", True))
+        nr_retries = MAX_RECLAIM_RETRIES
+        nr_reclaimed = 0
+        try:
+            while nr_reclaimed < nr_to_reclaim:
+                remaining = nr_to_reclaim - nr_reclaimed
+                batch = max(remaining // 4, 1) if quarter else min(remaining, SWAP_CLUSTER_MAX)
+                batch = min(max(batch, min(SWAP_CLUSTER_MAX, remaining)), remaining)
+                self._ensure_log(0)
+                got = self.try_to_free_mem_cgroup_pages(memcg, batch, swappiness)
+                if got == 0:
+                    if nr_retries == 0:
+                        raise OSError(errno.EAGAIN, "memory.reclaim made no progress")
+                    nr_retries -= 1
+                nr_reclaimed += got
+        finally:
+            self.run_pending_work()
+
+    # ------------------------------------------------------------------ workload entry points
+    def _tag_id(self, tag: str) -> int:
+        t = self._tag_ids.get(tag)
+        if t is None:
+            if len(self.tag_names) >= 255:
+                raise ValueError("FastKernel supports at most 255 distinct page tags")
+            t = self._tag_ids[tag] = len(self.tag_names)
+            self.tag_names.append(tag)
+        return t
+
+    def alloc(self, where: MemCgroup | str, n: int, clen: Any = PAGE_SIZE // 4, nid: int = 0,
+              tag: str = "") -> PageIds:
+        """``Kernel.alloc``; ``clen`` may also be a numpy array of ``n`` lengths (drawn by the caller)."""
+        memcg = self._memcg(where)
+        if n <= 0:
+            self.run_pending_work()
+            return PageIds(self, np.zeros(0, np.int64))
+        rng_state = None
+        if callable(clen):
+            rng_state = self.rng.getstate()
+            lens = np.fromiter((int(clen(self.rng)) for _ in range(n)), dtype=np.int64, count=n)
+        elif isinstance(clen, np.ndarray):
+            if clen.shape != (n,):
+                raise ValueError(f"clen array has shape {clen.shape}, expected ({n},)")
+            lens = clen.astype(np.int64)
+        else:
+            lens = np.full(n, int(clen), np.int64)
+        if lens.size and lens.min() < 0:
+            raise ValueError("compressed lengths must be >= 0")
+        lens = np.minimum(lens, PAGE_SIZE).astype(np.uint16)
+        first = self.next_page
+        self._grow_pages(first + n)
+        self._ensure_log(n)
+        tid = self._tag_id(tag)
+        i = 0
+        while True:
+            i = int(nb.alloc(self.A, memcg.id, first, lens, i))
+            if i == n:
+                break
+            try:
+                self._serve_charge(memcg)
+            except OOMKill as e:
+                self._finish_alloc(first, i, tid)
+                if rng_state is not None:  # the oracle drew only the lengths of the pages it created
+                    self.rng.setstate(rng_state)
+                    for _ in range(i):
+                        clen(self.rng)
+                e.pages = list(PageIds(self, np.arange(first, first + i, dtype=np.int64)))
+                raise
+            nb.new_page(self.A, memcg.id, first + i, lens[i])
+            i += 1
+        self._finish_alloc(first, n, tid)
+        self.run_pending_work()
+        return PageIds(self, np.arange(first, first + n, dtype=np.int64))
+
+    def _finish_alloc(self, first: int, n: int, tid: int) -> None:
+        self.ptag[first:first + n] = tid
+        self.G[L.G_NEXT_PAGE] = first + n
+
+    def touch(self, pages: Iterable[Any]) -> None:
+        """``Kernel.touch``: resident pages referenced, swapped-out ones fault back in."""
+        ids = _ids_of(pages)
+        self._check_ids(ids)
+        self._ensure_log(len(ids))
+        i = 0
+        while True:
+            i = int(nb.touch(self.A, ids, i))
+            if i == len(ids):
+                break
+            p = int(ids[i])
+            memcg = self.tree.by_id[int(self.pm[p])]
+            self._serve_charge(memcg)
+            nb.swapin(self.A, p)
+            i += 1
+        self.run_pending_work()
+
+    def _check_ids(self, ids: np.ndarray) -> None:
+        if ids.size and (ids.min() < 1 or ids.max() >= self.next_page):
+            raise ValueError("page id out of range")
+
+    def free(self, pages: Iterable[Any]) -> None:
+        ids = _ids_of(pages)
+        self._check_ids(ids)
+        nb.free_pages(self.A, ids)
+        self._sync_out()
+
+    def free_page(self, p: Any) -> None:
+        self.free([p])
+
+    def replay(self, where: MemCgroup | str, objs: np.ndarray, obj_clen: np.ndarray,
+               objpage: np.ndarray | None = None) -> np.ndarray:
+        """Replay a trace of dense object indexes: each event allocates the object's page (first access or
+        after it was freed) or touches it, as one top-level operation (pending work runs after each).
+        Returns the object → page id map."""
+        memcg = self._memcg(where)
+        objs = np.ascontiguousarray(objs, dtype=np.int64)
+        lens = np.minimum(np.asarray(obj_clen, dtype=np.int64), PAGE_SIZE).astype(np.uint16)
+        if objpage is None:
+            objpage = np.zeros(len(lens), np.int64)
+        nobj = int(np.count_nonzero(objpage == 0))
+        self._grow_pages(self.next_page + nobj + 1)
+        i, n = 0, len(objs)
+        while i < n:
+            self._ensure_log(min(n - i, 1 << 20))
+            j = int(nb.replay(self.A, memcg.id, objpage, objs[: i + (1 << 20)], lens, i))
+            if self.G[L.G_STATUS] != 0:
+                o = int(objs[j])
+                p = int(objpage[o])
+                if p == 0 or self.ps[p] == L.FREED:
+                    self._serve_charge(memcg)
+                    p = self.next_page
+                    self.G[L.G_NEXT_PAGE] = p + 1
+                    nb.new_page(self.A, memcg.id, p, lens[o])
+                    objpage[o] = p
+                else:
+                    self._serve_charge(self.tree.by_id[int(self.pm[p])])
+                    nb.swapin(self.A, p)
+                j += 1
+            i = j
+            self.run_pending_work()
+        self._sync_out()
+        return objpage
+
+    # ------------------------------------------------------------------ async work and time
+    def queue_shrink_work(self) -> None:
+        if not self.G[L.G_QUEUED]:
+            self.G[L.C_WAKEUPS] += 1
+        self.G[L.G_QUEUED] = 1
+
+    def run_pending_work(self) -> None:
+        rounds = 0
+        while self.G[L.G_QUEUED] and rounds < 4:
+            self.G[L.G_QUEUED] = 0
+            self._ensure_log(0)
+            self.shrink_worker()
+            rounds += 1
+        self._sync_out()
+
+    def advance(self, seconds: float) -> None:
+        dt = int(round(seconds * NSEC_PER_SEC))
+        if dt < 0:
+            raise ValueError("time cannot go backwards")
+        self.G[L.G_CLOCK] += dt
+        self._flush_psi()
+        self.psi.advance(self.clock_ns)
+        self.run_pending_work()
+
+    def inject_writeback(self, swp: int, kind: str) -> None:
+        raise UnsupportedConfig("FastKernel does not support writeback fault injection")
+
+    def _sync_out(self) -> None:
+        """Copy the compiled code's event counters into the ``counters`` / ``vm_events`` Counters."""
+        self._check_log()
+        G = self.G
+        for name, slot in L.COUNTER_SLOTS.items():
+            if G[slot]:
+                self.counters[name] = int(G[slot])
+        for name, slot in L.VM_SLOTS.items():
+            if G[slot]:
+                self.vm_events[name] = int(G[slot])
+
+    # ------------------------------------------------------------------ reading state
+    def debugfs(self) -> dict[str, int]:
+        d = ZswapDebugfs()
+        for name, slot in L.DEBUGFS_SLOTS.items():
+            setattr(d, name, int(self.G[slot]))
+        return d.as_dict(int(nb.zswap_total_pages(self.G, self.KF)) * PAGE_SIZE)
+
+    def zswap_total_pages(self) -> int:
+        return int(nb.zswap_total_pages(self.G, self.KF))
+
+    def page_states(self) -> np.ndarray:
+        return self.ps[1:self.next_page].copy()
+
+    # ------------------------------------------------------------------ writeback drivers
+    def _walk_arg(self) -> tuple[bool, int]:
+        """(bypass_second_chance, pstat) of the profile's proactive ``zswap_shrink_walk_arg``."""
+        stat = self.params.stat
+        pstat = L.PSTAT_PAGES if stat == "zswpwb_proactive" else (
+            L.PSTAT_BYTES_OWNER if self.config.profile == "v4" else L.PSTAT_NONE)
+        return bool(self.params.bypass_second_chance), pstat
+
+    def shrink_worker(self) -> None:
+        """``shrink_worker`` in the configured form (as ``writeback.shrink_worker``)."""
+        self.counters["shrink_worker_runs"] += 1
+        form = self.config.shrink_memcg_form
+        if form == "mainline":
+            self._shrink_worker_mainline()
+        elif form == "v4":
+            self._try_to_writeback_global(int(self.K[L.K_THR_PAGES]), self.zswap_total_pages())
+        else:
+            self._shrink_worker_batched()
+
+    def _shrink_worker_mainline(self) -> None:
+        """``shrink_worker`` v6.11 … mid-2026 (spec §1.10)."""
+        thr = int(self.K[L.K_THR_PAGES])
+        failures = attempts = 0
+        while True:
+            memcg = zswap_iter_global(self)
+            if memcg is None:
+                if attempts == 0:
+                    failures += 1
+                    if failures == MAX_RECLAIM_RETRIES:
+                        break
+                attempts = 0
+            else:
+                ret = int(nb.shrink_memcg_mainline(self.A, memcg.id))
+                self.tree.mem_cgroup_put(memcg)
+                if ret != -errno.ENOENT:
+                    attempts += 1
+                    if ret != 0:
+                        failures += 1
+                        if failures == MAX_RECLAIM_RETRIES:
+                            break
+            if not self.zswap_total_pages() > thr:
+                break
+
+    def _shrink_one_memcg(self, memcg: MemCgroup | None, s: ZswapShrinkState, nr_to_scan: int,
+                          proactive: bool = False) -> int:
+        """``zswap_shrink_one_memcg`` (v5 3/6; spec §2.5)."""
+        if memcg is None:
+            if s.scans == 0:
+                s.failures += 1
+                if s.failures == MAX_RECLAIM_RETRIES:
+                    return EBUSY_STOP
+            s.scans = 0
+            return 0
+        bypass, pstat = self._walk_arg() if proactive else (False, L.PSTAT_NONE)
+        shrunk = int(nb.shrink_memcg_batched(self.A, memcg.id, nr_to_scan, proactive, bypass, pstat))
+        if shrunk == -errno.ENOENT:
+            return 0
+        s.scans += 1
+        if shrunk <= 0:
+            s.failures += 1
+            if s.failures == MAX_RECLAIM_RETRIES:
+                return EBUSY_STOP
+        return shrunk
+
+    def _shrink_worker_batched(self) -> None:
+        """``shrink_worker`` of v5 3/6 / Jul-14 (spec §2.5)."""
+        s = ZswapShrinkState()
+        thr = int(self.K[L.K_THR_PAGES])
+        while self.zswap_total_pages() > thr:
+            memcg = zswap_iter_global(self)
+            ret = self._shrink_one_memcg(memcg, s, self.params.wb_batch)
+            self.tree.mem_cgroup_put(memcg)
+            if ret == EBUSY_STOP:
+                break
+
+    def _try_to_writeback_global(self, lower: int, upper: int) -> None:
+        """``zswap_try_to_writeback`` non-proactive (v4 2/5; spec §2.4)."""
+        failures = attempts = 0
+        while lower < upper:
+            memcg = zswap_iter_global(self)
+            if memcg is None:
+                if attempts == 0:
+                    failures += 1
+                    if failures == MAX_RECLAIM_RETRIES:
+                        break
+                attempts = 0
+                continue
+            shrunk = int(nb.shrink_memcg_v4(self.A, memcg.id, min(upper - lower, self.params.wb_batch),
+                                            False, False, L.PSTAT_NONE))
+            self.tree.mem_cgroup_put(memcg)
+            upper = self.zswap_total_pages()
+            if shrunk == -errno.ENOENT:
+                continue
+            attempts += 1
+            if shrunk <= 0:
+                failures += 1
+                if failures == MAX_RECLAIM_RETRIES:
+                    break
+
+    # ------------------------------------------------------------------ proactive drivers (spec §2)
+    def _enabled(self, m: MemCgroup) -> bool:
+        return bool(nb.writeback_enabled(self.MC, self.K, m.id))
+
+    def proactive_writeback(self, memcg: MemCgroup, nbytes: int, age_seconds: int | None = None) -> int:
+        """``proactive.proactive_writeback``: dispatch to the profile's driver."""
+        self._ensure_log(0)
+        iface = self.params.interface
+        if iface == "file":
+            if age_seconds is None:
+                return -errno.EINVAL
+            cutoff = self.clock_ns - age_seconds * NSEC_PER_SEC
+            if cutoff <= 0:
+                return 0
+            return self._proactive_v123(memcg, nbytes >> PAGE_SHIFT, cutoff)
+        if self.config.profile in ("v2", "v3") or (iface == "zswap_writeback_only"
+                                                   and self.params.budget_unit == "pages"):
+            return self._proactive_v123(memcg, nbytes // PAGE_SIZE)
+        if iface == "zswap_writeback_only":
+            return self._proactive_v4(memcg, nbytes // PAGE_SIZE)
+        if iface == "source=zswap":
+            return self._proactive_v5(memcg, nbytes)
+        return -errno.EINVAL
+
+    def _proactive_v123(self, root: MemCgroup, nr_max: int, cutoff_ns: int | None = None) -> int:
+        """``zswap_proactive_writeback`` of v1/v2/v3 (spec §2.1–§2.3)."""
+        cursor = make_cursor(self, root)
+        batch = self.params.wb_batch
+        bypass, pstat = self._walk_arg()
+        has_cut = cutoff_ns is not None
+        cut = cutoff_ns if cutoff_ns is not None else 0
+        written = failures = attempts = 0
+        ret = 0
+        try:
+            while written < nr_max or not cursor.check_goal_per_memcg:
+                m = cursor.next()
+                if m is None:
+                    if not cursor.check_goal_per_memcg and written >= nr_max:
+                        break
+                    if attempts == 0:
+                        failures += 1
+                        if failures == MAX_RECLAIM_RETRIES:
+                            ret = -errno.EAGAIN
+                            break
+                    attempts = 0
+                    continue
+                want = min(nr_max - written, batch) if cursor.check_goal_per_memcg else batch
+                shrunk = int(nb.proactive_shrink_memcg_v123(self.A, m.id, want, has_cut, cut, bypass, pstat))
+                self.tree.mem_cgroup_put(m)
+                if shrunk == -errno.ENOENT:
+                    continue
+                attempts += 1
+                if shrunk > 0:
+                    written += shrunk
+                else:
+                    failures += 1
+                    if failures == MAX_RECLAIM_RETRIES:
+                        ret = -errno.EAGAIN
+                        break
+        finally:
+            cursor.finish()
+            self.counters["proactive_pages_written"] += written
+        if self.params.success == "any":
+            return 0 if written else -errno.EAGAIN
+        return ret if written < nr_max else 0
+
+    def _proactive_v4(self, memcg: MemCgroup, nr_to_writeback: int) -> int:
+        """``zswap_try_to_writeback(memcg, 0, nr, true)`` (v4 3/5; spec §2.4)."""
+        if not self._enabled(memcg):
+            return -errno.EINVAL
+        if nr_to_writeback == 0:
+            return 0
+        cursor = make_cursor(self, memcg)
+        bypass, pstat = self._walk_arg()
+        lower, upper = 0, nr_to_writeback
+        bytes_written = failures = attempts = 0
+        ret = 0
+        try:
+            while lower < upper or not cursor.check_goal_per_memcg:
+                it = cursor.next()
+                if it is None:
+                    if not cursor.check_goal_per_memcg and lower >= upper:
+                        break
+                    if attempts == 0:
+                        failures += 1
+                        if failures == MAX_RECLAIM_RETRIES:
+                            ret = -errno.EAGAIN
+                            break
+                    attempts = 0
+                    continue
+                want = min(upper - lower, self.params.wb_batch) if cursor.check_goal_per_memcg \
+                    else self.params.wb_batch
+                shrunk = int(nb.shrink_memcg_v4(self.A, it.id, want, True, bypass, pstat))
+                self.tree.mem_cgroup_put(it)
+                if shrunk == -errno.ENOENT:
+                    continue
+                attempts += 1
+                if shrunk <= 0:
+                    failures += 1
+                    if failures == MAX_RECLAIM_RETRIES:
+                        ret = -errno.EAGAIN
+                        break
+                else:
+                    bytes_written += shrunk
+                    lower = -(-bytes_written // PAGE_SIZE)
+        finally:
+            cursor.finish()
+            self.counters["proactive_bytes_written"] += bytes_written
+        return ret
+
+    def _proactive_v5(self, memcg: MemCgroup, bytes_to_writeback: int) -> int:
+        """``zswap_proactive_writeback(memcg, bytes)`` (v5 4/6 + 5/6; spec §2.5)."""
+        if not self._enabled(memcg):
+            return -errno.EINVAL
+        if bytes_to_writeback == 0:
+            return 0
+        cursor = make_cursor(self, memcg)
+        s = ZswapShrinkState()
+        written = 0
+        ret = 0
+        try:
+            while written < bytes_to_writeback or not cursor.check_goal_per_memcg:
+                it = cursor.next()
+                if it is None and not cursor.check_goal_per_memcg and written >= bytes_to_writeback:
+                    break
+                shrunk = self._shrink_one_memcg(it, s, self.params.wb_batch, proactive=True)
+                if shrunk > 0:
+                    written += shrunk
+                    assert it is not None
+                    self.MC[it.id, L.S_PRO_B] += shrunk
+                self.tree.mem_cgroup_put(it)
+                if shrunk == EBUSY_STOP:
+                    ret = -errno.EAGAIN
+                    break
+        finally:
+            cursor.finish()
+            self.counters["proactive_bytes_written"] += written
+        return ret
+
+
+class FastCgroupFS(CgroupFS):
+    """The cgroupfs facade of a :class:`FastKernel`: the oracle's parsing, the fast core's actions."""
+
+    k: FastKernel
+
+    def read(self, path: str, file: str) -> str:
+        if file == "memory.pressure":
+            self.k._flush_psi()
+        return super().read(path, file)
+
+    def rmdir(self, path: str) -> None:
+        super().rmdir(path)
+        self.k._sync_out()
+
+    def _reclaim_to_limit(self, m: MemCgroup) -> None:
+        """``memory_max_write``: reclaim until usage fits (as ``CgroupFS._reclaim_to_limit``)."""
+        k = self.k
+        retries = MAX_RECLAIM_RETRIES
+        while k.memory_current(m) > m.memory_max * PAGE_SIZE and retries > 0:
+            over = -(-(k.memory_current(m) - m.memory_max * PAGE_SIZE) // PAGE_SIZE)
+            k._ensure_log(0)
+            if k.try_to_free_mem_cgroup_pages(m, over) == 0:
+                retries -= 1
+
+    def _memory_reclaim(self, m: MemCgroup, buf: str) -> None:
+        """``memory_reclaim`` / ``user_proactive_reclaim`` parsing (as ``CgroupFS._memory_reclaim``)."""
+        k = self.k
+        iface = k.params.interface
+        buf = _strstrip(buf)
+        nr_bytes, n = memparse(buf)
+        if n == 0:
+            raise _err(errno.EINVAL, "no size")
+        rest = _strstrip(buf[n:])
+        swappiness = -1
+        zswap_only = False
+        for tok in rest.split(" "):
+            if not tok:
+                continue
+            if tok.startswith("swappiness="):
+                v = _match_int(tok[len("swappiness="):])
+                if v is not None:
+                    if not MIN_SWAPPINESS <= v <= MAX_SWAPPINESS:
+                        raise _err(errno.EINVAL, "swappiness out of range")
+                    swappiness = v
+                    continue
+                if tok == "swappiness=max" and k.config.swappiness_max:
+                    swappiness = SWAPPINESS_ANON_ONLY
+                    continue
+                raise _err(errno.EINVAL, f"bad token {tok!r}")
+            if iface == "zswap_writeback_only" and tok == "zswap_writeback_only":
+                zswap_only = True
+                continue
+            if iface == "source=zswap" and tok.startswith("source="):
+                val = tok[len("source="):]
+                if len(val) >= 16 or val != "zswap":
+                    raise _err(errno.EINVAL, f"bad source {val!r}")
+                zswap_only = True
+                continue
+            raise _err(errno.EINVAL, f"unknown token {tok!r}")
+        if zswap_only:
+            if swappiness != -1:
+                raise _err(errno.EINVAL, "zswap writeback cannot be combined with swappiness")
+            rc = k.proactive_writeback(m, nr_bytes)
+            if rc < 0:
+                raise _err(-rc)
+            return
+        k.memory_reclaim(m, nr_bytes // PAGE_SIZE, None if swappiness == -1 else swappiness)
+
+    def _proactive_writeback_file(self, m: MemCgroup, buf: str) -> None:
+        """v1 ``memory.zswap.proactive_writeback`` (as ``CgroupFS._proactive_writeback_file``; spec §2.1)."""
+        k = self.k
+        if not k._enabled(m):
+            raise _err(errno.EINVAL, "zswap writeback disabled")
+        max_bytes = ULONG_MAX
+        age: int | None = None
+        for tok in _strstrip(buf).split(" "):
+            if not tok:
+                continue
+            if tok.startswith("max="):
+                v, n = memparse(tok[4:])
+                if n == 0 or n != len(tok) - 4:
+                    raise _err(errno.EINVAL, "bad max=")
+                max_bytes = v
+                continue
+            v, n = simple_strtoull(tok, 10)
+            if n == 0 or n != len(tok) or age is not None or v > 0xFFFFFFFF:
+                raise _err(errno.EINVAL, f"bad token {tok!r}")
+            age = v
+        if age is None or age == 0 or (max_bytes >> 12) == 0:
+            raise _err(errno.EINVAL, "age required, non-zero; max must be at least one page")
+        rc = k.proactive_writeback(m, max_bytes, age_seconds=age)
+        if rc < 0:
+            raise _err(-rc)
+
+
+ClenFn = Callable[[random.Random], int]
+__all__ = ["FastCgroupFS", "FastKernel", "FastPage", "PageIds", "UnsupportedConfig", "PAGE_COUNTER_MAX"]
