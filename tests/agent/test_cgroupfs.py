@@ -135,11 +135,21 @@ def test_einval_from_disabled_writeback(rig) -> None:
     assert res.outcome == "error:EINVAL" and "memory.zswap.writeback" in r.events("request_failed")[0]["hint"]
 
 
-def test_enoent_write_marks_gone(rig) -> None:
+@pytest.mark.parametrize("code", [errno.ENODEV, errno.ENOENT])
+def test_enoent_enodev_write_marks_gone(rig, code) -> None:
+    """kernfs answers ENODEV on the fd of a removed cgroup; ENOENT counts as gone if the cgroup is gone too."""
     r = setup_a(rig("v5"))
     ag = r.agent(policy())
     ag.start()
-    r.fk.faults[("/a", "memory.reclaim")] = [errno.ENOENT]
+    r.fk.faults[("/a", "memory.reclaim")] = [code]
+    if code == errno.ENOENT:
+        orig = r.fk.write
+
+        def write_then_vanish(fd, data, *, path, fname):
+            r.fk.rmdir("/a")
+            return orig(fd, data, path=path, fname=fname)
+
+        r.fk.write = write_then_vanish  # type: ignore[method-assign]
     assert ag.run(once=True)[0].results[0].outcome == "gone"
     assert len(r.events("cgroup_gone")) == 1
 
@@ -193,7 +203,8 @@ def test_missing_stat_file(rig) -> None:
     ag = r.agent(policy())
     ag.start()
     os.unlink(r.mount / "a" / "memory.stat")
-    assert ag.run_cycle().results[0].outcome == "gone"
+    assert ag.run_cycle().results[0].outcome == "missing_file"
+    assert r.events("file_missing")[0]["hint"].startswith("is +memory")
 
 
 # ---------------------------------------------------------------- never outside the mount
@@ -298,3 +309,91 @@ def test_concurrent_mode_uses_workers(rig) -> None:
         r2.fk.mkdir(f"/s{i}", entries=1024)
     r2.agent(policy(path="/s*").replace("workers = 1", "workers = 4")).run(once=True)
     assert peak[0] == 1  # sequential: one cgroup at a time
+
+
+def test_descendants_targets_leaves_and_glob_scope(rig) -> None:
+    r = rig("v5")
+    r.fk.mkdir("/s")
+    r.fk.mkdir("/s/a", entries=1024)
+    r.fk.mkdir("/s/b")
+    r.fk.mkdir("/s/b/c", entries=1024)
+    r.fk.mkdir("/s/b/d", entries=1024)
+    ag = r.agent(policy(path="/s", extra="descendants = true"))
+    rep = ag.run(once=True)[0]
+    assert [x.path for x in rep.results] == ["/s/a", "/s/b/c", "/s/b/d"]
+    from zswaplab.agent.engine import walk_scope
+
+    assert walk_scope("/s/*/x", False) == ("/s", 2) and walk_scope("/s", True) == ("/s", None)
+    assert walk_scope("/a/**", False) == ("/a", None) and walk_scope("/", False) == ("/", 0)
+
+
+def test_reclaim_phase_compresses_first(rig) -> None:
+    r = setup_a(rig("v5"), entries=0, anon=1 << 20)
+    ag = r.agent(policy(extra='reclaim_step = "1M"'))
+    res = ag.run(once=True)[0].results[0]
+    texts = [w[2] for w in r.proactive_writes()]
+    # 256 pages compressed to 1024 bytes each = 256K in zswap, then four 64K writeback steps
+    assert texts[0] == "1M" and texts[1:] == ["64K source=zswap"] * 4
+    assert r.fk.cgroups["/a"].counters["zswpout"] == 256 and res.written == 256 * 1024
+
+
+def test_accepted_but_nothing_written_does_not_loop(rig) -> None:
+    """A kernel that answers 0 but writes nothing (v4 sub-page budgets, v2) must not be asked forever."""
+    r = setup_a(rig("v5"))
+    ag = r.agent(policy(extra="eagain_retries = 2"))
+    ag.start()
+    orig = r.fk._memory_reclaim
+    r.fk._memory_reclaim = lambda path, text: None  # accept everything, write nothing
+    try:
+        res = ag.run_cycle().results[0]
+    finally:
+        r.fk._memory_reclaim = orig
+    assert res.outcome == "exhausted" and res.steps == 3 and res.written == 0
+
+
+def test_page_unit_interfaces_never_send_sub_page_requests(rig) -> None:
+    r = setup_a(rig("v4"))
+    r.agent(policy(step="64K", cycle="130K")).run(once=True)  # 130K = 2 steps + 2K remainder
+    assert [w[2] for w in r.proactive_writes()] == ["64K zswap_writeback_only"] * 2
+
+
+def test_cgroup_turned_into_symlink_after_discovery_is_refused(rig, tmp_path) -> None:
+    r = setup_a(rig("v5"))
+    ag = r.agent(policy())
+    ag.start()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "memory.reclaim").write_text("")
+    (outside / "memory.stat").write_text("zswap 999999999\n")
+    import shutil
+
+    discover = ag.discover
+
+    def swap_after_discovery():  # the race: /a becomes a symlink between discovery and the cycle's open
+        out = discover()
+        shutil.rmtree(r.mount / "a")
+        os.symlink(outside, r.mount / "a")
+        return out
+
+    ag.discover = swap_after_discovery  # type: ignore[method-assign]
+    res = ag.run_cycle().results[0]
+    assert res.outcome == "refused" and (outside / "memory.reclaim").read_text() == ""
+    assert r.events("path_refused")
+
+
+def test_internal_error_in_one_target_does_not_stop_the_others(rig) -> None:
+    r = setup_a(rig("v5"))
+    r.fk.mkdir("/b", entries=1024)
+    ag = r.agent(policy(path="/*"))
+    ag.start()
+    orig = ag._guard
+
+    def broken(st, *a, **kw):
+        if st.ref.path == "/a":
+            raise RuntimeError("boom")
+        return orig(st, *a, **kw)
+
+    ag._guard = broken  # type: ignore[method-assign]
+    rep = ag.run_cycle()
+    assert {x.path: x.outcome for x in rep.results} == {"/a": "internal_error", "/b": "quota_cycle"}
+    assert r.events("internal_error")[0]["error"] == "RuntimeError: boom"

@@ -93,3 +93,6 @@ def test_glob_match() -> None:
     assert glob_match("/a/*", "/a/b") and not glob_match("/a/*", "/a/b/c") and not glob_match("/a/*", "/a")
     assert glob_match("/a/**", "/a") and glob_match("/a/**", "/a/b/c") and glob_match("/", "/")
     assert glob_match("/*.slice/x", "/web.slice/x") and not glob_match("/*.slice", "/web.scope")
+    assert glob_match("/a?c", "/abc") and not glob_match("/a?c", "/a/c") and glob_match("/[!x]b", "/ab")
+    assert glob_match("/a.b", "/a.b") and not glob_match("/a.b", "/axb") and glob_match("/**", "/")
+    assert glob_match("/**", "/x/y") and glob_match("/a/**/z", "/a/z") and glob_match("/a/**/z", "/a/b/c/z")

@@ -151,3 +151,17 @@ def test_cli_subprocess_sigterm_exits_cleanly(tmp_path) -> None:
             proc.kill()
     events = [e["event"] for e in lines] + [json.loads(x)["event"] for x in err.splitlines() if x.strip()]
     assert proc.returncode == 0 and "cycle" in events and events[-1] == "stopped" and "signal" in events
+
+
+def test_cli_sim_output_is_byte_identical(tmp_path) -> None:
+    p = tmp_path / "sim.toml"
+    p.write_text('[[target]]\npath = "/parent"\nstep = "32K"\nguard_scope = "children"\n'
+                 '[target.guardrails]\nrefault_rate = "64K/s"\n[sim]\nprofile = "v5"\nmb_per_child = 1\n'
+                 'cycles = 3\nseed = 7\n')
+    outs = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-m", "zswaplab.cli", "agent", "--config", str(p), "--backend", "sim"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        outs.append((proc.stdout, proc.stderr))
+    assert outs[0] == outs[1] and '"event": "guardrail_trip"' in outs[0][1] and '"ts"' not in outs[0][1]

@@ -110,3 +110,49 @@ def test_every_series_profile_writes_back_through_the_model(profile) -> None:
     res = ag.run(max_cycles=2)
     assert sum(r.results[0].written for r in res) > 0
     assert all(path == "/x" for _, path, _, _ in be.writes)
+
+
+def test_cgroupfs_backend_over_the_model_matches_the_sim_backend(tmp_path) -> None:
+    """Both backends, same scenario and policy: the cgroupfs backend on real files mirrored from the model
+    (writes forwarded to the model) must reach exactly the state the sim backend reaches."""
+    from zswaplab.agent.cgroupfs import CgroupFSBackend
+    from zswaplab.agent.fakefs import ModelKernel
+    from zswaplab.agent.scenario import PrematureAbort
+
+    text = ('[agent]\nworkers = 1\n[[target]]\npath = "/parent"\nstep = "32K"\nguard_scope = "children"\n'
+            '[target.guardrails]\nrefault_rate = "64K/s"\n')
+    summaries = []
+    for backend in ("sim", "cgroupfs"):
+        sc = PrematureAbort(profile="v5", mb_per_child=1)
+        if backend == "sim":
+            be = SimBackend(sc.kernel, sc)
+        else:
+            mk = ModelKernel(sc.kernel, tmp_path / "cg")
+            be = CgroupFSBackend(str(tmp_path / "cg"), opener=mk)
+            sim = SimBackend(sc.kernel, sc)
+
+            def sleep(seconds, stop, sim=sim, mk=mk):
+                sim.sleep(seconds, stop)
+                mk.sync()
+
+            be.now = sim.now  # type: ignore[method-assign]
+            be.sleep = sleep  # type: ignore[method-assign]
+        ag = Agent(loads(text), be)
+        reps = ag.run(max_cycles=2)
+        summaries.append((sc.summary(), [[(r.outcome, r.written, r.steps) for r in x.results] for x in reps]))
+        be.close()
+    assert summaries[0] == summaries[1]
+    assert summaries[0][1][0][0][0] == "tripped"
+
+
+def test_sim_concurrent_lanes_interleave_on_the_simulated_clock() -> None:
+    for mode, expect_overlap in (("concurrent", True), ("sequential", False)):
+        k = _kernel("v5")
+        be = SimBackend(k)
+        pol = loads(f'[agent]\nworkers = 2\n[[target]]\npath = "/*"\nmode = "{mode}"\nstep = "32K"\n'
+                    'budget_per_cycle = "64K"\nstep_interval = "1s"\n')
+        Agent(pol, be).run(once=True)
+        times = {p: [t for t, q, _, text in be.writes if q == p and not text.startswith("0 ")] for p in ("/x", "/y")}
+        assert times["/x"] and times["/y"]
+        overlap = min(times["/y"]) <= max(times["/x"])  # /y started before /x was done
+        assert overlap is expect_overlap, (mode, times)

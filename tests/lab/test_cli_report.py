@@ -51,6 +51,7 @@ def test_report_is_self_contained_html_with_pngs(tmp_path):
         assert base64.b64decode(b)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "src=\"http" not in text and "<script" not in text
     assert "strategy=restart" in text and "abort" in text.lower()
+    assert "<h2>Proactive calls</h2>" in text  # both fake runs made <= 10 calls
 
 
 def test_resolve_scenario_names():

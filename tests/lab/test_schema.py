@@ -151,6 +151,31 @@ g = 3
     assert format_path(("timeline", 3, "size")) == "timeline[3].size"
 
 
+_name = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+
+
+@given(st.lists(st.tuples(_name, st.booleans(), st.lists(_name, min_size=1, max_size=4, unique=True)),
+                min_size=1, max_size=6, unique_by=lambda t: t[0]))
+def test_key_lines_matches_rendered_documents(tables):
+    # render [t] / [[t]] tables with keys, each key on a known line; tomllib must agree it is valid TOML
+    import tomllib
+
+    out, want, counts = [], {}, {}
+    for name, is_array, keys in tables:
+        for _rep in range(2 if is_array else 1):
+            out.append(f"[[{name}]]" if is_array else f"[{name}]")
+            idx = counts.get(name, 0)
+            counts[name] = idx + 1
+            for k in keys:
+                out.append(f'{k} = "v # [x]"')
+                want[(name, idx, k) if is_array else (name, k)] = len(out)
+    src = "\n".join(out) + "\n"
+    tomllib.loads(src)
+    lines = key_lines(src)
+    for path, line in want.items():
+        assert lines[path] == line
+
+
 @given(st.integers(0, 1 << 40), st.sampled_from(["", "K", "M", "G"]))
 def test_memparse_roundtrip(n, suffix):
     mult = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[suffix]

@@ -14,7 +14,7 @@ from zswaplab.kernel import Kernel, KernelConfig, OOMKill, proactive_request
 from zswaplab.scale.fastkernel import FastKernel, UnsupportedConfig
 
 PROFILES = ["mainline", "6.12", "mm-new", "v1", "v2", "v3", "v4", "v5"]
-STRATS = [None, "restart", "per-memcg", "batch-each-then-check"]
+STRATS = [None, "restart", "per-memcg", "per-memcg-global-lock", "batch-each-then-check"]
 FILES = ["memory.current", "memory.zswap.current", "memory.swap.current", "memory.swap.peak", "memory.pressure"]
 
 
@@ -143,21 +143,21 @@ def test_fast_core_matches_oracle(profile, strategy, totalram, pool_pct, swap, b
         elif op == 3:
             size = f"{(b % 600) * 4}K"
             extra = " swappiness=0" if c % 7 == 0 else (" swappiness=60" if c % 7 == 1 else "")
-            pr.both(lambda k, t=size + extra: k.fs.write(target, "memory.reclaim", t))
+            pr.both(lambda k, t=size + extra, target=target: k.fs.write(target, "memory.reclaim", t))
         elif op in (4, 5):
             nbytes = (b % 300) * 4096 + (c % 3) * 1000
             try:
                 file, text = proactive_request(profile, nbytes, age_seconds=1 + c % 30)
             except ValueError:
                 file, text = "memory.reclaim", f"{nbytes} zswap_writeback_only"
-            pr.both(lambda k, f=file, t=text: k.fs.write(target, f, t))
+            pr.both(lambda k, f=file, t=text, target=target: k.fs.write(target, f, t))
         elif op == 6:
             knob = ["memory.max", "memory.zswap.max", "memory.swap.max", "memory.zswap.writeback"][b % 4]
             val = ("max" if c % 5 == 0 else f"{(c % 400) * 4}K") if knob != "memory.zswap.writeback" \
                 else str(c % 2)
-            pr.both(lambda k, f=knob, v=val: k.fs.write(target, f, v))
+            pr.both(lambda k, f=knob, v=val, target=target: k.fs.write(target, f, v))
         elif op == 7 and target != "/":
-            pr.both(lambda k: k.fs.rmdir(target))
+            pr.both(lambda k, target=target: k.fs.rmdir(target))
         elif op == 8:
             secs = [0.5, 2.0, 7.0, 40.0][b % 4]
             pr.both(lambda k, s=secs: k.advance(s))

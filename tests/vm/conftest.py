@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-DATA = Path(__file__).parent / "data"
-REFERENCE_KERNEL = "linux-6.12.117"
+from zswaplab.vm.cli import REFERENCE_DIR, REFERENCE_KERNEL  # noqa: F401 - re-exported for the tests
+
+DATA = REFERENCE_DIR.parent
 
 _runs: dict[str, Any] = {}
 _lock = threading.Lock()

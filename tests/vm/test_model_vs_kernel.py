@@ -24,15 +24,21 @@ def test_model_agrees_with_kernel(kernel_run, name):
         for r in fails[:20])
 
 
-def test_one_vcpu_runs_repeat_exactly(kernel_run, vm_assets):
-    """The deterministic setup: a second boot reproduces the zswap counters of the store-path scenario."""
-    from zswaplab.vm.harness import run_scenario
+# global_pool_limit depends on when the asynchronous shrink_worker gets the (single) CPU: its per-step counters
+# differ from boot to boot (its end state and invariants are asserted in test_kernel_facts.py)
+TIMING_DEPENDENT = {"global_pool_limit"}
 
-    first = kernel_run("zswap_max_store_path")
-    second = run_scenario(scenarios.get("zswap_max_store_path"), timeout=600, assets=vm_assets)
-    keys = ("zswpout", "zswpwb")
-    a = [[s["cgroups"]["/zmax"]["memory.stat"].get(k) for k in keys] + [s["debugfs"]["written_back_pages"]]
-         for s in first.steps if s["action"]["op"] == "reclaim"]
-    b = [[s["cgroups"]["/zmax"]["memory.stat"].get(k) for k in keys] + [s["debugfs"]["written_back_pages"]]
-         for s in second.steps if s["action"]["op"] == "reclaim"]
-    assert a == b
+
+@pytest.mark.parametrize("name", [n for n in COMPARED if n not in TIMING_DEPENDENT])
+def test_kernel_runs_repeat_within_tolerance(kernel_run, name):
+    """The 1-vCPU setup is deterministic enough for the tolerances: today's boot agrees with the recorded run of
+    the same kernel with no deviation allowed (run-to-run noise observed: a few pages)."""
+    from .conftest import DATA, REFERENCE_KERNEL
+
+    run = kernel_run(name)
+    recorded = compare.load_records(DATA / REFERENCE_KERNEL / f"{name}.jsonl")
+    if run.header["kernel"] != recorded[0]["kernel"]:
+        pytest.skip(f"recorded runs are of {recorded[0]['kernel']}, this kernel is {run.header['kernel']}")
+    rows = compare.compare(name, recorded, run.records, deviations=())
+    fails = [r for r in rows if r.status == "FAIL"]
+    assert not fails, [(r.step, r.cgroup, r.counter, r.kernel, r.model) for r in fails[:10]]

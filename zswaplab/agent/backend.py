@@ -76,14 +76,21 @@ class Backend(ABC):
     def sleep(self, seconds: float, stop: threading.Event) -> None: ...
 
     @abstractmethod
-    def walk(self) -> list[str]:
-        """Every cgroup path under the mount, parents before children."""
+    def walk(self, start: str = "/", max_depth: int | None = None) -> list[str]:
+        """``start`` and the cgroups below it (at most ``max_depth`` levels down), parents before children."""
 
     @abstractmethod
     def resolve(self, path: str) -> CgroupRef: ...
 
     @abstractmethod
     def open(self, ref: CgroupRef) -> CgroupHandle: ...
+
+    def same(self, ref: CgroupRef) -> bool:
+        """Does ``ref.path`` still name cgroup ``ref.id``? (Backends may do this more cheaply.)"""
+        try:
+            return self.resolve(ref.path).id == ref.id
+        except (OSError, UnsafePath):
+            return False
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass

@@ -22,7 +22,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass
 
-from .backend import Backend, CgroupRef, UnsafePath
+from .backend import Backend, CgroupRef, StepAbandoned, UnsafePath
 from .interface import MEMORY_RECLAIM, PROACTIVE_COUNTERS, PROACTIVE_FILE, Interface
 from .stats import parse_memory_stat
 
@@ -83,6 +83,8 @@ def _try(backend: Backend, ref: CgroupRef, text: str) -> OSError | None:
             cg.write(MEMORY_RECLAIM, text)
     except OSError as e:
         return e
+    except StepAbandoned:  # SIGTERM/SIGINT during the probe: the agent is stopping anyway
+        return OSError(errno.EINTR, "interrupted by a signal")
     return None
 
 
@@ -160,4 +162,6 @@ def detect(backend: Backend, candidates: list[CgroupRef], write_probes: bool = T
                               f"({'; '.join(notes)})", ctr, pages)
     if all_disabled:
         notes.append("memory.zswap.writeback is 0 for every target")
+    if any("ENOENT" in n for n in notes):
+        notes.append("memory.reclaim is missing: is the memory controller enabled on this cgroup v2 mount?")
     return Capability(Interface.NONE, ref.path, "; ".join(notes) or "no interface found")

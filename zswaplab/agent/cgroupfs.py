@@ -26,6 +26,7 @@ from .interface import OWNED_FILES
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_READ_BUF = 1 << 16
 _WRITE_FLAGS = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
 
@@ -51,10 +52,15 @@ class CgroupFSHandle:
             raise UnsafePath(f"refusing file name {fname!r}")
         fd = os.open(fname, _READ_FLAGS, dir_fd=self.fd)
         try:
-            chunks = []
-            while chunk := os.read(fd, 65536):
-                chunks.append(chunk)
-            return b"".join(chunks).decode("ascii", "replace")
+            # cgroup files are single-show seq_files: a short read is the whole file; read on only if the
+            # buffer came back full
+            data = os.read(fd, _READ_BUF)
+            if len(data) == _READ_BUF:
+                chunks = [data]
+                while chunk := os.read(fd, _READ_BUF):
+                    chunks.append(chunk)
+                data = b"".join(chunks)
+            return data.decode("ascii", "replace")
         finally:
             os.close(fd)
 
@@ -110,37 +116,86 @@ class CgroupFSBackend(Backend):
         if seconds > 0:
             stop.wait(seconds)
 
-    def walk(self) -> list[str]:
+    def walk(self, start: str = "/", max_depth: int | None = None) -> list[str]:
+        """``start`` and its descendant cgroups (at most ``max_depth`` levels down), parents first.
+
+        Directories are opened relative to their parent's descriptor with ``O_NOFOLLOW``: symlinks are never
+        followed, so the walk cannot leave the mount.
+        """
+        try:
+            top = self._open_dir(start)
+        except (OSError, UnsafePath):
+            return []
         out: list[str] = []
-        stack = [("/", self.mount)]
+        stack = [(start, top, 0)]
         while stack:
-            cg, real = stack.pop()
+            cg, fd, depth = stack.pop()
             out.append(cg)
             try:
-                with os.scandir(real) as it:
-                    subdirs = sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
+                if max_depth is not None and depth >= max_depth:
+                    continue
+                with os.scandir(fd) as it:
+                    names = sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
+                base = cg.rstrip("/")
+                subs = []
+                for n in names:
+                    try:
+                        subs.append((f"{base}/{n}", os.open(n, _DIR_FLAGS, dir_fd=fd), depth + 1))
+                    except OSError:
+                        continue  # removed (or replaced by a symlink) while walking
+                stack.extend(reversed(subs))
             except OSError:
-                continue  # removed while walking
-            base = cg.rstrip("/")
-            stack.extend((f"{base}/{n}", os.path.join(real, n)) for n in reversed(subdirs))
+                continue
+            finally:
+                os.close(fd)
         return out
 
     def _open_dir(self, path: str) -> int:
-        fd = os.dup(self._mount_fd)
+        fd = self._mount_fd
         try:
-            for part in split_path(path):
+            for part in split_path(path) or ["."]:
                 try:
                     nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
                 except OSError as e:
                     if e.errno in (errno.ELOOP, errno.ENOTDIR):  # a symlink, or a file where a cgroup should be
                         raise UnsafePath(f"refusing {path!r}: {part!r} is a symlink or not a directory") from e
                     raise
-                os.close(fd)
+                if fd != self._mount_fd:
+                    os.close(fd)
                 fd = nfd
         except BaseException:
-            os.close(fd)
+            if fd != self._mount_fd:
+                os.close(fd)
             raise
         return fd
+
+    def fs_type(self) -> str | None:
+        """Filesystem type of the mount (from /proc/self/mountinfo), None if unknown."""
+        best: tuple[int, str] | None = None
+        try:
+            with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    left, _, right = line.partition(" - ")
+                    fields = left.split()
+                    if len(fields) < 5 or not right:
+                        continue
+                    mp = fields[4].replace("\\040", " ")
+                    if (self.mount == mp or self.mount.startswith(mp.rstrip("/") + "/")) and (
+                            best is None or len(mp) >= best[0]):
+                        best = (len(mp), right.split()[0])
+        except OSError:
+            return None
+        return best[1] if best else None
+
+    def same(self, ref: CgroupRef) -> bool:
+        """Cheap re-check (one ``fstatat`` without following the last component) that ``ref.path`` still
+        names cgroup ``ref.id``; writes never rely on it (every :meth:`open` re-checks on the descriptor)."""
+        rel = "/".join(split_path(ref.path)) or "."
+        try:
+            st = os.stat(rel, dir_fd=self._mount_fd, follow_symlinks=False)
+        except OSError:
+            return False
+        return stat.S_ISDIR(st.st_mode) and st.st_ino == ref.id
 
     def resolve(self, path: str) -> CgroupRef:
         fd = self._open_dir(path)

@@ -50,7 +50,7 @@ def agent(config: str, backend: str, once: bool, dry_run: bool, mount: str | Non
     except PolicyError as e:
         click.echo(f"zswaplab agent: {e}", err=True)
         sys.exit(2)
-    logs.setup(sys.stderr, log_level or policy.agent.log_level)
+    logs.setup(sys.stderr, log_level or policy.agent.log_level, wall_clock=backend != "sim")
     sc = None
     if backend == "sim":
         be, sc = build_sim(policy, profile, mb_per_child)

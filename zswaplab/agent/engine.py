@@ -17,7 +17,7 @@ signal can abandon a write in progress) or in worker threads (cgroupfs with seve
 from __future__ import annotations
 
 import errno
-import fnmatch
+import re
 import signal
 import threading
 import time
@@ -25,19 +25,21 @@ from collections import deque
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
+from functools import lru_cache
 from typing import Any
 
 from ..kernel.constants import PAGE_SIZE
-from .backend import Backend, CgroupRef, StepAbandoned, UnsafePath
+from .backend import Backend, CgroupHandle, CgroupRef, StepAbandoned, UnsafePath
 from .backoff import Backoff
 from .budget import Budget
 from .capability import Capability, detect
 from .guardrails import Sample, Trip, evaluate
-from .interface import MEMORY_RECLAIM, Interface
+from .interface import MEMORY_RECLAIM, PROACTIVE_COUNTERS, Interface
 from .logs import EventLog
 from .metrics import Metrics
 from .policy import Policy, TargetPolicy
-from .stats import parse_memory_stat, parse_pressure
+from .stats import Pressure, parse_memory_stat, parse_pressure
 from .units import format_size
 
 Wait = Generator[float, None, Any]
@@ -47,19 +49,49 @@ def errname(e: OSError) -> str:
     return errno.errorcode.get(e.errno or 0, f"errno{e.errno}")
 
 
+def _component_re(p: str) -> str:
+    out, i = "", 0
+    while i < len(p):
+        c = p[i]
+        if c == "*":
+            out += "[^/]*"
+        elif c == "?":
+            out += "[^/]"
+        elif c == "[" and (j := p.find("]", i + 2)) > 0:
+            body = p[i + 1:j]
+            out += "[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]"
+            i = j
+        else:
+            out += re.escape(c)
+        i += 1
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _glob_re(pattern: str) -> re.Pattern[str]:
+    parts = [p for p in pattern.split("/") if p]
+    if not parts:
+        return re.compile("/")
+    rx = "".join("(?:/[^/]+)*" if p == "**" else "/(?=[^/])" + _component_re(p) for p in parts)
+    return re.compile(rx if parts != ["**"] else "/|" + rx)
+
+
 def glob_match(pattern: str, path: str) -> bool:
     """Component-wise glob: ``*``/``?``/``[...]`` stay within one component, ``**`` spans any depth."""
-    pat = [p for p in pattern.split("/") if p]
-    parts = [p for p in path.split("/") if p]
+    path = "/" + "/".join(p for p in path.split("/") if p) if path != "/" else "/"
+    return _glob_re(pattern).fullmatch(path) is not None
 
-    def rec(i: int, j: int) -> bool:
-        if i == len(pat):
-            return j == len(parts)
-        if pat[i] == "**":
-            return any(rec(i + 1, k) for k in range(j, len(parts) + 1))
-        return j < len(parts) and fnmatch.fnmatchcase(parts[j], pat[i]) and rec(i + 1, j + 1)
 
-    return rec(0, 0)
+def walk_scope(pattern: str, descendants: bool) -> tuple[str, int | None]:
+    """Where to walk for a target pattern: its literal prefix, and how deep (None = whole subtree)."""
+    parts = [p for p in pattern.split("/") if p]
+    lit = 0
+    while lit < len(parts) and not any(c in parts[lit] for c in "*?["):
+        lit += 1
+    start = "/" + "/".join(parts[:lit])
+    if descendants or "**" in parts:
+        return start, None
+    return start, len(parts) - lit
 
 
 @dataclass
@@ -74,6 +106,9 @@ class TargetState:
     gone: bool = False
     bytes_requested: int = 0
     bytes_written: int = 0
+    stat_keys: frozenset[str] | None = None
+    tm: Any = None  # the target's bound metric children (Metrics.target)
+    backoff_gauge: bool = True
 
     @property
     def label(self) -> str:
@@ -125,15 +160,24 @@ class Agent:
         self.cycles = 0
         self.signals = 0
         self._child_paths: dict[int, str] = {}
+        self._parsed: set[int] = set()
 
     # ------------------------------------------------------------------ discovery and detection
     def discover(self) -> list[TargetState]:
         """Match the policy's targets against the cgroup tree; keep state of known cgroups by id."""
-        try:
-            all_paths = self.backend.walk()
-        except OSError as e:
-            self.events.once(("walk", errname(e)), "walk_failed", errno=errname(e), error=str(e))
-            return list(self.states.values())
+        seen: set[str] = set()
+        all_paths: list[str] = []
+        for tp in self.policy.targets:
+            start, depth = walk_scope(tp.path, tp.descendants)
+            try:
+                found = self.backend.walk(start, depth)
+            except OSError as e:
+                self.events.once(("walk", errname(e)), "walk_failed", errno=errname(e), error=str(e))
+                continue
+            for p in found:
+                if p not in seen:
+                    seen.add(p)
+                    all_paths.append(p)
         children_of: dict[str, list[str]] = {}
         for p in all_paths:
             if p != "/":
@@ -160,7 +204,15 @@ class Agent:
                 claimed[p] = i
                 wanted.append((p, i))
         states: dict[int, TargetState] = {}
+        known = {st.ref.path: st for st in self.states.values() if not st.gone}
         for p, i in wanted:
+            k = known.get(p)
+            if k is not None and k.index == i and (k.backoff.until == 0.0 or self.backend.same(k.ref)):
+                # known cgroups are not re-resolved: each cycle's open() re-checks the inode on the
+                # directory descriptor (a replaced cgroup is reported gone and picked up at the next
+                # discovery); targets in backoff, which are not opened, get a cheap identity check here
+                states[k.ref.id] = k
+                continue
             try:
                 ref = self.backend.resolve(p)
             except UnsafePath as e:
@@ -175,6 +227,7 @@ class Agent:
                 st = TargetState(ref, tp, i, Budget(tp.budget_per_cycle, tp.budget_per_hour), Backoff(tp.on_trip))
                 self.events.debug("target_added", cgroup=p, id=ref.id)
             st.ref = ref
+            st.tm = self.metrics.target(st.label)
             states[ref.id] = st
         for old_id, old in self.states.items():
             if old_id not in states:
@@ -201,25 +254,62 @@ class Agent:
         return cap
 
     def start(self) -> Capability:
+        fstype = getattr(self.backend, "fs_type", lambda: None)()
+        if fstype is not None and fstype != "cgroup2":
+            self.events.warning("mount_not_cgroup2", mount=getattr(self.backend, "mount", "?"), fstype=fstype,
+                                message="the agent needs a cgroup v2 mount (e.g. --mount /sys/fs/cgroup/unified)")
         self.discover()
         return self.detect()
 
     # ------------------------------------------------------------------ sampling
-    def _sample(self, st: TargetState, ref: CgroupRef) -> Sample:
-        with self.backend.open(ref) as cg:
-            stat_text = cg.read("memory.stat")
-            try:
-                psi_text = cg.read("memory.pressure")
-            except OSError as e:
-                if e.errno != errno.ENOENT:
-                    raise
-                psi_text = ""  # kernel without PSI
-        ms = parse_memory_stat(stat_text)
+    def _read_psi(self, st: TargetState, cg: CgroupHandle) -> Pressure | None:
+        try:
+            text = cg.read("memory.pressure")
+        except OSError as e:
+            if e.errno != errno.ENOENT:
+                raise
+            return None  # kernel without PSI (reported as a missing guardrail input)
+        return parse_pressure(text)
+
+    def _sample(self, st: TargetState, ref: CgroupRef, cg: CgroupHandle | None = None, psi: bool = True) -> Sample:
+        """Read ``memory.stat`` (and ``memory.pressure`` if a PSI guardrail is set and ``psi``)."""
+        if cg is None:
+            with self.backend.open(ref) as h:
+                return self._sample(st, ref, h, psi)
+        stat_text = cg.read("memory.stat")
+        g = st.policy.guardrails
+        wants_psi = g.psi_some_avg10 is not None or g.psi_some_avg60 is not None
+        pressure = self._read_psi(st, cg) if wants_psi and psi else None
+        # the first sample of a cgroup is parsed in full (to report malformed lines once); later ones only
+        # extract the keys the agent uses
+        full = ref.id not in self._parsed
+        self._parsed.add(ref.id)
+        ms = parse_memory_stat(stat_text, None if full else self._stat_keys(st))
         if ms.bad_lines:
             self.events.once(("badstat", ref.id), "memory_stat_unparsed_lines", cgroup=ref.path,
                              lines=ms.bad_lines[:3])
-        psi = parse_pressure(psi_text) if psi_text else None
-        return Sample(self.backend.now(), ms.values, psi)
+        return Sample(self.backend.now(), ms.values, pressure, psi_skipped=wants_psi and not psi)
+
+    def _stat_keys(self, st: TargetState) -> frozenset[str]:
+        """The memory.stat keys the agent uses for this target (parsing only those is the hot path)."""
+        if st.stat_keys is not None:
+            return st.stat_keys
+        cap = self.capability
+        g = st.policy.guardrails
+        keys = {"zswap"}
+        if g.zswpin_rate is not None:
+            keys.add("zswpin")
+        if g.zswpwb_rate is not None:
+            keys.add("zswpwb")
+        if g.refault_rate is not None:
+            keys.update(g.refault_keys)
+        if cap is None:
+            keys.update(k for k, _ in PROACTIVE_COUNTERS)
+            return frozenset(keys)  # not cached until the interface is known
+        if cap.counter:
+            keys.add(cap.counter)
+        st.stat_keys = frozenset(keys)
+        return st.stat_keys
 
     def _written(self, before: Sample, after: Sample, st: TargetState) -> int:
         """Bytes written between two samples from the proactive counter; -1 if not measurable."""
@@ -247,13 +337,12 @@ class Agent:
                 trips += cev.trips
         return trips
 
-    def _sample_children(self, st: TargetState) -> dict[int, Sample]:
+    def _sample_children(self, st: TargetState, cg: CgroupHandle) -> dict[int, Sample]:
         if st.policy.guard_scope != "children":
             return {}
         out: dict[int, Sample] = {}
         try:
-            with self.backend.open(st.ref) as cg:
-                kids = cg.children()
+            kids = cg.children()
         except (OSError, UnsafePath):
             return out
         for k in kids:
@@ -268,8 +357,14 @@ class Agent:
     # ------------------------------------------------------------------ one target, one cycle
     def _on_error(self, st: TargetState, res: TargetResult, e: OSError, what: str, request: str = "") -> None:
         name = errname(e)
-        self.metrics.errors.labels(st.label, name).inc()
-        if e.errno == errno.ENOENT:
+        st.tm.two("errors", name).inc()
+        if e.errno in (errno.ENOENT, errno.ENODEV):  # kernfs answers ENODEV on an fd of a removed cgroup
+            if e.errno == errno.ENOENT and what != "open" and self.backend.same(st.ref):
+                # the cgroup is there, the file is not: e.g. the memory controller is not enabled for it
+                res.outcome = "missing_file"
+                self.events.once(("nofile", st.ref.id, what), "file_missing", cgroup=st.ref.path, during=what,
+                                 error=str(e), hint="is +memory in the parent's cgroup.subtree_control?")
+                return
             st.gone = True
             res.outcome = "gone"
             self.events.once(("gone", st.ref.id), "cgroup_gone", cgroup=st.ref.path, id=st.ref.id, during=what)
@@ -285,19 +380,39 @@ class Agent:
                          cgroup=st.ref.path, id=st.ref.id, errno=name, during=what, request=request, hint=hint)
 
     def _target_cycle(self, st: TargetState) -> Wait:
-        tp = st.policy
         res = TargetResult(st.ref.path, st.ref.id)
         t0 = self.backend.now()
         if not st.backoff.may_run(t0):
             res.outcome = "backoff"
-            self.metrics.backoff.labels(st.label).set(max(0.0, st.backoff.until - t0))
+            st.tm.backoff.set(max(0.0, st.backoff.until - t0))
+            st.backoff_gauge = True
             return res
-        self.metrics.backoff.labels(st.label).set(0)
+        if st.backoff_gauge:
+            st.tm.backoff.set(0)
+            st.backoff_gauge = False
         st.budget.start_cycle()
         cap = self.capability or Capability(Interface.NONE, "/", "not detected")
         try:
-            cur = self._sample(st, st.ref)
-            kids = self._sample_children(st)
+            h = self.backend.open(st.ref)  # one directory descriptor for the whole target cycle
+        except OSError as e:
+            self._on_error(st, res, e, "open")
+            return res
+        except UnsafePath as e:
+            st.gone = True  # the path now leads somewhere the agent refuses to go; rediscovered later
+            self.events.once(("unsafe", st.ref.id), "path_refused", cgroup=st.ref.path, reason=str(e))
+            res.outcome = "refused"
+            return res
+        try:
+            return (yield from self._target_steps(st, res, h, cap, t0))
+        finally:
+            h.__exit__(None, None, None)
+
+    def _target_steps(self, st: TargetState, res: TargetResult, h: CgroupHandle, cap: Capability,
+                      t0: float) -> Wait:
+        tp = st.policy
+        try:
+            cur = self._sample(st, st.ref, h)
+            kids = self._sample_children(st, h)
         except OSError as e:
             self._on_error(st, res, e, "sample")
             return res
@@ -316,7 +431,7 @@ class Agent:
             res.outcome = "observe_only"
         if not tripped and res.outcome == "done":
             if tp.reclaim_step and not self.dry_run:
-                yield from self._reclaim(st, res)
+                yield from self._reclaim(st, res, h)
             zero_eagain = 0
             # defensive bound: the budget is charged with written bytes, so cap steps that write little
             max_steps = 4 * -(-tp.budget_per_cycle // tp.step) + tp.eagain_retries + 4
@@ -329,7 +444,7 @@ class Agent:
                 if allow <= 0:
                     which = st.budget.exhausted_by(now) or "cycle"
                     st.budget.qt_exceeds += 1
-                    self.metrics.quota.labels(st.label, which).inc()
+                    st.tm.two("quota", which).inc()
                     res.outcome = f"quota_{which}"
                     break
                 req = min(tp.step, allow)
@@ -337,7 +452,7 @@ class Agent:
                     req -= req % PAGE_SIZE  # page-unit budgets: a sub-page request is a no-op
                 if req < PAGE_SIZE:
                     st.budget.qt_exceeds += 1
-                    self.metrics.quota.labels(st.label, "cycle").inc()
+                    st.tm.two("quota", "cycle").inc()
                     res.outcome = "quota_cycle"
                     break
                 if res.steps >= max_steps:
@@ -348,17 +463,16 @@ class Agent:
                 fname, text = cap.interface.request(req, tp.age)
                 res.steps += 1
                 res.requested += req
-                self.metrics.bytes_requested.labels(st.label).inc(req)
+                st.tm.requested.inc(req)
                 if self.dry_run:
                     self.events.info("would_write", cgroup=st.ref.path, file=fname, text=text)
                     st.budget.charge(now, req, -1)
-                    self.metrics.steps.labels(st.label, "dry_run").inc()
+                    st.tm.two("steps", "dry_run").inc()
                     continue
                 err: OSError | None = None
                 abandoned = False
                 try:
-                    with self.backend.open(st.ref) as cg:
-                        cg.write(fname, text)
+                    h.write(fname, text)
                 except StepAbandoned:
                     abandoned = True
                 except UnsafePath as e:
@@ -367,11 +481,11 @@ class Agent:
                     break
                 except OSError as e:
                     err = e
-                if err is None and not abandoned:
-                    yield tp.step_interval
+                if (err is None or err.errno == errno.EAGAIN) and not abandoned and tp.step_interval > 0:
+                    yield tp.step_interval  # also after a partial (EAGAIN) step: let its effects show
                 try:
-                    after = self._sample(st, st.ref)
-                    kids = self._sample_children(st)
+                    after = self._sample(st, st.ref, h, psi=False)
+                    kids = self._sample_children(st, h)
                 except OSError as e:
                     self._on_error(st, res, e, "sample")
                     break
@@ -380,10 +494,18 @@ class Agent:
                     after = cur
                 written = self._written(cur, after, st)
                 st.budget.charge(after.t, req, written)
+                if after.psi_skipped and st.budget.allowance(after.t) >= PAGE_SIZE and not abandoned:
+                    # PSI only matters if another step may follow in this cycle; otherwise the next cycle's
+                    # first sample checks it (saves a read per target per cycle)
+                    try:
+                        after = dc_replace(after, psi=self._read_psi(st, h), psi_skipped=False)
+                    except OSError as e:
+                        self._on_error(st, res, e, "sample")
+                        break
                 if written > 0:
                     res.written += written
                     st.bytes_written += written
-                    self.metrics.bytes_written.labels(st.label).inc(written)
+                    st.tm.written.inc(written)
                 st.bytes_requested += req
                 trips = self._guard(st, cur, after, kids)
                 st.last, st.last_children, cur = after, kids, after
@@ -395,7 +517,7 @@ class Agent:
                 elif err is not None and err.errno == errno.EAGAIN:
                     outcome = "eagain"
                     res.eagain += 1
-                    self.metrics.eagain.labels(st.label).inc()
+                    st.tm.eagain.inc()
                     if written > 0:
                         zero_eagain = 0
                     else:
@@ -412,7 +534,7 @@ class Agent:
                         res.outcome = "exhausted"
                 else:
                     zero_eagain = 0
-                self.metrics.steps.labels(st.label, outcome).inc()
+                st.tm.two("steps", outcome).inc()
                 self.events.debug("step", cgroup=st.ref.path, request=text, outcome=outcome,
                                   written=written)
                 if trips:
@@ -425,7 +547,7 @@ class Agent:
             res.outcome = "tripped"
             delay = st.backoff.on_trip(self.backend.now())
             for t in trips:
-                self.metrics.trips.labels(st.label, t.reason).inc()
+                st.tm.two("trips", t.reason).inc()
             self.events.info("guardrail_trip", cgroup=st.ref.path, action=tp.on_trip.action,
                              backoff_s=round(delay, 3), written=res.written,
                              trips=[{"reason": t.reason, "where": t.where, "value": round(t.value, 3),
@@ -433,15 +555,14 @@ class Agent:
         elif res.outcome not in ("gone", "stopped", "abandoned") and not res.outcome.startswith("error"):
             st.backoff.on_clean_cycle()
         res.duration = self.backend.now() - t0
-        self.metrics.cycle_seconds.labels(st.label).set(res.duration)
+        st.tm.cycle_seconds.set(res.duration)
         return res
 
-    def _reclaim(self, st: TargetState, res: TargetResult) -> Wait:
+    def _reclaim(self, st: TargetState, res: TargetResult, h: CgroupHandle) -> Wait:
         """The compress phase: plain proactive reclaim of ``reclaim_step`` bytes (cold anon -> zswap)."""
         text = format_size(st.policy.reclaim_step)
         try:
-            with self.backend.open(st.ref) as cg:
-                cg.write(MEMORY_RECLAIM, text)
+            h.write(MEMORY_RECLAIM, text)
         except StepAbandoned:
             return
         except OSError as e:
@@ -450,7 +571,7 @@ class Agent:
                                  errno=errname(e))
         yield st.policy.step_interval
         try:
-            st.last = self._sample(st, st.ref)
+            st.last = self._sample(st, st.ref, h)
         except OSError as e:
             self._on_error(st, res, e, "sample")
 
@@ -460,7 +581,13 @@ class Agent:
         for st in states:
             if self.stop.is_set():
                 break
-            out.append((yield from self._target_cycle(st)))
+            try:
+                out.append((yield from self._target_cycle(st)))
+            except Exception as e:  # a bug must not take the agent (and every other target) down
+                self.events.once(("internal", st.ref.id, type(e).__name__), "internal_error", cgroup=st.ref.path,
+                                 error=f"{type(e).__name__}: {e}")
+                self.events.log.debug("internal_error", exc_info=True)
+                out.append(TargetResult(st.ref.path, st.ref.id, outcome="internal_error"))
         return out
 
     def _lanes(self) -> list[list[TargetState]]:
@@ -517,9 +644,9 @@ class Agent:
         outcomes: dict[str, int] = {}
         for r in results:
             outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1
+        cpu = {} if self.backend.name == "sim" else {"cpu_ms": round(rep.cpu_seconds * 1000, 3)}  # sim: determinism
         self.events.info("cycle", cycle=rep.index, targets=len(results), requested=rep.requested,
-                         written=rep.written, cpu_ms=round(rep.cpu_seconds * 1000, 3),
-                         duration_s=round(rep.t_end - rep.t_start, 3), outcomes=outcomes)
+                         written=rep.written, duration_s=round(rep.t_end - rep.t_start, 3), outcomes=outcomes, **cpu)
         return rep
 
     def run(self, once: bool = False, max_cycles: int | None = None) -> list[CycleReport]:

@@ -83,6 +83,7 @@ class FakeKernel:
         self.extra_keys = extra_keys or {}
         self.extra_lines = ""  # appended verbatim to every memory.stat (malformed-input tests)
         self.cgroups: dict[str, FakeCgroup] = {}
+        self._kids: dict[str, set[str]] = {}
         self.writes: list[tuple[str, str, str, str]] = []  # (path, file, text, result)
         self.faults: dict[tuple[str, str], list[int]] = {}  # (path, file) -> errnos to raise, in order
         self.on_write: Callable[[str, str, str], None] | None = None
@@ -100,6 +101,8 @@ class FakeKernel:
         for k, v in attrs.items():
             setattr(cg, k, v)
         self.cgroups[path] = cg
+        if path != "/":
+            self._kids.setdefault(path.rsplit("/", 1)[0] or "/", set()).add(path)
         d = self._dir(path)
         d.mkdir(parents=True, exist_ok=True)
         (d / MEMORY_RECLAIM).touch()
@@ -109,14 +112,23 @@ class FakeKernel:
         return cg
 
     def rmdir(self, path: str) -> None:
-        for p in [p for p in self.cgroups if p == path or p.startswith(path.rstrip("/") + "/")]:
-            del self.cgroups[p]
+        for cg in self.subtree(path):
+            del self.cgroups[cg.path]
+            self._kids.pop(cg.path, None)
+        self._kids.get(path.rsplit("/", 1)[0] or "/", set()).discard(path)
         shutil.rmtree(self._dir(path))
         self.render_ancestors(path)
 
     def subtree(self, path: str) -> list[FakeCgroup]:
-        prefix = path.rstrip("/") + "/"
-        return [cg for p, cg in sorted(self.cgroups.items()) if p == path or p.startswith(prefix) or path == "/"]
+        """``path`` and its descendants, pre-order (children in name order)."""
+        out: list[FakeCgroup] = []
+        stack = [path]
+        while stack:
+            p = stack.pop()
+            if p in self.cgroups:
+                out.append(self.cgroups[p])
+                stack.extend(sorted(self._kids.get(p, ()), reverse=True))
+        return out
 
     def ancestors(self, path: str) -> list[str]:
         parts = [p for p in path.split("/") if p]
@@ -304,3 +316,52 @@ class FakeKernel:
             if (max_bytes is not None and done_b >= max_bytes) or (max_entries is not None and done_n >= max_entries):
                 break
         return done_b if count_bytes else done_n
+
+
+class ModelKernel:
+    """A fake kernel backed by the zswaplab model: mirrors a :class:`~zswaplab.kernel.Kernel`'s cgroup tree
+    into real files and forwards each ``write()`` to the model's cgroupfs facade (``k.fs.write``), so the
+    cgroupfs backend can run end to end against every kernel profile's exact semantics."""
+
+    def __init__(self, kernel: object, root: str | Path) -> None:
+        self.k = kernel
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.writes: list[tuple[str, str, str, str]] = []
+        self.sync()
+
+    def sync(self) -> None:
+        """Re-render every online cgroup's files; remove directories of removed cgroups."""
+        fs = self.k.fs  # type: ignore[attr-defined]
+        live = set()
+        for m in self.k.tree.root.subtree():  # type: ignore[attr-defined]
+            if not m.online():
+                continue
+            d = self.root / m.path.strip("/") if m.path != "/" else self.root
+            live.add(d)
+            d.mkdir(exist_ok=True)
+            for f in fs.listdir(m.path):
+                if not f.startswith(("memory.", "cgroup.")):
+                    continue
+                try:
+                    text = fs.read(m.path, f)
+                except OSError:
+                    text = ""  # write-only files (memory.reclaim, ...)
+                p = d / f
+                if not p.exists() or p.read_text() != text:
+                    p.write_text(text)
+        for d in sorted((p for p in self.root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            if d not in live and d.exists():
+                shutil.rmtree(d)
+
+    def write(self, fd: int, data: bytes, *, path: str, fname: str) -> int:
+        text = data.decode()
+        try:
+            self.k.fs.write(path, fname, text)  # type: ignore[attr-defined]
+        except OSError as e:
+            self.writes.append((path, fname, text, errno.errorcode.get(e.errno or 0, "?")))
+            raise
+        finally:
+            self.sync()
+        self.writes.append((path, fname, text, "ok"))
+        return len(data)

@@ -25,6 +25,7 @@ class Sample:
     t: float  # seconds (backend clock)
     stat: dict[str, int]
     psi: Pressure | None
+    psi_skipped: bool = False  # memory.pressure deliberately not read for this sample
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def refault_key(g: Guardrails, stat: dict[str, int]) -> str | None:
 def evaluate(g: Guardrails, prev: Sample | None, cur: Sample, where: str = "") -> Evaluation:
     """Trips of guardrails ``g`` for a cgroup sampled at ``prev`` then ``cur``."""
     ev = Evaluation()
-    if g.psi_some_avg10 is not None or g.psi_some_avg60 is not None:
+    if (g.psi_some_avg10 is not None or g.psi_some_avg60 is not None) and not cur.psi_skipped:
         if cur.psi is None:
             ev.unavailable.append("memory.pressure")
         else:
@@ -71,7 +72,7 @@ def evaluate(g: Guardrails, prev: Sample | None, cur: Sample, where: str = "") -
                 ev.trips.append(Trip("psi_some_avg60", cur.psi.some_avg60, g.psi_some_avg60, where))
     if prev is None:
         return ev
-    rkey = refault_key(g, cur.stat)
+    rkey = refault_key(g, cur.stat) if g.refault_rate is not None else None
     checks = (("zswpin_rate", "zswpin", g.zswpin_rate), ("refault_rate", rkey, g.refault_rate),
               ("zswpwb_rate", "zswpwb", g.zswpwb_rate))
     for reason, key, limit in checks:

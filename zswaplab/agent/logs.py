@@ -12,26 +12,34 @@ LOGGER = "zswaplab.agent"
 
 
 class JsonLinesFormatter(logging.Formatter):
-    """One JSON object per line: ``ts`` (UTC), ``level``, ``event``, and the record's ``fields``."""
+    """One JSON object per line: ``ts`` (UTC), ``level``, ``event``, and the record's ``fields``.
+
+    ``wall_clock=False`` leaves out ``ts`` (simulator runs: their ``t`` field is the simulated time, so the
+    log of a run is byte-identical for the same inputs).
+    """
+
+    def __init__(self, wall_clock: bool = True) -> None:
+        super().__init__()
+        self.wall_clock = wall_clock
 
     def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "event": record.getMessage(),
-        }
+        out: dict[str, Any] = {}
+        if self.wall_clock:
+            out["ts"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+        out["level"] = record.levelname.lower()
+        out["event"] = record.getMessage()
         out.update(getattr(record, "fields", {}))
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return json.dumps(out, sort_keys=False, default=str)
 
 
-def setup(stream: TextIO, level: str = "info") -> logging.Logger:
+def setup(stream: TextIO, level: str = "info", wall_clock: bool = True) -> logging.Logger:
     log = logging.getLogger(LOGGER)
     for h in list(log.handlers):
         log.removeHandler(h)
     h = logging.StreamHandler(stream)
-    h.setFormatter(JsonLinesFormatter())
+    h.setFormatter(JsonLinesFormatter(wall_clock))
     log.addHandler(h)
     log.setLevel(level.upper())
     log.propagate = False

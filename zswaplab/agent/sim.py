@@ -86,8 +86,14 @@ class SimBackend(Backend):
         if self.workload is not None:
             self.workload.tick(self.kernel)
 
-    def walk(self) -> list[str]:
-        return [m.path for m in self.kernel.tree.root.subtree() if m.online()]
+    def walk(self, start: str = "/", max_depth: int | None = None) -> list[str]:
+        try:
+            top = self.kernel.tree.lookup(start)
+        except FileNotFoundError:
+            return []
+        base = top.path.count("/") if top.path != "/" else 0
+        return [m.path for m in top.subtree() if m.online()
+                and (max_depth is None or (m.path.count("/") if m.path != "/" else 0) - base <= max_depth)]
 
     def resolve(self, path: str) -> CgroupRef:
         split_path(path)

@@ -19,9 +19,27 @@ class MemoryStat:
         return self.values.get(key)
 
 
-def parse_memory_stat(text: str) -> MemoryStat:
-    """``memory.stat``: one ``key value`` pair per line (kernel ``memory_stat_format``)."""
+def parse_memory_stat(text: str, keys: frozenset[str] | None = None) -> MemoryStat:
+    """``memory.stat``: one ``key value`` pair per line (kernel ``memory_stat_format``).
+
+    With ``keys``, only those keys are looked up (``str.find`` per key: the agent's hot path, ~10x faster
+    than splitting ~70 lines); a malformed value of a wanted key is still reported in ``bad_lines``.
+    """
     out = MemoryStat()
+    if keys is not None:
+        t = "\n" + text
+        for k in keys:
+            i = t.find(f"\n{k} ")
+            if i < 0:
+                continue
+            j = i + len(k) + 2
+            e = t.find("\n", j)
+            v = t[j:] if e < 0 else t[j:e]
+            try:
+                out.values[k] = int(v)
+            except ValueError:
+                out.bad_lines.append(f"{k} {v}")
+        return out
     for line in text.splitlines():
         if not line.strip():
             continue
@@ -50,6 +68,21 @@ class Pressure:
 
 def parse_pressure(text: str) -> Pressure | None:
     """Parse PSI text (``some avg10=0.00 avg60=0.00 avg300=0.00 total=0``); ``None`` if no ``some`` line."""
+    first, _, rest = text.partition("\n")
+    f = first.split()
+    if len(f) == 5 and f[0] == "some" and f[1][:6] == "avg10=" and f[2][:6] == "avg60=" and f[3][:7] == "avg300=":
+        try:  # the kernel's exact layout: the fast path
+            some = (float(f[1][6:]), float(f[2][6:]), float(f[3][7:]), int(f[4].partition("=")[2]))
+        except ValueError:
+            return None
+        full = rest.split()
+        fa10 = fa60 = 0.0
+        if len(full) >= 3 and full[0] == "full":
+            try:
+                fa10, fa60 = float(full[1].partition("=")[2]), float(full[2].partition("=")[2])
+            except ValueError:
+                pass
+        return Pressure(*some, full_avg10=fa10, full_avg60=fa60)
     rows: dict[str, dict[str, str]] = {}
     for line in text.splitlines():
         parts = line.split()

@@ -8,6 +8,7 @@ of seconds. Rates are ``<size>/s`` in bytes per second.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)(?:i?[bB])?\s*$")
 _DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -57,6 +58,7 @@ def parse_rate(value: object) -> float:
     raise ValueError(f"expected a rate like '4M/s', got {value!r}")
 
 
+@lru_cache(maxsize=256)
 def format_size(n: int) -> str:
     """The shortest exact ``memparse`` spelling of ``n`` bytes (``4194304`` -> ``4M``)."""
     for suffix, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):

@@ -157,6 +157,29 @@ def advance_xchg_sketch(ctx: Ctx, root: int) -> Gen:
             return m
 
 
+def advance_xchg_ref_only(ctx: Ctx, root: int) -> Gen:
+    """The sketch plus only the literal suggestion "take a ref on the memcg before calling
+    mem_cgroup_iter()": ``css_get(m)`` before iterating, ``css_put(m)`` after the publish attempt, but the
+    failure path still forgets the reference ``mem_cgroup_iter`` returned on ``next``."""
+    cur = ctx.cursor(root)
+    while True:
+        m = yield Op("xchg", cur, None)
+        if m is not None and m != root:
+            yield Op("get", m)
+        nxt = yield from mem_cgroup_iter(root, m)
+        ok = yield Op("cas", cur, None, nxt)
+        if m is not None and m != root:
+            yield Op("put", m)
+        if not ok:
+            continue
+        yield Op("visit", nxt, cur)
+        if nxt is None:
+            return None
+        ok = yield Op("tryget_online", nxt)
+        if ok:
+            return nxt
+
+
 def advance_xchg_fixed(ctx: Ctx, root: int) -> Gen:
     """The sketch with the fix from the thread: "take a ref on the memcg before calling mem_cgroup_iter()".
 
@@ -381,7 +404,10 @@ ALGORITHMS: dict[str, Algorithm] = {
                   "spec §3.4 (Yosry 2026-06-03)", "memcg", "global", advance_locked, cleanup_locked),
         Algorithm("xchg_sketch", "xchg / mem_cgroup_iter / try_cmpxchg sketch as proposed",
                   "spec §3.4 (Yosry 2026-06-02)", "memcg", "none", advance_xchg_sketch, cleanup_lockfree),
-        Algorithm("xchg_fixed", "the sketch with a ref taken before mem_cgroup_iter()",
+        Algorithm("xchg_ref_only", "the sketch with only a ref taken before mem_cgroup_iter()",
+                  "spec §3.4 (Yosry 2026-06-03), literal reading", "memcg", "none", advance_xchg_ref_only,
+                  cleanup_lockfree),
+        Algorithm("xchg_fixed", "the sketch with the complete fixed protocol (ref before mem_cgroup_iter)",
                   "spec §3.4 (Yosry 2026-06-03), protocol designed here", "memcg", "none",
                   advance_xchg_fixed, cleanup_lockfree),
         Algorithm("cmpxchg_iter", "cmpxchg-based zswap_mem_cgroup_iter sketch as written",

@@ -239,8 +239,9 @@ def build(cfg: CheckConfig) -> tuple[Model, Ctx, list[ThreadSpec], int | None]:
             root, role = ROOT, "shrink_worker" if k == 0 else "proactive(root)"
         elif cfg.targets == "same":
             root, role = 1, f"proactive({shape.label(1)})"
-        else:
-            root = 1 + (k - 1) % (shape.n - 1)
+        else:  # a cgroup being written to cannot be removed (rmdir drains kernfs writers): skip the victim
+            pool = [i for i in range(1, shape.n) if i != dead]
+            root = pool[(k - 1) % len(pool)]
             role = f"proactive({shape.label(root)})"
         specs.append(ThreadSpec(role, _adv_factory(ctx, root, cfg.rounds), ("advancer", ctx.walk_root(root))))
     if dead is not None:

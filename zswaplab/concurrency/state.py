@@ -183,10 +183,11 @@ class Snapshot:
 class State:
     """Mutable working copy of a shared state; :meth:`key` freezes it, :meth:`thaw` rebuilds it."""
 
-    __slots__ = ("status", "extra", "vars", "ghost", "held", "done")
+    __slots__ = ("status", "extra", "vars", "ghost", "held", "done", "rmask")
 
     def __init__(self, status: list[int], extra: list[int], vars_: list[Any], ghost: list[tuple[int, int]],
                  held: list[tuple[int, ...]], done: list[bool]) -> None:
+        self.rmask = sum(1 << i for i, x in enumerate(status) if x == RELEASED)  # derived, not in key()
         self.status = status
         self.extra = extra
         self.vars = vars_
@@ -216,11 +217,7 @@ class State:
                    [()] * nthreads, [False] * nthreads)
 
     def released_mask(self) -> int:
-        m = 0
-        for i, st in enumerate(self.status):
-            if st == RELEASED:
-                m |= 1 << i
-        return m
+        return self.rmask
 
 
 class Model:
@@ -274,6 +271,7 @@ def _maybe_release(model: Model, st: State, m: int) -> None:
     """``css_release_work_fn`` when the last reference is gone: unlink and drop the parent's pin."""
     while m != ROOT and st.status[m] == ZOMBIE and _total_refs(model, st, m) == 0:
         st.status[m] = RELEASED
+        st.rmask |= 1 << m
         for v in model.invalidate_vars:  # invalidate_reclaim_iterators(): cmpxchg(&pos, dead, NULL)
             if st.vars[v] == m:
                 st.vars[v] = None

@@ -328,6 +328,8 @@ def simulate(cfg: SimConfig) -> SimResult:
             if k == "use":
                 pages = c.batch if op.a is not None else 0
                 cost = pages * c.entry_wb_ns
+                if now + cost > end_ns:  # the batch would complete after the run: not counted
+                    pages = 0
                 if th.kind == "reclaim":
                     res.reclaim_pages += pages
                 else:

@@ -99,7 +99,8 @@ def execute(sf: ScenarioFile, variants: list[Variant], console: Console, *, out:
                 write_run(out, rec, m)
     if out is not None:
         write_summary(out, sf.name, runs)
-        report.write_report(out, f"zswaplab scenario {sf.name}", sf.base.scenario.description, runs)
+        report.write_report(out, f"zswaplab scenario {sf.name}", sf.base.scenario.description, runs,
+                            question=sf.base.scenario.question)
     return runs
 
 

@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from . import metrics as M  # noqa: E402
+from .adapter import errno_name  # noqa: E402
 from .records import RunRecord  # noqa: E402
 from .units import fmt_bytes  # noqa: E402
 
@@ -43,7 +44,7 @@ def group_by_non_strategy(runs: Sequence[Run]) -> dict[str, list[Run]]:
     """Variants that differ only in strategy, keyed by the other axes."""
     groups: dict[str, list[Run]] = {}
     for r, m in runs:
-        key = ",".join(f"{k}={v}" for k, v in r.axes.items() if k != "strategy") or "all"
+        key = ",".join(f"{k}={v}" for k, v in r.axes.items() if k != "strategy") or "all variants"
         groups.setdefault(key, []).append((r, m))
     return groups
 
@@ -160,6 +161,19 @@ def check_rows(runs: Sequence[Run]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def call_rows(runs: Sequence[Run], max_calls: int = 10) -> tuple[list[str], list[list[str]]]:
+    """Every proactive call of the runs that made few of them (the selftests, the v5 edge case)."""
+    header = ["variant", "call", "request", "result", "pages written", "bytes written"]
+    rows = []
+    for r, _m in runs:
+        if len(r.calls) > max_calls:
+            continue
+        for c in r.calls:
+            rows.append([r.variant, str(c.index), f"{c.file}: {c.text}", errno_name(c.errno),
+                         str(sum(c.pages.values())), fmt_bytes(sum(c.bytes.values()))])
+    return header, rows
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     h = "".join(f"<th>{html.escape(x)}</th>" for x in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
@@ -171,11 +185,13 @@ table{border-collapse:collapse;font-size:12px;margin:.5em 0 1.5em}td,th{border:1
 th{background:#eee}img{max-width:100%;margin:.3em 0}h2{margin-top:1.5em}.note{color:#555;font-size:12px}"""
 
 
-def write_report(out: Path, title: str, description: str, runs: Sequence[Run]) -> Path:
+def write_report(out: Path, title: str, description: str, runs: Sequence[Run], question: str = "") -> Path:
     """Write ``out/report.html`` for a scenario's runs and return its path."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>",
-             f"<p>{html.escape(description)}</p>"]
+             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
+    if question:
+        parts.append(f"<p><b>Question:</b> {html.escape(question)}</p>")
+    parts.append(f"<p>{html.escape(description)}</p>")
     parts.append("<h2>Fairness and harm metrics</h2>")
     parts.append(_table(*summary_rows(runs)))
     ar = agent_rows(runs)
@@ -186,6 +202,10 @@ def write_report(out: Path, title: str, description: str, runs: Sequence[Run]) -
     if cr[1]:
         parts.append("<h2>Checks</h2>")
         parts.append(_table(*cr))
+    calls = call_rows(runs)
+    if calls[1]:
+        parts.append("<h2>Proactive calls</h2>")
+        parts.append(_table(*calls))
     groups = group_by_non_strategy([(r, m) for r, m in runs if r.calls])
     if groups:
         parts.append("<h2>Cumulative per-child writeback and Jain's index over calls</h2>")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import random
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -42,8 +41,8 @@ from zswaplab.kernel.constants import (
 )
 from zswaplab.kernel.memcg import CssState, MemCgroup, MemcgStats
 from zswaplab.kernel.page import PageState
-from zswaplab.kernel.profiles import resolve
 from zswaplab.kernel.proactive import make_cursor
+from zswaplab.kernel.profiles import resolve
 from zswaplab.kernel.system import HierGauges, Kernel, OOMKill
 from zswaplab.kernel.writeback import EBUSY_STOP, ZswapShrinkState, zswap_iter_global
 from zswaplab.kernel.zswap import ZswapDebugfs

@@ -20,6 +20,8 @@ from .model import run_model
 
 STAT_KEYS = ("anon", "file", "zswap", "zswapped", "zswpin", "zswpout", "zswpwb", "pgmajfault",
              "workingset_refault_anon", "pswpin", "pswpout", "swapcached")
+REFERENCE_KERNEL = "linux-6.12.117"
+REFERENCE_DIR = Path(__file__).with_name("data") / REFERENCE_KERNEL  # recorded runs (zswaplab vm-run --out ...)
 DOC_BEGIN = "<!-- BEGIN GENERATED: zswaplab vm-compare -->"
 DOC_END = "<!-- END GENERATED: zswaplab vm-compare -->"
 
@@ -83,8 +85,8 @@ def vm_run(names: tuple[str, ...], out_dir: str | None, timeout: float, cpus: in
 
 
 @click.command("vm-compare")
-@click.option("--kernel", "kernel_dir", type=click.Path(file_okay=False, exists=True), required=True,
-              help="Directory of kernel records (from vm-run, or tests/vm/data/<kernel>).")
+@click.option("--kernel", "kernel_dir", type=click.Path(file_okay=False, exists=True), default=str(REFERENCE_DIR),
+              show_default=True, help="Directory of kernel records (from vm-run; default: the recorded 6.12 runs).")
 @click.option("--profile", default="6.12", show_default=True, help="Model kernel profile.")
 @click.option("--update-doc", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Replace the generated section of this markdown file (docs/validation.md).")
@@ -122,6 +124,20 @@ def kernel_header(kernel_dir: Path) -> str:
                 f"totalram {h.get('totalram_pages')} pages, swap {h.get('swap', {}).get('swap_pages')} pages, "
                 f"zswap parameters {json.dumps(h.get('zswap_params'))}, lru_gen `{h.get('lru_gen')}`.\n")
     return ""
+
+
+def demo(console: Console) -> None:
+    """Model vs the recorded Linux 6.12 runs (no VM needed; ~4 s)."""
+    if not REFERENCE_DIR.exists():
+        return
+    console.rule(f"[bold]vm: the model (profile 6.12) against recorded {REFERENCE_KERNEL} runs in QEMU")
+    t = Table("scenario", "compared", "within tolerance", "documented deviations", "unexplained")
+    for n, rows in compare_dir(REFERENCE_DIR).items():
+        s = cmp.summarize(n, rows)
+        t.add_row(n, str(s.rows), str(s.ok), ", ".join(f"{k}×{v}" for k, v in sorted(s.deviations.items())),
+                  str(len(s.failures)))
+    console.print(t)
+    console.print("Tolerances and deviations: docs/validation.md; re-run on a real kernel: make vm-test")
 
 
 commands = [vm_run, vm_compare]

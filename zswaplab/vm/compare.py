@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SLACK_PAGES = 128
+# One memeater process costs 120 pages in its cgroup on 6.12 (memory.current right after spawn: 71 page-cache
+# pages of the static binary, ~16 anon pages, page tables and kernel stack) which the model does not have;
+# + 15 (a per-CPU LRU batch) + 8 (one swap readahead window) = 143, rounded up.
+SLACK_PAGES = 160
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,13 @@ def _section(section: str, key: str) -> Callable[[dict[str, Any], str | None], i
     return read
 
 
+def _reject_compress(rec: dict[str, Any], cg: str | None) -> int | None:
+    d = rec.get("debugfs", {})
+    if "reject_compress_fail" not in d and "reject_compress_poor" not in d:
+        return None
+    return d.get("reject_compress_fail", 0) + d.get("reject_compress_poor", 0)
+
+
 def _result(key: str) -> Callable[[dict[str, Any], str | None], int | None]:
     def read(rec: dict[str, Any], cg: str | None) -> int | None:
         v = rec.get("result", {}).get(key)
@@ -78,10 +88,11 @@ def _exact(rec: dict[str, Any], cg: str | None) -> float:
     return 0
 
 
-_SLACK_WHY = (f"{SLACK_PAGES} pages or 10%: the kernel's reclaim also takes pages the model does not have (the "
-              "workload binary's page cache, its stack and page tables: a 1024-page memory.reclaim of a 1024-page "
-              "region stores 960 region pages), per-CPU LRU batches delay up to 15 pages per list, and swap "
-              "readahead (page-cluster 3) faults in up to 8 neighbouring slots per fault")
+_SLACK_WHY = (f"{SLACK_PAGES} pages or 10%: each workload process has a footprint the model does not have "
+              "(120 pages measured: the static binary's page cache, its anon pages, page tables; reclaim takes "
+              "them too and memory.max counts them: a 1024-page memory.reclaim of a 1024-page region stores 960 "
+              "region pages), per-CPU LRU batches hold up to 15 pages, and swap readahead (page-cluster 3) faults "
+              "in up to 8 neighbouring slots")
 
 COUNTERS: tuple[Counter, ...] = (
     Counter("rc", "errno", "global", _result("rc"), 0.0, _exact,
@@ -99,6 +110,10 @@ COUNTERS: tuple[Counter, ...] = (
     Counter("written_back_pages", "pages", "global", _section("debugfs", "written_back_pages"), 0.10, _pages,
             _SLACK_WHY),
     Counter("pool_limit_hit", "stores", "global", _section("debugfs", "pool_limit_hit"), 0.10, _pages, _SLACK_WHY),
+    Counter("reject_compress", "stores", "global", _reject_compress, 0.10, _pages,
+            "debugfs reject_compress_fail + reject_compress_poor (6.12 counts an incompressible page as a "
+            "compression failure, the model's 6.12 profile as 'poor'; the sum is the number of rejected attempts); "
+            + _SLACK_WHY),
 )
 COUNTER_BY_NAME = {c.name: c for c in COUNTERS}
 
@@ -115,6 +130,7 @@ class Deviation:
     from_step: int | None = None  # ... or from this step index on
     cgroups: tuple[str, ...] | None = None  # None = every cgroup (and the global counters)
     from_match: tuple[tuple[str, str], ...] | None = None  # ... or from the first step whose action has these items
+    some_boots_only: bool = False  # needed on some boots only (run-to-run variation of the kernel)
 
     def applies(self, scenario: str, steps: list[dict[str, Any]], step: int, counter: str,
                 cgroup: str | None) -> bool:
@@ -163,7 +179,6 @@ DEVIATIONS: tuple[Deviation, ...] = (
       for scenario, start, cgroups in (
           ("zswap_max_store_path", (("op", "reclaim"), ("value", "4M")), None),
           ("swapin_after_writeback", (("op", "reclaim"), ("value", "64M")), None),
-          ("selftest_zswap_writeback_enabled", (("op", "write"), ("file", "memory.zswap.max")), None),
           ("writeback_disabled_subtree", (("op", "reclaim"), ("cgroup", "/wb_on/c"), ("value", "16M")),
            (None, "/wb_on", "/wb_on/c")),
       )),
@@ -172,10 +187,24 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "when zswap rejects a store and writeback is disabled, swap_writepage() returns AOP_WRITEPAGE_ACTIVATE: "
         "the folio is re-dirtied and activated but stays in the swap cache holding the swap slot it got from "
         "add_to_swap() (shrink_folio_list frees it only when swap is more than half full, mem_cgroup_swap_full), "
-        "so memory.swap.current counts every rejected page (6165 pages vs the model's 2048 zswap entries after the "
+        "so memory.swap.current counts every rejected page (6164 pages vs the model's 2048 zswap entries after the "
         "16M reclaim). The model gives the slot back at once.",
         from_match=(("op", "reclaim"), ("cgroup", "/wb_off/c"), ("value", "16M")),
         cgroups=("/wb_off", "/wb_off/c", "/wb_off/rand")),
+    Deviation(
+        "tight-memory-max", ("selftest_zswap_usage",), ("zswpout",),
+        "memory.max=1M is 256 pages and the memeater process's own 120-page footprint (which the model does not "
+        "have) lives inside it: its anon pages and page tables are reclaimed and faulted back while the 4 MB "
+        "are written (zswpin 37-48 per boot), each refault stored again. Kernel zswpout varies 895-947 from "
+        "boot to boot against the model's 777; the selftest's assertion (zswpout grows) holds on both.",
+        from_op="alloc", some_boots_only=True),
+    Deviation(
+        "compress-retry-count", ("writeback_disabled_subtree",), ("reject_compress",),
+        "with writeback disabled, incompressible pages can go nowhere and memory.reclaim keeps rescanning them "
+        "until it gives up with EAGAIN: 6.12 (MGLRU) attempts to compress each of the 1024 pages ~41 times "
+        "(42,368 failures), the model's reclaim loop ~33 times (33,775). Both then fail with EAGAIN and keep the "
+        "pages; with writeback=1 both count exactly one failure per page (+1,024) and send the page to disk.",
+        from_match=(("op", "reclaim"), ("cgroup", "/wb_off/rand"))),
     Deviation(
         "shrink-worker-scheduling", ("global_pool_limit",),
         ("zswpout", "zswpin", "zswpwb", "zswap_bytes", "swap_pages", "pswpout", "written_back_pages",
@@ -194,12 +223,6 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "to the sibling (c2: 361 while c1's pages are read), whose entries leave zswap. The model has no "
         "readahead; the parent's zswpin total agrees.",
         from_op="touch", cgroups=("/parent", "/parent/c2")),
-    Deviation(
-        "reclaim-balance", ("reclaim_push",), ("zswpout", "zswpin", "zswap_bytes", "swap_pages"),
-        "how a parent's memory.reclaim is split between two equal children: MGLRU (6.12 default) takes 7360/5440 "
-        "pages from c1/c2 for a 12800-page request, the model's round-robin over the subtree 6959/5841; the "
-        "parent's totals agree exactly.",
-        from_op="reclaim", cgroups=("/parent/c1", "/parent/c2")),
 )
 
 

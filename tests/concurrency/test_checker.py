@@ -1,0 +1,117 @@
+"""The exhaustive checker: verdicts for every algorithm, counterexamples, reductions, observations."""
+
+from __future__ import annotations
+
+import pytest
+
+from zswaplab.concurrency.algorithms import ALGORITHMS, Ctx
+from zswaplab.concurrency.checker import CheckConfig, check, frame_key
+from zswaplab.concurrency.state import Op
+
+LOCKED = ("global_lock", "memcg_lock", "memcg_global_lock")
+
+
+def test_sketch_leak_found_with_the_race_from_the_thread() -> None:
+    res = check(CheckConfig("xchg_sketch", threads=3, memcgs=5, rounds=3))
+    assert not res.ok
+    assert res.violation.startswith("reference leak")
+    texts = [s.text for s in res.trace]
+    # Hao's diagram: one CPU's publish fails after another CPU restarted from the root
+    fail = next(i for i, s in enumerate(res.trace) if "FAILS" in s.text)
+    loser = res.trace[fail].tid
+    assert any(s.tid != loser and "mem_cgroup_iter(root, NULL) -> root" in s.text for s in res.trace[:fail])
+    assert any(s.tid == loser and "(+ref)" in s.text for s in res.trace[:fail])
+    assert "xchg" in texts[0]
+    assert len({s.tid for s in res.trace if s.tid >= 0}) == 2
+    assert res.observations.get("restarted from the root", 0) > 0
+
+
+def test_sketch_leak_is_found_without_the_offliner_too() -> None:
+    res = check(CheckConfig("xchg_sketch", threads=2, memcgs=3, rounds=2, offline=False))
+    assert res.violation and "reference leak" in res.violation
+
+
+def test_the_literal_suggestion_alone_still_leaks() -> None:
+    res = check(CheckConfig("xchg_ref_only", threads=3, memcgs=5, rounds=3))
+    assert res.violation and res.violation.startswith("reference leak")
+
+
+def test_fixed_protocol_removes_the_leak() -> None:
+    res = check(CheckConfig("xchg_fixed", threads=3, memcgs=4, rounds=2))
+    assert res.ok, res.violation
+    assert res.states > 1000
+    assert not res.livelock
+    # the NULL window is still there: restarts are observations, not failures ("should be fine")
+    assert res.observations.get("restarted from the root", 0) > 0
+
+
+@pytest.mark.parametrize("name", LOCKED)
+def test_lock_variants_verify_at_3x5x3(name: str) -> None:
+    res = check(CheckConfig(name, threads=3, memcgs=5, rounds=3))
+    assert res.ok, res.violation
+    assert not res.cycles  # no retry loops at all: bounded retries
+    assert res.states_per_second > 0
+
+
+def test_lock_variants_with_distinct_targets() -> None:
+    res = check(CheckConfig("memcg_lock", threads=4, memcgs=5, rounds=2, targets="different"))
+    assert res.ok, res.violation
+
+
+def test_global_lock_shows_the_negligibly_rare_skip() -> None:
+    res = check(CheckConfig("global_lock", threads=3, memcgs=5, rounds=3))
+    assert res.observations.get("skipped a memcg", 0) > 0
+    steps = res.observation_traces["skipped a memcg"]
+    assert any("css_offline" in s.text for s in steps)  # the cleaner moved the cursor
+
+
+def test_cmpxchg_iter_as_written_is_broken_and_completed_version_verifies() -> None:
+    bad = check(CheckConfig("cmpxchg_iter", threads=3, memcgs=4, rounds=2))
+    assert bad.violation is not None
+    good = check(CheckConfig("cmpxchg_iter_completed", threads=3, memcgs=4, rounds=2))
+    assert good.ok, good.violation
+
+
+def test_cookie_style_verifies() -> None:
+    res = check(CheckConfig("cookie", threads=3, memcgs=5, rounds=3))
+    assert res.ok, res.violation
+
+
+@pytest.mark.parametrize("name,memcgs,rounds", [
+    ("global_lock", 3, 2), ("memcg_lock", 3, 2), ("cookie", 3, 2), ("xchg_sketch", 3, 2),
+    ("xchg_fixed", 3, 1), ("xchg_fixed", 4, 1), ("cmpxchg_iter_completed", 3, 1),
+])
+def test_reductions_preserve_verdicts_and_observations(name: str, memcgs: int, rounds: int) -> None:
+    full = check(CheckConfig(name, threads=3, memcgs=memcgs, rounds=rounds, symmetry=False, por=False))
+    red = check(CheckConfig(name, threads=3, memcgs=memcgs, rounds=rounds))
+    assert (full.violation is None) == (red.violation is None)
+    if full.violation:
+        assert full.violation.split(":")[0] == red.violation.split(":")[0]
+    else:
+        assert set(full.observations) == set(red.observations)
+        assert red.states < full.states
+
+
+def test_every_algorithm_is_registered_with_a_source() -> None:
+    for alg in ALGORITHMS.values():
+        assert alg.source and alg.title
+        assert alg.advance.__doc__
+
+
+def test_frame_key_rejects_unhashable_locals() -> None:
+    def bad(ctx: Ctx):
+        it = iter((1, 2))
+        yield Op("load", next(it))
+
+    g = bad(None)  # type: ignore[arg-type]
+    next(g)
+    with pytest.raises(TypeError, match="cannot be hashed"):
+        frame_key(g)
+
+
+@pytest.mark.parametrize("kw", [dict(threads=1), dict(memcgs=1), dict(rounds=0), dict(targets="x")])
+def test_bad_configs_are_rejected(kw) -> None:
+    with pytest.raises(ValueError):
+        CheckConfig("global_lock", **kw).validate()
+    with pytest.raises(KeyError):
+        CheckConfig("nope").validate()

@@ -1,0 +1,46 @@
+"""``zswaplab check`` / ``zswaplab contention`` through the real CLI group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from zswaplab.cli import main
+
+
+def test_check_exit_status_and_trace() -> None:
+    r = CliRunner().invoke(main, ["check", "xchg_sketch", "--threads", "3", "--memcgs", "4", "--rounds", "2"])
+    assert r.exit_code == 1, r.output
+    assert "VIOLATION" in r.output and "reference leak" in r.output
+    assert "CPU1 shrink_worker" in r.output and "CPU2 proactive(root)" in r.output
+    assert "FAILS" in r.output
+    assert "states/s" in r.output
+    ok = CliRunner().invoke(main, ["check", "global_lock", "-t", "3", "-n", "4", "-k", "2"])
+    assert ok.exit_code == 0, ok.output
+    assert "VERIFIED" in ok.output and "states explored" in ok.output
+
+
+def test_check_rejects_bad_sizes() -> None:
+    r = CliRunner().invoke(main, ["check", "global_lock", "--threads", "1"])
+    assert r.exit_code == 2
+    assert "threads=1" in r.output
+
+
+def test_contention_writes_plot_and_page(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    r = CliRunner().invoke(main, ["contention", "--agents", "1", "--agents", "12", "--duration", "0.1",
+                                  "--strategy", "memcg_global_lock", "--cost", "agent_interval_s=0.05",
+                                  "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "regression" in r.output and "reclaim regression > 1%" in r.output
+    png = (out / "contention.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (out / "contention.html").read_text()
+    assert 'src="contention.png"' in page and "memcg_global_lock" in page and "assumption" in page
+
+
+def test_contention_rejects_bad_cost() -> None:
+    r = CliRunner().invoke(main, ["contention", "--cost", "nope=1"])
+    assert r.exit_code == 2
+    assert "unknown field 'nope'" in r.output

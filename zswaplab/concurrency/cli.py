@@ -1,0 +1,116 @@
+"""``zswaplab check`` and ``zswaplab contention`` (loaded by zswaplab/cli.py), plus the demo section."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from .algorithms import ALGORITHMS
+from .checker import CheckConfig, check
+from .report import costs_lines, print_check, sweep_table, threshold_lines, write_report
+from .timed import DEFAULT_MS, DEFAULT_STRATEGIES, Costs, SimConfig, sweep
+
+
+@click.command("check")
+@click.argument("algorithm", type=click.Choice(list(ALGORITHMS)))
+@click.option("--threads", "-t", default=3, show_default=True, help="threads, including the offliner")
+@click.option("--memcgs", "-n", default=5, show_default=True, help="memcgs in the tree, including the root")
+@click.option("--rounds", "-k", default=3, show_default=True, help="cursor advances per walker thread")
+@click.option("--targets", type=click.Choice(["root", "same", "different"]), default="root", show_default=True,
+              help="proactive callers' cgroups: the root (shares shrink_worker's cursor), one child, distinct")
+@click.option("--no-offline", is_flag=True, help="no offliner thread")
+@click.option("--no-symmetry", is_flag=True, help="disable the symmetry reduction")
+@click.option("--no-por", is_flag=True, help="disable the partial-order reduction")
+@click.option("--max-states", default=3_000_000, show_default=True)
+@click.option("--show", "show", multiple=True,
+              help='print the shortest execution showing an observation, e.g. --show "restarted from the root"')
+def check_cmd(algorithm: str, threads: int, memcgs: int, rounds: int, targets: str, no_offline: bool,
+              no_symmetry: bool, no_por: bool, max_states: int, show: tuple[str, ...]) -> None:
+    """Explore every interleaving of a cursor ALGORITHM; exit status 1 on a violation."""
+    cfg = CheckConfig(algorithm, threads=threads, memcgs=memcgs, rounds=rounds, targets=targets,
+                      offline=not no_offline, symmetry=not no_symmetry, por=not no_por, max_states=max_states)
+    try:
+        cfg.validate()
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    res = check(cfg)
+    print_check(console, res, show_observations=show)
+    if not res.ok:
+        sys.exit(1)
+
+
+@click.command("contention")
+@click.option("--agents", "-m", "agents", multiple=True, type=int,
+              help=f"M values to sweep (default {' '.join(map(str, DEFAULT_MS))})")
+@click.option("--strategy", "strategies", multiple=True, type=click.Choice(list(ALGORITHMS)),
+              help=f"cursor algorithms (default {' '.join(DEFAULT_STRATEGIES)})")
+@click.option("--pattern", type=click.Choice(["same", "different"]), default="different", show_default=True,
+              help="agents all on one parent cgroup, or each on its own cgroup")
+@click.option("--cpus", default=8, show_default=True)
+@click.option("--reclaimers", default=1, show_default=True, help="kernel writeback threads")
+@click.option("--zombies", default=0, show_default=True, help="offline memcgs under the shared parent")
+@click.option("--duration", default=2.0, show_default=True, help="simulated seconds per run")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--cost", "costs", multiple=True, metavar="NAME=VALUE",
+              help=f"override a cost ({', '.join(Costs.names())})")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="write contention.png and contention.html into this directory")
+def contention_cmd(agents: tuple[int, ...], strategies: tuple[str, ...], pattern: str, cpus: int,
+                   reclaimers: int, zombies: int, duration: float, seed: int, costs: tuple[str, ...],
+                   out: Path | None) -> None:
+    """Timed simulation of cursor lock contention: reclaim regression and lock waits as M agents grow."""
+    try:
+        c = Costs().override(list(costs))
+        cfg = SimConfig(cpus=cpus, reclaimers=reclaimers, pattern=pattern, zombies=zombies, duration_s=duration,
+                        seed=seed, costs=c)
+        cfg.validate()
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    ms = tuple(agents) or DEFAULT_MS
+    if any(m < 0 for m in ms):
+        raise click.BadParameter(f"--agents {ms}: M must be >= 0")
+    if 0 not in ms:
+        ms = (0, *ms)
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    rows = sweep(cfg, tuple(strategies) or DEFAULT_STRATEGIES, ms)
+    console.print(sweep_table(rows, cfg))
+    for line in threshold_lines(rows):
+        console.print(escape(line))
+    console.print("[dim]cost model:[/]")
+    for line in costs_lines(c):
+        console.print(f"[dim]  {escape(line)}[/]")
+    if out is not None:
+        png, page = write_report(rows, cfg, out)
+        console.print(f"wrote {png} and {page}")
+
+
+commands = [check_cmd, contention_cmd]
+
+
+def demo(console: Console) -> None:
+    """The leak in the xchg sketch found and fixed, the lock variants verified, the contention table."""
+    console.rule("[bold]cursor concurrency: the xchg / mem_cgroup_iter / try_cmpxchg sketch (spec §3.4)")
+    res = check(CheckConfig("xchg_sketch", threads=3, memcgs=5, rounds=3))
+    print_check(console, res)
+    console.rule("[bold]the same sketch with the fixed protocol")
+    print_check(console, check(CheckConfig("xchg_fixed", threads=3, memcgs=4, rounds=2)))
+    console.rule("[bold]lock-based cursors at 3 threads x 5 memcgs x 3 rounds")
+    for name in ("global_lock", "memcg_lock", "memcg_global_lock"):
+        print_check(console, check(CheckConfig(name, threads=3, memcgs=5, rounds=3)))
+    console.rule("[bold]lock contention: does the global lock hurt reclaim as agents grow?")
+    cfg = SimConfig(pattern="same", duration_s=2.0)
+    rows = sweep(cfg)
+    console.print(sweep_table(rows, cfg))
+    for line in threshold_lines(rows):
+        console.print(line)
+    zcfg = replace(cfg, zombies=300, duration_s=0.5)
+    zrows = sweep(zcfg, ("memcg_global_lock", "memcg_lock"), (0, 100, 1000))
+    console.print(sweep_table(zrows, zcfg))
+    for line in threshold_lines(zrows):
+        console.print(line)

@@ -1,0 +1,141 @@
+"""Rendering of checker verdicts (per-CPU column tables) and contention sweeps (tables, PNG, HTML)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .checker import CheckResult, Step
+from .timed import Costs, SimConfig, SweepRow, thresholds
+
+
+def trace_table(res: CheckResult, steps: list[Step], title: str) -> Table:
+    """A counterexample as the thread drew it: one column per CPU, then the shared state after the step."""
+    t = Table(title=title, show_lines=False, title_justify="left")
+    t.add_column("#", justify="right", style="dim")
+    for name in res.thread_names:
+        t.add_column(name)
+    t.add_column("shared state", style="cyan")
+    for i, s in enumerate(steps, 1):
+        cells = [""] * len(res.thread_names)
+        if s.tid >= 0:
+            cells[s.tid] = s.text
+            t.add_row(str(i), *cells, s.shared)
+        else:
+            t.add_row("", f"[bold red]{s.text}[/]", *cells[1:], "")
+    return t
+
+
+def print_check(console: Console, res: CheckResult, *, show_observations: tuple[str, ...] = ()) -> None:
+    cfg = res.config
+    console.print(f"[bold]{res.algorithm.name}[/]: {res.algorithm.title} ({res.algorithm.source})")
+    console.print(f"threads: {', '.join(res.thread_names)}; memcgs {cfg.memcgs}; rounds {cfg.rounds}; "
+                  f"targets {cfg.targets}; reductions: symmetry={'on' if cfg.symmetry else 'off'}, "
+                  f"partial-order={'on' if cfg.por else 'off'}")
+    if res.violation:
+        console.print(f"[bold red]VIOLATION[/] {res.violation}")
+        console.print(trace_table(res, res.trace, f"shortest counterexample ({len(res.trace) - 1} steps)"))
+    elif res.truncated:
+        console.print(f"[yellow]INCOMPLETE[/]: stopped at --max-states {cfg.max_states}")
+    elif res.livelock:
+        console.print("[bold red]LIVELOCK[/]: a retry cycle that fair scheduling does not break")
+    else:
+        console.print("[bold green]VERIFIED[/]: reference balance, no use after release, every used memcg "
+                      "referenced, no cursor left on an offline memcg, no deadlock")
+    console.print(f"states explored: {res.states:,} (transitions {res.transitions:,}) in {res.seconds:.2f} s "
+                  f"= {res.states_per_second:,.0f} states/s")
+    if not res.violation and not res.truncated:
+        loops = ("retry cycles exist but none is fair (no livelock)" if res.cycles and not res.livelock
+                 else "none: every execution terminates (bounded retries)" if not res.cycles else "LIVELOCK")
+        console.print(f"retry loops: {loops}")
+    if res.observations:
+        obs = "; ".join(f"{k}: {v:,}" for k, v in sorted(res.observations.items()))
+        console.print(f"observations (not failures; transitions exhibiting them): {obs}")
+    else:
+        console.print("observations: none (no restart from the root, no skipped memcg, no double visit)")
+    for name in show_observations:
+        steps = res.observation_traces.get(name)
+        if steps is None:
+            console.print(f"[yellow]observation {name!r} never happens[/]")
+        else:
+            console.print(trace_table(res, steps, f"shortest execution showing: {name}"))
+
+
+def sweep_table(rows: list[SweepRow], cfg: SimConfig) -> Table:
+    t = Table(title=f"lock contention: {cfg.reclaimers} reclaim thread(s) + M agents ({cfg.pattern} cgroup"
+                    f"{'s' if cfg.pattern == 'different' else ''}), {cfg.cpus} CPUs, {cfg.zombies} zombies, "
+                    f"{cfg.duration_s:g} s simulated", title_justify="left")
+    for col in ("strategy", "M", "lock wait p50/p99/max (ns)", "reclaim pages/s", "regression vs M=0",
+                "agent pages/s", "cmpxchg retries"):
+        t.add_column(col, justify="right" if col not in ("strategy",) else "left")
+    for r in rows:
+        p50, p99, mx = r.result.wait_percentiles()
+        t.add_row(r.algorithm, str(r.agents), f"{p50:,.0f} / {p99:,.0f} / {mx:,.0f}",
+                  f"{r.result.reclaim_throughput:,.0f}", f"{r.regression:.3%}",
+                  f"{r.result.agent_throughput:,.0f}", f"{r.result.cas_failures:,}")
+    return t
+
+
+def threshold_lines(rows: list[SweepRow]) -> list[str]:
+    out = []
+    ms = sorted({r.agents for r in rows})
+    for alg in dict.fromkeys(r.algorithm for r in rows):
+        t1, t5 = thresholds(rows, alg, 0.01), thresholds(rows, alg, 0.05)
+        f = (lambda x: f"first at M = {x}" if x is not None else f"not reached for M ≤ {ms[-1]}")  # noqa: E731
+        out.append(f"{alg}: reclaim regression > 1%: {f(t1)}; > 5%: {f(t5)}")
+    return out
+
+
+def costs_lines(costs: Costs) -> list[str]:
+    return [f"{k} = {getattr(costs, k)!r}  [{v}]" for k, v in Costs.SOURCES.items()]
+
+
+def write_report(rows: list[SweepRow], cfg: SimConfig, out: Path) -> tuple[Path, Path]:
+    """Write ``contention.png`` (regression vs M per strategy) and a self-contained ``contention.html``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / "contention.png"
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    for alg in dict.fromkeys(r.algorithm for r in rows):
+        pts = [(max(r.agents, 0.5), 100 * r.regression) for r in rows if r.algorithm == alg]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=alg)
+    ax.set_xscale("log")
+    ax.axhline(1, color="grey", lw=0.8, ls="--")
+    ax.axhline(5, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("M userspace proactive-writeback agents (0 plotted at 0.5)")
+    ax.set_ylabel("reclaim throughput regression (%)")
+    ax.set_title(f"cursor lock contention ({cfg.pattern} cgroups, {cfg.cpus} CPUs, {cfg.zombies} zombies)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, metadata={"Software": None})
+    plt.close(fig)
+    page = out / "contention.html"
+    rows_html = "\n".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in (
+            r.algorithm, r.agents, " / ".join(f"{v:,.0f}" for v in r.result.wait_percentiles()),
+            f"{r.result.reclaim_throughput:,.0f}", f"{r.regression:.3%}", f"{r.result.agent_throughput:,.0f}"))
+        + "</tr>" for r in rows)
+    costs = "\n".join(f"<li><code>{html.escape(line)}</code></li>" for line in costs_lines(cfg.costs))
+    answer = "\n".join(f"<li>{html.escape(line)}</li>" for line in threshold_lines(rows))
+    page.write_text(f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>zswaplab: cursor lock contention</title>
+<style>body{{font-family:sans-serif;max-width:60em}}td,th{{padding:2px 8px;text-align:right}}</style></head>
+<body><h1>Cursor lock contention</h1>
+<p>{cfg.reclaimers} kernel writeback thread(s) and M userspace agents on {cfg.cpus} CPUs, pattern
+<b>{html.escape(cfg.pattern)}</b>, {cfg.zombies} zombie memcgs, {cfg.duration_s:g} s simulated, seed {cfg.seed}.</p>
+<img src="contention.png" alt="reclaim regression vs M">
+<h2>Answer</h2><ul>{answer}</ul>
+<table><tr><th>strategy</th><th>M</th><th>lock wait p50/p99/max ns</th><th>reclaim pages/s</th>
+<th>regression</th><th>agent pages/s</th></tr>
+{rows_html}</table>
+<h2>Cost model</h2><ul>{costs}</ul>
+</body></html>
+""")
+    return png, page
