@@ -22,7 +22,7 @@ from __future__ import annotations
 import errno
 from typing import TYPE_CHECKING
 
-from .constants import MAX_RECLAIM_RETRIES, NSEC_PER_SEC, PAGE_SHIFT, PAGE_SIZE
+from .constants import NSEC_PER_SEC, PAGE_SHIFT, PAGE_SIZE
 from .list_lru import WalkBudget
 from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
 from .writeback import (
@@ -187,7 +187,8 @@ def zswap_proactive_writeback_v123(k: Kernel, root: MemCgroup, nr_max: int, cuto
     """
     cursor = make_cursor(k, root)
     batch = k.params.wb_batch
-    written = failures = attempts = 0
+    written = 0
+    s = ZswapShrinkState()
     ret = 0
     try:
         while written < nr_max or not cursor.check_goal_per_memcg:
@@ -197,26 +198,19 @@ def zswap_proactive_writeback_v123(k: Kernel, root: MemCgroup, nr_max: int, cuto
             if m is None:
                 if not cursor.check_goal_per_memcg and written >= nr_max:
                     break
-                if attempts == 0:
-                    failures += 1
-                    if failures == MAX_RECLAIM_RETRIES:
-                        ret = -errno.EAGAIN
-                        break
-                attempts = 0
+                if s.end_of_pass():
+                    ret = -errno.EAGAIN
+                    break
                 continue
             want = min(nr_max - written, batch) if cursor.check_goal_per_memcg else batch
             shrunk = zswap_proactive_shrink_memcg(k, m, want, cutoff_ns)
             k.tree.mem_cgroup_put(m)
             if shrunk == -errno.ENOENT:
                 continue
-            attempts += 1
-            if shrunk > 0:
-                written += shrunk
-            else:
-                failures += 1
-                if failures == MAX_RECLAIM_RETRIES:
-                    ret = -errno.EAGAIN
-                    break
+            written += max(shrunk, 0)
+            if s.attempted(shrunk <= 0):
+                ret = -errno.EAGAIN
+                break
     finally:
         cursor.finish()
         k.counters["proactive_pages_written"] += written
@@ -239,7 +233,8 @@ def zswap_proactive_writeback_v4(k: Kernel, memcg: MemCgroup | None, nr_to_write
         return 0
     cursor = make_cursor(k, memcg)
     lower, upper = 0, nr_to_writeback
-    bytes_written = failures = attempts = 0
+    bytes_written = 0
+    s = ZswapShrinkState()
     ret = 0
     try:
         while lower < upper or not cursor.check_goal_per_memcg:
@@ -250,27 +245,21 @@ def zswap_proactive_writeback_v4(k: Kernel, memcg: MemCgroup | None, nr_to_write
             if it is None:
                 if not cursor.check_goal_per_memcg and lower >= upper:
                     break
-                if attempts == 0:
-                    failures += 1
-                    if failures == MAX_RECLAIM_RETRIES:
-                        ret = -errno.EAGAIN
-                        break
-                attempts = 0
+                if s.end_of_pass():
+                    ret = -errno.EAGAIN
+                    break
                 continue
             want = min(upper - lower, k.params.wb_batch) if cursor.check_goal_per_memcg else k.params.wb_batch
             shrunk = shrink_memcg_v4(k, it, want, _walk_arg(k))
             k.tree.mem_cgroup_put(it)
             if shrunk == -errno.ENOENT:
                 continue
-            attempts += 1
-            if shrunk <= 0:
-                failures += 1
-                if failures == MAX_RECLAIM_RETRIES:
-                    ret = -errno.EAGAIN
-                    break
-            else:
+            if shrunk > 0:
                 bytes_written += shrunk
                 lower = -(-bytes_written // PAGE_SIZE)
+            if s.attempted(shrunk <= 0):
+                ret = -errno.EAGAIN
+                break
     finally:
         cursor.finish()
         k.counters["proactive_bytes_written"] += bytes_written

@@ -270,44 +270,55 @@ def shrink_worker(k: Kernel) -> None:
 def _shrink_worker_mainline(k: Kernel) -> None:
     """``shrink_worker`` v6.11 … mid-2026 (spec §1.10), with the optional memcg-disabled fix (v5 1/6)."""
     thr = zswap_accept_thr_pages(k)
-    failures = attempts = 0
+    s = ZswapShrinkState()
     memcg_disabled = k.tree.memcg_disabled
     while True:  # do { ... } while (zswap_total_pages() > thr)
         memcg = zswap_iter_global(k)
         if memcg is None and memcg_disabled and k.config.memcg_disabled_fix:
             ret = shrink_memcg(k, None)  # fix: the root list is the only target
-            if ret == -errno.ENOENT:
+            if ret == -errno.ENOENT or s.attempted(ret != 0):
                 break
-            attempts += 1
-            if ret != 0:
-                failures += 1
-                if failures == MAX_RECLAIM_RETRIES:
-                    break
         elif memcg is None:
-            if attempts == 0:
-                failures += 1
-                if failures == MAX_RECLAIM_RETRIES:
-                    break
-            attempts = 0
+            if s.end_of_pass():
+                break
         else:
             ret = shrink_memcg(k, memcg)
             k.tree.mem_cgroup_put(memcg)
-            if ret != -errno.ENOENT:
-                attempts += 1
-                if ret != 0:
-                    failures += 1
-                    if failures == MAX_RECLAIM_RETRIES:
-                        break
+            if ret != -errno.ENOENT and s.attempted(ret != 0):
+                break
         if not zswap_total_pages(k) > thr:
             break
 
 
 @dataclass
 class ZswapShrinkState:
-    """``struct zswap_shrink_state { int scans; int failures; }`` (v5 3/6)."""
+    """``struct zswap_shrink_state { int scans; int failures; }`` (v5 3/6) — the ``attempts``/``failures`` pair that
+    every writeback loop since v6.11 keeps (mainline ``shrink_worker``, the series' drivers).
+
+    ``failures`` is cumulative for the whole walk and never reset on success; at MAX_RECLAIM_RETRIES the caller
+    gives up. Both methods return True when the caller must give up.
+    """
 
     scans: int = 0
     failures: int = 0
+
+    def end_of_pass(self) -> bool:
+        """A full pre-order pass ended (``mem_cgroup_iter`` returned NULL): a pass that attempted no memcg counts
+        as a failure."""
+        if self.scans == 0:
+            self.failures += 1
+            if self.failures == MAX_RECLAIM_RETRIES:
+                return True
+        self.scans = 0
+        return False
+
+    def attempted(self, failed: bool) -> bool:
+        """A candidate memcg was tried; one that wrote nothing counts as a failure."""
+        self.scans += 1
+        if failed:
+            self.failures += 1
+            return self.failures == MAX_RECLAIM_RETRIES
+        return False
 
 
 EBUSY_STOP = -errno.EBUSY
@@ -324,20 +335,12 @@ def zswap_shrink_one_memcg(
     """
     disabled = k.tree.memcg_disabled
     if memcg is None and not disabled:
-        if s.scans == 0:
-            s.failures += 1
-            if s.failures == MAX_RECLAIM_RETRIES:
-                return EBUSY_STOP
-        s.scans = 0
-        return 0
+        return EBUSY_STOP if s.end_of_pass() else 0
     shrunk = shrink_memcg_batched(k, memcg, nr_to_scan, arg)
     if shrunk == -errno.ENOENT:
         return EBUSY_STOP if disabled else 0
-    s.scans += 1
-    if shrunk <= 0:
-        s.failures += 1
-        if s.failures == MAX_RECLAIM_RETRIES:
-            return EBUSY_STOP
+    if s.attempted(shrunk <= 0):
+        return EBUSY_STOP
     return shrunk
 
 
@@ -355,26 +358,18 @@ def _shrink_worker_batched(k: Kernel) -> None:
 
 def zswap_try_to_writeback_global(k: Kernel, lower: int, upper: int) -> None:
     """``zswap_try_to_writeback(lower_pages, upper_pages)`` non-proactive path (v4 2/5; spec §2.4)."""
-    failures = attempts = 0
+    s = ZswapShrinkState()
     while lower < upper:
         memcg = zswap_iter_global(k)
         if memcg is None:
-            if attempts == 0:
-                failures += 1
-                if failures == MAX_RECLAIM_RETRIES:
-                    break
-            attempts = 0
+            if s.end_of_pass():
+                break
             continue
         shrunk = shrink_memcg_v4(k, memcg, min(upper - lower, k.params.wb_batch))
         k.tree.mem_cgroup_put(memcg)
         upper = zswap_total_pages(k)
-        if shrunk == -errno.ENOENT:
-            continue
-        attempts += 1
-        if shrunk <= 0:
-            failures += 1
-            if failures == MAX_RECLAIM_RETRIES:
-                break
+        if shrunk != -errno.ENOENT and s.attempted(shrunk <= 0):
+            break
 
 
 __all__ = [
