@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from zswaplab.agent.policy import PolicyError, load, loads
-from zswaplab.agent.tomlpos import key_lines
-from zswaplab.agent.units import format_size, parse_duration, parse_rate, parse_size
+from zswaplab.common.tomlpos import key_lines
+from zswaplab.common.units import format_size, parse_duration, parse_rate, parse_size
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples" / "agent").glob("*.toml"))
 

@@ -115,3 +115,13 @@ def test_bad_configs_are_rejected(kw) -> None:
         CheckConfig("global_lock", **kw).validate()
     with pytest.raises(KeyError):
         CheckConfig("nope").validate()
+
+
+def test_observations_can_be_switched_off_without_changing_verdicts() -> None:
+    on = check(CheckConfig("global_lock", threads=3, memcgs=5, rounds=3))
+    off = check(CheckConfig("global_lock", threads=3, memcgs=5, rounds=3, observe=False))
+    assert on.ok and off.ok
+    assert on.observations and not off.observations
+    assert off.states <= on.states
+    leak = check(CheckConfig("xchg_sketch", threads=3, memcgs=5, rounds=3, observe=False))
+    assert leak.violation and leak.violation.startswith("reference leak")

@@ -44,3 +44,22 @@ def test_contention_rejects_bad_cost() -> None:
     r = CliRunner().invoke(main, ["contention", "--cost", "nope=1"])
     assert r.exit_code == 2
     assert "unknown field 'nope'" in r.output
+
+
+def test_contention_refuses_an_unsafe_algorithm() -> None:
+    r = CliRunner().invoke(main, ["contention", "--strategy", "cmpxchg_iter", "--agents", "1", "--duration", "0.01"])
+    assert r.exit_code == 1
+    assert "not safe to time" in r.output and "zswaplab check cmpxchg_iter" in r.output
+
+
+def test_contention_report_is_byte_identical_for_the_same_inputs(tmp_path: Path) -> None:
+    args = ["contention", "--agents", "3", "--duration", "0.05", "--strategy", "memcg_lock",
+            "--cost", "agent_interval_s=0.01"]
+    outs = []
+    for name in ("a", "b"):
+        r = CliRunner().invoke(main, [*args, "--out", str(tmp_path / name)])
+        assert r.exit_code == 0, r.output
+        outs.append(r.output.replace(str(tmp_path / name), "DIR"))
+    assert outs[0] == outs[1]
+    for f in ("contention.png", "contention.html"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from zswaplab.common.tomlpos import format_path, key_lines, line_of
+from zswaplab.common.units import fmt_bytes, memparse
 from zswaplab.lab.schema import ScenarioError, expand_template, load_scenario, parse_scenario
-from zswaplab.lab.tomlpos import format_path, key_lines, line_of
-from zswaplab.lab.units import fmt_bytes, memparse
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml"))
 

@@ -51,7 +51,7 @@ def test_agent_probes_find_einval_and_metrics_endpoint_serves(agent_records):
     cap = next(e for e in ev if e["event"] == "capability")
     assert cap["interface"] == "none"
     assert "'0 source=zswap' -> EINVAL" in cap["detail"] and "'0 zswap_writeback_only' -> EINVAL" in cap["detail"]
-    assert len([e for e in ev if e["event"] == "cycle"]) == 3
+    assert len([e for e in ev if e["event"] == "cycle"]) == 5
     scrape = live["result"]["scrape"]
     assert scrape["ok"] and scrape["status"] == 200
     assert 'zswaplab_agent_interface_info{interface="none"} 1.0' in scrape["body"]

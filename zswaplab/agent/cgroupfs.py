@@ -127,18 +127,24 @@ class CgroupFSBackend(Backend):
         except (OSError, UnsafePath):
             return []
         out: list[str] = []
-        stack = [(start, top, 0)]
+        stack: list[tuple[str, int | None, int]] = [(start, top, 0)]
         while stack:
             cg, fd, depth = stack.pop()
             out.append(cg)
+            if fd is None:  # a leaf of the walk: listed, not opened
+                continue
             try:
                 if max_depth is not None and depth >= max_depth:
                     continue
                 with os.scandir(fd) as it:
                     names = sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
                 base = cg.rstrip("/")
-                subs = []
+                deeper = max_depth is None or depth + 1 < max_depth
+                subs: list[tuple[str, int | None, int]] = []
                 for n in names:
+                    if not deeper:
+                        subs.append((f"{base}/{n}", None, depth + 1))
+                        continue
                     try:
                         subs.append((f"{base}/{n}", os.open(n, _DIR_FLAGS, dir_fd=fd), depth + 1))
                     except OSError:

@@ -29,6 +29,7 @@ from dataclasses import replace as dc_replace
 from functools import lru_cache
 from typing import Any
 
+from ..common.units import format_size
 from ..kernel.constants import PAGE_SIZE
 from .backend import Backend, CgroupHandle, CgroupRef, StepAbandoned, UnsafePath
 from .backoff import Backoff
@@ -40,7 +41,6 @@ from .logs import EventLog
 from .metrics import Metrics
 from .policy import Policy, TargetPolicy
 from .stats import Pressure, parse_memory_stat, parse_pressure
-from .units import format_size
 
 Wait = Generator[float, None, Any]
 

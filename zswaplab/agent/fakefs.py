@@ -6,7 +6,11 @@ kernel's text format, ``memory.zswap.current``, ``memory.zswap.writeback``, an e
 cgroupfs backend: it answers each ``write()`` the way the chosen kernel profile would (parsing rules and
 errnos of spec §1.14, §2.1-§2.5, §4.2) and rewrites the stat files.
 
-What is approximate: writeback itself. Each cgroup holds a number of zswap entries of one compressed size;
+:class:`ModelKernel` is the exact alternative: it mirrors a zswaplab :class:`~zswaplab.kernel.Kernel` into real
+files and forwards each write to the model, so the cgroupfs backend runs against every profile's exact
+semantics (``tests/agent/test_sim.py`` checks that both backends then reach the same state).
+
+What is approximate in :class:`FakeKernel`: writeback itself. Each cgroup holds a number of zswap entries of one compressed size;
 a proactive request drains entries in pre-order over the target's subtree (no LRU, no second chance — that
 is what the simulator backend is for). Return codes follow each version: v1/v2 succeed if anything was
 written; v3-v5 return ``EAGAIN`` unless the whole budget was written.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import math
 
-from .units import format_size
+from ..common.units import format_size
 
 MEMORY_RECLAIM = "memory.reclaim"
 PROACTIVE_FILE = "memory.zswap.proactive_writeback"

@@ -22,8 +22,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from .tomlpos import KeyPath, key_lines, line_of
-from .units import parse_duration, parse_rate, parse_size
+from ..common.tomlpos import KeyPath, key_lines, line_of
+from ..common.units import parse_duration, parse_rate, parse_size
 
 Size = Annotated[int, BeforeValidator(parse_size)]
 Duration = Annotated[float, BeforeValidator(parse_duration)]

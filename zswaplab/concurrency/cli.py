@@ -13,7 +13,7 @@ from rich.markup import escape
 from .algorithms import ALGORITHMS
 from .checker import CheckConfig, check
 from .report import costs_lines, print_check, sweep_table, threshold_lines, write_report
-from .timed import DEFAULT_MS, DEFAULT_STRATEGIES, Costs, SimConfig, sweep
+from .timed import DEFAULT_MS, DEFAULT_STRATEGIES, Costs, SimConfig, UnsafeAlgorithm, sweep
 
 
 @click.command("check")
@@ -26,14 +26,16 @@ from .timed import DEFAULT_MS, DEFAULT_STRATEGIES, Costs, SimConfig, sweep
 @click.option("--no-offline", is_flag=True, help="no offliner thread")
 @click.option("--no-symmetry", is_flag=True, help="disable the symmetry reduction")
 @click.option("--no-por", is_flag=True, help="disable the partial-order reduction")
+@click.option("--no-observe", is_flag=True, help="do not track observations (fewer states, faster)")
 @click.option("--max-states", default=3_000_000, show_default=True)
 @click.option("--show", "show", multiple=True,
               help='print the shortest execution showing an observation, e.g. --show "restarted from the root"')
 def check_cmd(algorithm: str, threads: int, memcgs: int, rounds: int, targets: str, no_offline: bool,
-              no_symmetry: bool, no_por: bool, max_states: int, show: tuple[str, ...]) -> None:
+              no_symmetry: bool, no_por: bool, no_observe: bool, max_states: int, show: tuple[str, ...]) -> None:
     """Explore every interleaving of a cursor ALGORITHM; exit status 1 on a violation."""
     cfg = CheckConfig(algorithm, threads=threads, memcgs=memcgs, rounds=rounds, targets=targets,
-                      offline=not no_offline, symmetry=not no_symmetry, por=not no_por, max_states=max_states)
+                      offline=not no_offline, symmetry=not no_symmetry, por=not no_por, observe=not no_observe,
+                      max_states=max_states)
     try:
         cfg.validate()
     except ValueError as e:
@@ -78,7 +80,10 @@ def contention_cmd(agents: tuple[int, ...], strategies: tuple[str, ...], pattern
     if 0 not in ms:
         ms = (0, *ms)
     console = Console(width=None if sys.stdout.isatty() else 200)
-    rows = sweep(cfg, tuple(strategies) or DEFAULT_STRATEGIES, ms)
+    try:
+        rows = sweep(cfg, tuple(strategies) or DEFAULT_STRATEGIES, ms)
+    except UnsafeAlgorithm as e:
+        raise click.ClickException(str(e)) from None
     console.print(sweep_table(rows, cfg))
     for line in threshold_lines(rows):
         console.print(escape(line))

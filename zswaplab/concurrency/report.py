@@ -51,7 +51,9 @@ def print_check(console: Console, res: CheckResult, *, show_observations: tuple[
         loops = ("retry cycles exist but none is fair (no livelock)" if res.cycles and not res.livelock
                  else "none: every execution terminates (bounded retries)" if not res.cycles else "LIVELOCK")
         console.print(f"retry loops: {loops}")
-    if res.observations:
+    if not cfg.observe:
+        console.print("observations: not tracked (--no-observe)")
+    elif res.observations:
         obs = "; ".join(f"{k}: {v:,}" for k, v in sorted(res.observations.items()))
         console.print(f"observations (not failures; transitions exhibiting them): {obs}")
     else:

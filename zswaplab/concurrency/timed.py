@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .algorithms import Ctx, get_algorithm
-from .state import ONLINE, ROOT, Model, Op, State, TreeShape, apply
+from .state import ONLINE, ROOT, Model, Op, State, TreeShape, Violation, apply
 
 Gen = Generator[Op, Any, Any]
 
@@ -220,8 +220,23 @@ class _Thread:
         self.wait_since = 0.0
 
 
+class UnsafeAlgorithm(RuntimeError):
+    """The algorithm violated a safety property during a timed run (check it with ``zswaplab check``)."""
+
+
 def simulate(cfg: SimConfig) -> SimResult:
-    """Run one timed simulation; deterministic for a given ``cfg`` (including ``seed``)."""
+    """Run one timed simulation; deterministic for a given ``cfg`` (including ``seed``).
+
+    Raises :class:`UnsafeAlgorithm` if an operation violates a safety property on the way.
+    """
+    try:
+        return _simulate(cfg)
+    except Violation as v:
+        raise UnsafeAlgorithm(f"{cfg.algorithm} is not safe to time: {v} "
+                              f"(see `zswaplab check {cfg.algorithm}`)") from None
+
+
+def _simulate(cfg: SimConfig) -> SimResult:
     cfg.validate()
     c = cfg.costs
     rng = random.Random(cfg.seed)

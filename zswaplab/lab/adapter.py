@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .units import memparse
+from ..common.units import memparse
 
 PAGE_SIZE = 4096
 

@@ -11,12 +11,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..common.units import fmt_bytes
 from . import report
 from .output import write_run, write_summary
 from .records import RunRecord
 from .runner import RunError, count_steps, run_variant
 from .schema import KNOWN_PROFILES, KNOWN_STRATEGIES, ScenarioError, ScenarioFile, Variant, load_scenario
-from .units import fmt_bytes
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 

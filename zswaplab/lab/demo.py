@@ -8,10 +8,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ..common.units import fmt_bytes
 from .adapter import errno_name
 from .runner import run_variant
 from .schema import load_scenario
-from .units import fmt_bytes
 
 DIR = Path(__file__).resolve().parents[2] / "scenarios"
 STRATEGIES = ["restart", "per-memcg", "per-memcg-global-lock", "batch-each-then-check"]

@@ -19,10 +19,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..common.units import fmt_bytes  # noqa: E402
 from . import metrics as M  # noqa: E402
 from .adapter import errno_name  # noqa: E402
 from .records import RunRecord  # noqa: E402
-from .units import fmt_bytes  # noqa: E402
 
 MAX_GROUPS = 24
 

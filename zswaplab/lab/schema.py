@@ -37,8 +37,8 @@ from pydantic import (
     model_validator,
 )
 
-from .tomlpos import format_path, key_lines, line_of
-from .units import memparse
+from ..common.tomlpos import format_path, key_lines, line_of
+from ..common.units import memparse
 
 KNOWN_PROFILES = ("mainline", "6.12", "mm-new", "v1", "v2", "v3", "v4", "v5")
 KNOWN_STRATEGIES = ("restart", "per-memcg", "per-memcg-global-lock", "batch-each-then-check")

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from zswaplab.kernel.cgroupfs import (
+    CHILD_FILES,
+    ROOT_FILES,
     ULONG_MAX,
     CgroupFS,
     _err,
@@ -39,7 +41,7 @@ from zswaplab.kernel.constants import (
     SWAP_CLUSTER_MAX,
     SWAPPINESS_ANON_ONLY,
 )
-from zswaplab.kernel.memcg import CssState, MemCgroup, MemcgStats
+from zswaplab.kernel.memcg import CssState, MemCgroup, MemcgStats, MemcgTree
 from zswaplab.kernel.page import PageState
 from zswaplab.kernel.proactive import make_cursor
 from zswaplab.kernel.profiles import resolve
@@ -90,6 +92,34 @@ class FastMemCgroup(MemCgroup):
             self.__dict__["_speak"] = v
         else:
             fk.MC[self.id, L.SPEAK] = v
+
+
+class FastMemcgTree(MemcgTree):
+    """``MemcgTree`` whose ``css_next_descendant_pre`` finds the next sibling in O(1) (the kernel follows
+    ``css->sibling``; the oracle's ``list.index`` is O(siblings)). Same results."""
+
+    _idx: dict[int, int]
+
+    def css_next_descendant_pre(self, pos: MemCgroup | None, root: MemCgroup) -> MemCgroup | None:  # type: ignore[override]
+        """``css_next_descendant_pre(pos, root)`` (kernel/cgroup/cgroup.c), as ``MemcgTree``'s."""
+        if pos is None:
+            return root
+        if pos.children:
+            return pos.children[0]
+        idx = self._idx
+        while pos is not root:
+            parent = pos.parent
+            assert parent is not None
+            sib = parent.children
+            i = idx.get(pos.id, -1)
+            if not (0 <= i < len(sib) and sib[i] is pos):
+                for j, c in enumerate(sib):
+                    idx[c.id] = j
+                i = idx[pos.id]
+            if i + 1 < len(sib):
+                return sib[i + 1]
+            pos = parent
+        return None
 
 
 class FastPage:
@@ -236,6 +266,8 @@ class FastKernel(Kernel):
         self._tag_ids: dict[str, int] = {"": 0}
         self._ready = False
         super().__init__(config, seed)
+        self.tree.__class__ = FastMemcgTree
+        self.tree._idx = {}  # type: ignore[attr-defined]
         self._ready = True
         root = self.tree.root
         self._adopt(root)
@@ -923,6 +955,27 @@ class FastCgroupFS(CgroupFS):
     """The cgroupfs facade of a :class:`FastKernel`: the oracle's parsing, the fast core's actions."""
 
     k: FastKernel
+
+    def __init__(self, kernel: FastKernel) -> None:
+        super().__init__(kernel)
+        self._paths: dict[str, MemCgroup] = {}
+
+    def _lookup(self, path: str) -> MemCgroup:
+        """As ``CgroupFS._lookup``, with a cache of path → online memcg (the oracle scans children by name)."""
+        m = self._paths.get(path)
+        if m is not None and m.online():
+            return m
+        m = super()._lookup(path)
+        self._paths[path] = m
+        return m
+
+    def _check_file(self, m: MemCgroup, file: str) -> None:
+        """As ``CgroupFS._check_file`` (a name in ``listdir``), without listing every child for a real file."""
+        files = ROOT_FILES if m.is_root else CHILD_FILES
+        if file in files or (file == "memory.zswap.proactive_writeback" and not m.is_root
+                             and self.k.params.interface == "file"):
+            return
+        super()._check_file(m, file)
 
     def read(self, path: str, file: str) -> str:
         if file == "memory.pressure":

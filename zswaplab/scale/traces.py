@@ -16,7 +16,8 @@ Bad input raises :class:`TraceError` naming the file, line (record) and field.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ class Trace:
     time: np.ndarray  # uint32
     obj_id: np.ndarray  # uint64
     clen: np.ndarray  # uint16, compressed length of the object's page
-    codes: np.ndarray | None = field(default=None, repr=False)  # dense object index per event (first-access order)
+    codes: np.ndarray | None = dataclasses.field(default=None, repr=False)  # dense object index per event (first-access order)
 
     def __len__(self) -> int:
         return int(self.obj_id.shape[0])

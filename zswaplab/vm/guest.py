@@ -296,14 +296,16 @@ class Driver:
 
             deadline = time.monotonic() + float(scrape.get("within", 30))
             scraped = {"url": scrape["url"], "ok": False, "body": None, "error": None}
+            until = scrape.get("until")  # poll until the body contains this text (or the deadline)
             while time.monotonic() < deadline and proc.poll() is None:
                 try:
-                    with urllib.request.urlopen(scrape["url"], timeout=2) as r:
+                    with urllib.request.urlopen(scrape["url"], timeout=5) as r:
                         scraped.update(ok=True, status=r.status, body=r.read().decode()[-20000:])
-                    break
+                    if until is None or until in scraped["body"]:
+                        break
                 except OSError as e:
                     scraped["error"] = str(e)
-                    time.sleep(0.1)
+                time.sleep(0.1)
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -277,9 +277,10 @@ def agent_on_real_kernel() -> dict[str, Any]:
                 {"op": "exec", "argv": ["{python}", "-c", PARSE_WITH_AGENT], "timeout": 120},
                 {"op": "write_file", "path": "{tmp}/agent.toml", "text": AGENT_POLICY},
                 {"op": "exec", "argv": [*agent, "--once", "--dry-run", "--log-level", "debug"], "timeout": 120},
-                {"op": "exec", "argv": [*agent, "--cycles", "3", "--metrics-port", str(AGENT_METRICS_PORT)],
-                 "timeout": 120,
-                 "scrape": {"url": f"http://127.0.0.1:{AGENT_METRICS_PORT}/metrics", "within": 60}},
+                {"op": "exec", "argv": [*agent, "--cycles", "5", "--metrics-port", str(AGENT_METRICS_PORT)],
+                 "timeout": 180,
+                 "scrape": {"url": f"http://127.0.0.1:{AGENT_METRICS_PORT}/metrics", "within": 120,
+                            "until": "zswaplab_agent_cycle_duration_seconds_count"}},
                 {"op": "kill", "proc": "p"},
             ]}
 

@@ -1,4 +1,4 @@
-"""Parsing of the sizes, durations and rates written in agent policies.
+"""Sizes, durations and rates written in scenario files and agent policies.
 
 Sizes follow the kernel's ``memparse`` (binary suffixes K, M, G, T; an optional trailing ``B``/``iB`` is
 accepted for readability): ``"4M"`` = 4 MiB. Durations accept ``ms``, ``s``, ``m``, ``h`` or a bare number
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)(?:i?[bB])?\s*$")
+_SIZE = re.compile(r"^\s*(\d+)\s*([kKmMgGtT]?)(?:i?[bB])?\s*$")  # whole numbers, as memparse
 _DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _SHIFT = {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}
 _DUR_MULT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -19,7 +19,7 @@ _DUR_MULT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 def parse_size(value: object) -> int:
     """Bytes of a size like ``4M``, ``512K``, ``1G``, ``4096`` or an int (bytes)."""
     if isinstance(value, bool):
-        raise ValueError(f"expected a size like '4M', got {value!r}")
+        raise ValueError(f"not a size: {value!r} (use bytes or a K/M/G/T suffix, e.g. '4M')")
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"size must be >= 0, got {value}")
@@ -27,8 +27,8 @@ def parse_size(value: object) -> int:
     if isinstance(value, str):
         m = _SIZE.match(value)
         if m:
-            return int(float(m.group(1)) * (1 << _SHIFT[m.group(2).lower()]))
-    raise ValueError(f"expected a size like '4M' (suffixes K, M, G, T), got {value!r}")
+            return int(m.group(1)) << _SHIFT[m.group(2).lower()]
+    raise ValueError(f"not a size: {value!r} (use bytes or a K/M/G/T suffix, e.g. '4M')")
 
 
 def parse_duration(value: object) -> float:
@@ -65,3 +65,15 @@ def format_size(n: int) -> str:
         if n and n % (1 << shift) == 0:
             return f"{n >> shift}{suffix}"
     return str(n)
+
+
+memparse = parse_size  # the name the lab uses for the same thing
+
+
+def fmt_bytes(n: float) -> str:
+    """Short human form: 65536 → '64K', 1572864 → '1.5M'."""
+    for suffix, mult in (("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if abs(n) >= mult:
+            v = n / mult
+            return f"{v:.0f}{suffix}" if v == int(v) else f"{v:.1f}{suffix}"
+    return f"{int(n)}"

@@ -110,3 +110,4 @@ def format_path(path: Path) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+KeyPath = Path
