@@ -3,6 +3,7 @@
 set -euo pipefail
 need=()
 command -v spin >/dev/null 2>&1 || need+=(spin)
+command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
     echo "install-test-deps: need root (or sudo) to apt-get install ${need[*]}" >&2; exit 1

@@ -280,7 +280,7 @@ def agent_on_real_kernel() -> dict[str, Any]:
                 {"op": "exec", "argv": [*agent, "--cycles", "5", "--metrics-port", str(AGENT_METRICS_PORT)],
                  "timeout": 180,
                  "scrape": {"url": f"http://127.0.0.1:{AGENT_METRICS_PORT}/metrics", "within": 120,
-                            "until": "zswaplab_agent_cycle_duration_seconds_count"}},
+                            "until": "zswaplab_agent_interface_info{"}},
                 {"op": "kill", "proc": "p"},
             ]}
 
