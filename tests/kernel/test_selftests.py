@@ -129,12 +129,15 @@ def test_zswap_incompressible_mainline_stores_as_is():
 
 
 def test_zswap_incompressible_612_rejects():
-    """On 6.12 incompressible pages are rejected (reject_compress_poor) and go to disk; no zswap_incomp line."""
+    """On 6.12 incompressible pages are rejected (reject_compress_fail, as the VM run counts them) and go to disk;
+    no zswap_incomp line, no per-memcg pswpout line, no stored_incompressible_pages in debugfs."""
     k = kernel(profile="6.12")
     cg = "/zswap_incompressible_test"
     k.fs.mkdir(cg)
     k.alloc(cg, 256, clen=PAGE_SIZE + 16)
     k.fs.write(cg, "memory.reclaim", "1M")
     assert stat(k, cg, "zswap_incomp") == -1
-    assert stat(k, cg, "pswpout") == 256
-    assert k.debugfs()["reject_compress_poor"] == 256
+    assert stat(k, cg, "pswpout") == -1
+    assert k.vm_events["pswpout"] == 256
+    assert k.debugfs()["reject_compress_fail"] == 256
+    assert "stored_incompressible_pages" not in k.debugfs()

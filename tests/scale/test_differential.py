@@ -1,9 +1,12 @@
 """Differential tests: random scenarios on the oracle (``zswaplab.kernel.Kernel``) and on ``FastKernel`` with the
 same seed must give identical memory.stat of every cgroup after every step, identical debugfs / event counters,
-page states, writeback logs, and the same errno for every write."""
+page states, writeback logs, and the same errno for every write.
+
+``ZSWAPLAB_DIFF_EXAMPLES=N`` runs N random scenarios instead of 80."""
 
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
@@ -77,7 +80,7 @@ class Pair:
 step = st.tuples(st.sampled_from([0, 1, 1, 2, 2, 3, 4, 4, 4, 5, 5, 6, 6, 7, 8, 9]), st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, 10**6))
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(os.environ.get("ZSWAPLAB_DIFF_EXAMPLES", "80")), deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     profile=st.sampled_from(PROFILES),
     strategy=st.sampled_from(STRATS),

@@ -17,6 +17,15 @@ from zswaplab.lab.runner import run_variant
 from zswaplab.lab.schema import load_scenario
 from zswaplab.scale.fastkernel import FastKernel, UnsupportedConfig
 
+
+class CountingFastKernel(FastKernel):
+    built = 0
+
+    def __init__(self, *a: object, **kw: object) -> None:
+        super().__init__(*a, **kw)  # type: ignore[arg-type]
+        CountingFastKernel.built += 1
+
+
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml"))
 
 
@@ -32,11 +41,13 @@ def test_lab_scenario_identical_on_fast_core(path, monkeypatch):
     for v in variants:
         rec_o, met_o = run_variant(v, scenario_name=sf.name, snapshots=False)
         with monkeypatch.context() as mp:
-            mp.setattr(kernel_pkg, "Kernel", FastKernel)
+            mp.setattr(kernel_pkg, "Kernel", CountingFastKernel)
+            before = CountingFastKernel.built
             try:
                 rec_f, met_f = run_variant(v, scenario_name=sf.name, snapshots=False)
             except UnsupportedConfig as e:
                 pytest.skip(f"{path.stem}/{v.name}: outside the fast core's subset: {e}")
+            assert CountingFastKernel.built > before  # the lab really ran on the fast core
         assert _dump(met_o) == _dump(met_f), v.name
         assert _dump(rec_o.calls) == _dump(rec_f.calls), v.name
         assert _dump(rec_o.writebacks) == _dump(rec_f.writebacks), v.name

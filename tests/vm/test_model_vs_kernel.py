@@ -32,13 +32,15 @@ TIMING_DEPENDENT = {"global_pool_limit"}
 @pytest.mark.parametrize("name", [n for n in COMPARED if n not in TIMING_DEPENDENT])
 def test_kernel_runs_repeat_within_tolerance(kernel_run, name):
     """The 1-vCPU setup is deterministic enough for the tolerances: today's boot agrees with the recorded run of
-    the same kernel with no deviation allowed (run-to-run noise observed: a few pages)."""
+    the same kernel, allowing only the deviations documented as boot-to-boot variation."""
     from .conftest import DATA, REFERENCE_KERNEL
 
     run = kernel_run(name)
     recorded = compare.load_records(DATA / REFERENCE_KERNEL / f"{name}.jsonl")
     if run.header["kernel"] != recorded[0]["kernel"]:
         pytest.skip(f"recorded runs are of {recorded[0]['kernel']}, this kernel is {run.header['kernel']}")
-    rows = compare.compare(name, recorded, run.records, deviations=())
+    # only the documented boot-to-boot variations may differ between two boots of the same kernel
+    variations = [d for d in compare.DEVIATIONS if d.some_boots_only]
+    rows = compare.compare(name, recorded, run.records, deviations=variations)
     fails = [r for r in rows if r.status == "FAIL"]
     assert not fails, [(r.step, r.cgroup, r.counter, r.kernel, r.model) for r in fails[:10]]

@@ -83,7 +83,18 @@ class Backend(ABC):
     def resolve(self, path: str) -> CgroupRef: ...
 
     @abstractmethod
-    def open(self, ref: CgroupRef) -> CgroupHandle: ...
+    def open(self, ref: CgroupRef, keep: bool = False) -> CgroupHandle:
+        """A handle on cgroup ``ref`` (``ENOENT`` if gone or replaced). ``keep``: the agent will open this
+        cgroup again next cycle, so a backend may keep what it opened until :meth:`release`."""
+
+    def begin_cycle(self) -> None:  # noqa: B027 - optional hook
+        """An agent cycle starts: a backend may cache what all targets of the cycle share."""
+
+    def end_cycle(self) -> None:  # noqa: B027 - optional hook
+        """The agent cycle is over: drop the per-cycle caches."""
+
+    def release(self, ref: CgroupRef) -> None:  # noqa: B027 - optional hook
+        """The agent no longer tracks ``ref``: drop whatever :meth:`open` kept for it."""
 
     def same(self, ref: CgroupRef) -> bool:
         """Does ``ref.path`` still name cgroup ``ref.id``? (Backends may do this more cheaply.)"""

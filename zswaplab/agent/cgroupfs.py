@@ -6,6 +6,13 @@ Safety rules, enforced here and nowhere else:
   ``O_DIRECTORY | O_NOFOLLOW``, so a symlink anywhere below the mount is refused (``ELOOP``/``ENOTDIR``) and
   ``..`` is rejected before any syscall: nothing outside the mount can be reached;
 * a handle re-checks the directory's inode against the id it was resolved with (cgroups are tracked by id);
+* during an agent cycle (:meth:`CgroupFSBackend.begin_cycle` .. :meth:`~CgroupFSBackend.end_cycle`) the
+  ancestors of the targets are opened once per cycle (component by component, ``O_NOFOLLOW``, as above) and
+  shared by their targets, and each target's own directory descriptor is kept across cycles
+  (``open(ref, keep=True)``); every cycle still re-checks, with one ``fstatat(parent, name,
+  AT_SYMLINK_NOFOLLOW)``, that the path names that very directory (not a symlink, same inode), and all file
+  access goes through the kept descriptor with ``openat`` — so the files read and written are always those
+  of the tracked cgroup, never of a namesake;
 * only :data:`~zswaplab.agent.interface.OWNED_FILES` are ever opened for writing, without ``O_CREAT`` or
   ``O_TRUNC``, and each request is exactly one ``write()`` (like ``echo "10M source=zswap" > memory.reclaim``).
 
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
 import stat
 import threading
 import time
@@ -37,20 +45,40 @@ class Opener:
         return os.write(fd, data)
 
 
+def _soft_nofile() -> int:
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return 1 << 20 if soft == resource.RLIM_INFINITY else soft
+
+
 class CgroupFSHandle:
-    def __init__(self, backend: CgroupFSBackend, ref: CgroupRef, fd: int) -> None:
-        self.backend, self.ref, self.fd = backend, ref, fd
+    """File access below one cgroup directory descriptor. ``owned``: the handle closes the descriptor on exit
+    (otherwise it is one the backend keeps across cycles)."""
+
+    def __init__(self, backend: CgroupFSBackend, ref: CgroupRef, fd: int, owned: bool = True) -> None:
+        self.backend, self.ref, self.fd, self.owned = backend, ref, fd, owned
+        self.stale = False  # the kept descriptor answered ENOENT/ENODEV: drop it when the handle is done
 
     def __enter__(self) -> CgroupFSHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        os.close(self.fd)
+        if self.owned:
+            os.close(self.fd)
+        elif self.stale:
+            self.backend._drop_kept(self.ref.id, self.fd)
+
+    def _failed(self, e: OSError) -> None:
+        if e.errno in (errno.ENOENT, errno.ENODEV):
+            self.stale = True
 
     def read(self, fname: str) -> str:
         if "/" in fname or fname in (".", ".."):
             raise UnsafePath(f"refusing file name {fname!r}")
-        fd = os.open(fname, _READ_FLAGS, dir_fd=self.fd)
+        try:
+            fd = os.open(fname, _READ_FLAGS, dir_fd=self.fd)
+        except OSError as e:
+            self._failed(e)
+            raise
         try:
             # cgroup files are single-show seq_files: a short read is the whole file; read on only if the
             # buffer came back full
@@ -61,6 +89,9 @@ class CgroupFSHandle:
                     chunks.append(chunk)
                 data = b"".join(chunks)
             return data.decode("ascii", "replace")
+        except OSError as e:
+            self._failed(e)
+            raise
         finally:
             os.close(fd)
 
@@ -79,7 +110,11 @@ class CgroupFSHandle:
     def write(self, fname: str, data: str) -> None:
         if fname not in OWNED_FILES:
             raise UnsafePath(f"refusing to write {fname!r}: the agent only writes {sorted(OWNED_FILES)}")
-        fd = os.open(fname, _WRITE_FLAGS, dir_fd=self.fd)
+        try:
+            fd = os.open(fname, _WRITE_FLAGS, dir_fd=self.fd)
+        except OSError as e:
+            self._failed(e)
+            raise
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise UnsafePath(f"refusing to write {self.ref.path}/{fname}: not a regular file")
@@ -88,6 +123,9 @@ class CgroupFSHandle:
             local.active = True
             try:
                 self.backend.opener.write(fd, payload, path=self.ref.path, fname=fname)
+            except OSError as e:
+                self._failed(e)
+                raise
             finally:
                 local.active = False
         finally:
@@ -103,11 +141,49 @@ class CgroupFSBackend(Backend):
         self.mount = os.path.abspath(mount)
         self.opener = opener or Opener()
         self._mount_fd = os.open(self.mount, _DIR_FLAGS)
+        self._lock = threading.Lock()
+        # cgroup id -> its directory descriptor, kept across cycles for open(ref, keep=True); bounded so that
+        # a host with many targets and a low RLIMIT_NOFILE falls back to opening per cycle instead of EMFILE
+        self._kept: dict[int, int] = {}
+        self.max_kept = max(0, _soft_nofile() // 2 - 64)
+        # during a cycle: relative path of an ancestor -> its descriptor (opened once per cycle)
+        self._cycle_dirs: dict[str, int] | None = None
 
     def close(self) -> None:
+        self.end_cycle()
+        with self._lock:
+            kept, self._kept = self._kept, {}
+        for fd in kept.values():
+            os.close(fd)
         if self._mount_fd >= 0:
             os.close(self._mount_fd)
             self._mount_fd = -1
+
+    def begin_cycle(self) -> None:
+        with self._lock:
+            if self._cycle_dirs is None:
+                self._cycle_dirs = {}
+
+    def end_cycle(self) -> None:
+        with self._lock:
+            dirs, self._cycle_dirs = self._cycle_dirs, None
+        for fd in (dirs or {}).values():
+            os.close(fd)
+
+    def release(self, ref: CgroupRef) -> None:
+        """Close the descriptor kept for ``ref`` (the agent no longer tracks that cgroup)."""
+        with self._lock:
+            fd = self._kept.pop(ref.id, None)
+        if fd is not None:
+            os.close(fd)
+
+    def _drop_kept(self, cid: int, fd: int) -> None:
+        with self._lock:
+            if self._kept.get(cid) == fd:
+                del self._kept[cid]
+            else:
+                return
+        os.close(fd)
 
     def now(self) -> float:
         return time.monotonic()
@@ -156,16 +232,20 @@ class CgroupFSBackend(Backend):
                 os.close(fd)
         return out
 
+    @staticmethod
+    def _openat_dir(dfd: int, part: str, path: str) -> int:
+        try:
+            return os.open(part, _DIR_FLAGS, dir_fd=dfd)
+        except OSError as e:
+            if e.errno in (errno.ELOOP, errno.ENOTDIR):  # a symlink, or a file where a cgroup should be
+                raise UnsafePath(f"refusing {path!r}: {part!r} is a symlink or not a directory") from e
+            raise
+
     def _open_dir(self, path: str) -> int:
         fd = self._mount_fd
         try:
             for part in split_path(path) or ["."]:
-                try:
-                    nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
-                except OSError as e:
-                    if e.errno in (errno.ELOOP, errno.ENOTDIR):  # a symlink, or a file where a cgroup should be
-                        raise UnsafePath(f"refusing {path!r}: {part!r} is a symlink or not a directory") from e
-                    raise
+                nfd = self._openat_dir(fd, part, path)
                 if fd != self._mount_fd:
                     os.close(fd)
                 fd = nfd
@@ -210,9 +290,61 @@ class CgroupFSBackend(Backend):
         finally:
             os.close(fd)
 
-    def open(self, ref: CgroupRef) -> CgroupFSHandle:
-        fd = self._open_dir(ref.path)
-        if os.fstat(fd).st_ino != ref.id:
+    def _cycle_dir(self, parts: list[str], path: str) -> int:
+        """Descriptor of the directory ``parts`` (relative to the mount), opened at most once per cycle
+        (component by component with ``O_NOFOLLOW``, from the cycle's descriptor of its parent)."""
+        if not parts:
+            return self._mount_fd
+        cache = self._cycle_dirs
+        key = "/".join(parts)
+        fd = cache.get(key) if cache is not None else None
+        if fd is not None:
+            return fd
+        parent = self._cycle_dir(parts[:-1], path)
+        fd = self._openat_dir(parent, parts[-1], path)
+        with self._lock:
+            cache = self._cycle_dirs
+            first = cache.get(key) if cache is not None else None
+            if cache is not None and first is None:
+                cache[key] = fd
+                return fd
+        os.close(fd)
+        if first is None:
+            raise RuntimeError("the cycle ended while a target was being opened")
+        return first  # another thread opened it first
+
+    def open(self, ref: CgroupRef, keep: bool = False) -> CgroupFSHandle:
+        """A handle on cgroup ``ref`` after checking that ``ref.path`` still names it (``ENOENT`` if the path
+        is gone or names another cgroup, :class:`UnsafePath` if it leads through a symlink).
+
+        Outside a cycle the directory is opened from the mount, component by component. Inside one, the
+        parent comes from the cycle's cache, the last component is checked with one ``fstatat`` without
+        following it, and with ``keep`` the cgroup's descriptor is kept for the next cycles.
+        """
+        parts = split_path(ref.path)
+        if self._cycle_dirs is None or not parts:
+            fd = self._open_dir(ref.path)
+            if os.fstat(fd).st_ino != ref.id:
+                os.close(fd)
+                raise enoent(ref.path, f"cgroup {ref.id} was replaced by another cgroup")
+            return CgroupFSHandle(self, ref, fd)
+        parent = self._cycle_dir(parts[:-1], ref.path)
+        name = parts[-1]
+        st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+        if not stat.S_ISDIR(st.st_mode):
+            raise UnsafePath(f"refusing {ref.path!r}: {name!r} is a symlink or not a directory")
+        if st.st_ino != ref.id:
+            raise enoent(ref.path, f"cgroup {ref.id} was replaced by another cgroup")
+        fd = self._kept.get(ref.id) if keep else None
+        if fd is not None:
+            return CgroupFSHandle(self, ref, fd, owned=False)
+        fd = self._openat_dir(parent, name, ref.path)
+        if os.fstat(fd).st_ino != ref.id:  # replaced between the fstatat and the open
             os.close(fd)
             raise enoent(ref.path, f"cgroup {ref.id} was replaced by another cgroup")
+        if keep:
+            with self._lock:
+                if len(self._kept) < self.max_kept and ref.id not in self._kept:
+                    self._kept[ref.id] = fd
+                    return CgroupFSHandle(self, ref, fd, owned=False)
         return CgroupFSHandle(self, ref, fd)

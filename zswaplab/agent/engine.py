@@ -233,6 +233,7 @@ class Agent:
             if old_id not in states:
                 self.events.info("target_removed", cgroup=old.ref.path, id=old_id)
                 self.metrics.forget(old.label)
+                self.backend.release(old.ref)
         self.states = states
         self.metrics.targets.set(len(states))
         return list(states.values())
@@ -393,7 +394,7 @@ class Agent:
         st.budget.start_cycle()
         cap = self.capability or Capability(Interface.NONE, "/", "not detected")
         try:
-            h = self.backend.open(st.ref)  # one directory descriptor for the whole target cycle
+            h = self.backend.open(st.ref, keep=True)  # one directory descriptor for the whole target cycle
         except OSError as e:
             self._on_error(st, res, e, "open")
             return res
@@ -631,11 +632,15 @@ class Agent:
             self.discover()
         t0, c0 = self.backend.now(), time.process_time()
         lanes = self._lanes()
-        if self.backend.threaded and self.policy.agent.workers > 1 and len(lanes) > 1:
-            with ThreadPoolExecutor(self.policy.agent.workers, thread_name_prefix="zswaplab-agent") as ex:
-                results = [r for rs in ex.map(self._drive, lanes) for r in rs]
-        else:
-            results = self._run_cooperative(lanes)
+        self.backend.begin_cycle()
+        try:
+            if self.backend.threaded and self.policy.agent.workers > 1 and len(lanes) > 1:
+                with ThreadPoolExecutor(self.policy.agent.workers, thread_name_prefix="zswaplab-agent") as ex:
+                    results = [r for rs in ex.map(self._drive, lanes) for r in rs]
+            else:
+                results = self._run_cooperative(lanes)
+        finally:
+            self.backend.end_cycle()
         results.sort(key=lambda r: r.path)
         rep = CycleReport(self.cycles, t0, self.backend.now(), time.process_time() - c0, results)
         self.cycles += 1

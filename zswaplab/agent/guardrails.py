@@ -56,35 +56,48 @@ def counter_rate(prev: Sample, cur: Sample, key: str) -> float | None:
 
 
 def refault_key(g: Guardrails, stat: dict[str, int]) -> str | None:
-    return next((k for k in g.refault_keys if k in stat), None)
+    for k in g.refault_keys:
+        if k in stat:
+            return k
+    return None
+
+
+def _rate_check(ev: Evaluation, g: Guardrails, prev: Sample, cur: Sample, reason: str, key: str | None,
+                limit: float, where: str) -> None:
+    b = cur.stat.get(key) if key is not None else None
+    if b is None:
+        ev.unavailable.append(f"memory.stat:{key or '|'.join(g.refault_keys)}")
+        return
+    # counter_rate(), inlined: this runs twice per target per step
+    a = prev.stat.get(key)
+    dt = cur.t - prev.t
+    if a is None or dt < MIN_RATE_WINDOW_S or b < a:
+        return
+    rate = (b - a) * PAGE_SIZE / dt
+    ev.rates[reason] = rate
+    if rate > limit:
+        ev.trips.append(Trip(reason, rate, limit, where))
 
 
 def evaluate(g: Guardrails, prev: Sample | None, cur: Sample, where: str = "") -> Evaluation:
     """Trips of guardrails ``g`` for a cgroup sampled at ``prev`` then ``cur``."""
     ev = Evaluation()
-    if (g.psi_some_avg10 is not None or g.psi_some_avg60 is not None) and not cur.psi_skipped:
-        if cur.psi is None:
+    a10, a60 = g.psi_some_avg10, g.psi_some_avg60
+    if (a10 is not None or a60 is not None) and not cur.psi_skipped:
+        psi = cur.psi
+        if psi is None:
             ev.unavailable.append("memory.pressure")
         else:
-            if g.psi_some_avg10 is not None and cur.psi.some_avg10 > g.psi_some_avg10:
-                ev.trips.append(Trip("psi_some_avg10", cur.psi.some_avg10, g.psi_some_avg10, where))
-            if g.psi_some_avg60 is not None and cur.psi.some_avg60 > g.psi_some_avg60:
-                ev.trips.append(Trip("psi_some_avg60", cur.psi.some_avg60, g.psi_some_avg60, where))
+            if a10 is not None and psi.some_avg10 > a10:
+                ev.trips.append(Trip("psi_some_avg10", psi.some_avg10, a10, where))
+            if a60 is not None and psi.some_avg60 > a60:
+                ev.trips.append(Trip("psi_some_avg60", psi.some_avg60, a60, where))
     if prev is None:
         return ev
-    rkey = refault_key(g, cur.stat) if g.refault_rate is not None else None
-    checks = (("zswpin_rate", "zswpin", g.zswpin_rate), ("refault_rate", rkey, g.refault_rate),
-              ("zswpwb_rate", "zswpwb", g.zswpwb_rate))
-    for reason, key, limit in checks:
-        if limit is None:
-            continue
-        if key is None or key not in cur.stat:
-            ev.unavailable.append(f"memory.stat:{key or '|'.join(g.refault_keys)}")
-            continue
-        rate = counter_rate(prev, cur, key)
-        if rate is None:
-            continue
-        ev.rates[reason] = rate
-        if rate > limit:
-            ev.trips.append(Trip(reason, rate, limit, where))
+    if g.zswpin_rate is not None:
+        _rate_check(ev, g, prev, cur, "zswpin_rate", "zswpin", g.zswpin_rate, where)
+    if g.refault_rate is not None:
+        _rate_check(ev, g, prev, cur, "refault_rate", refault_key(g, cur.stat), g.refault_rate, where)
+    if g.zswpwb_rate is not None:
+        _rate_check(ev, g, prev, cur, "zswpwb_rate", "zswpwb", g.zswpwb_rate, where)
     return ev

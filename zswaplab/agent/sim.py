@@ -102,7 +102,7 @@ class SimBackend(Backend):
         except FileNotFoundError:
             raise enoent(path, "no such cgroup") from None
 
-    def open(self, ref: CgroupRef) -> SimHandle:
+    def open(self, ref: CgroupRef, keep: bool = False) -> SimHandle:
         h = SimHandle(self, ref)
         h._memcg()
         return h

@@ -8,6 +8,7 @@ the agent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 
 @dataclass
@@ -19,6 +20,12 @@ class MemoryStat:
         return self.values.get(key)
 
 
+@lru_cache(maxsize=1024)
+def _needles(keys: frozenset[str]) -> tuple[tuple[str, str, int], ...]:
+    """(key, ``"\\n<key> "``, its length) for each wanted key, built once per key set."""
+    return tuple((k, f"\n{k} ", len(k) + 2) for k in sorted(keys))
+
+
 def parse_memory_stat(text: str, keys: frozenset[str] | None = None) -> MemoryStat:
     """``memory.stat``: one ``key value`` pair per line (kernel ``memory_stat_format``).
 
@@ -28,15 +35,17 @@ def parse_memory_stat(text: str, keys: frozenset[str] | None = None) -> MemorySt
     out = MemoryStat()
     if keys is not None:
         t = "\n" + text
-        for k in keys:
-            i = t.find(f"\n{k} ")
+        find = t.find
+        values = out.values
+        for k, needle, n in _needles(keys):
+            i = find(needle)
             if i < 0:
                 continue
-            j = i + len(k) + 2
-            e = t.find("\n", j)
+            j = i + n
+            e = find("\n", j)
             v = t[j:] if e < 0 else t[j:e]
             try:
-                out.values[k] = int(v)
+                values[k] = int(v)
             except ValueError:
                 out.bad_lines.append(f"{k} {v}")
         return out

@@ -211,8 +211,10 @@ class CgroupFS:
             ("inactive_anon", st.anon * PAGE_SIZE),
             ("active_anon", 0),
             ("pgmajfault", st.pgfault_major),
-            ("pswpin", st.pswpin),
-            ("pswpout", st.pswpout),
+        ]
+        if self.k.config.extra.get("memcg_pswp_stat", True):
+            lines += [("pswpin", st.pswpin), ("pswpout", st.pswpout)]
+        lines += [
             ("zswpin", st.zswpin),
             ("zswpout", st.zswpout),
             ("zswpwb", st.zswpwb),

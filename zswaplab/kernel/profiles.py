@@ -54,7 +54,7 @@ PROFILES: dict[str, Profile] = {
             "Linux 6.12 LTS (Debian bookworm-security): no incompressible store-as-is, no swappiness=max, "
             "memory.reclaim batches of min(remaining, SWAP_CLUSTER_MAX)",
             {**_MAINLINE_2026, "incompressible_store_as_is": False, "swappiness_max": False,
-             "reclaim_batch_quarter": False},
+             "reclaim_batch_quarter": False, "memcg_pswp_stat": False},
             _NONE,
         ),
         Profile("mainline", "mainline mid-2026 (v7.0 era), before the Jul-14 global-shrinker series",
@@ -100,8 +100,9 @@ def resolve(config: KernelConfig) -> tuple[KernelConfig, ProactiveParams]:
         if f.name in prof.version_fields and getattr(config, f.name) is None:
             updates[f.name] = prof.version_fields[f.name]
     extra = dict(config.extra)
-    if "reclaim_batch_quarter" not in extra:
-        extra["reclaim_batch_quarter"] = prof.version_fields.get("reclaim_batch_quarter", True)
+    for key in ("reclaim_batch_quarter", "memcg_pswp_stat"):  # version behaviour kept in ``extra``
+        if key not in extra:
+            extra[key] = prof.version_fields.get(key, True)
     updates["extra"] = extra
     if updates.get("store_shrink_nr", config.store_shrink_nr) is None:
         updates["store_shrink_nr"] = config.nr_nodes  # v5: num_node_state(N_NORMAL_MEMORY)

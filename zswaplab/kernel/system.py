@@ -326,7 +326,8 @@ class Kernel:
 
     def debugfs(self) -> dict[str, int]:
         """``/sys/kernel/debug/zswap/*``."""
-        return self.zswap.stats.as_dict(zswap_total_pages(self) * PAGE_SIZE)
+        return self.zswap.stats.as_dict(zswap_total_pages(self) * PAGE_SIZE,
+                                        bool(self.config.incompressible_store_as_is))
 
     def memory_current(self, memcg: MemCgroup) -> int:
         return self._hier[memcg.id].usage_b

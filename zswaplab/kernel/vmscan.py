@@ -121,6 +121,7 @@ def memory_reclaim(k: Kernel, memcg: MemCgroup, nr_to_reclaim: int, swappiness: 
             if k.signal_pending:
                 raise OSError(errno.EINTR, "memory.reclaim interrupted")
             got = try_to_free_mem_cgroup_pages(k, memcg, batch, swappiness)
+            k.run_pending_work()  # the kworker runs shrink_worker while the reclaimer yields between batches
             if got == 0:
                 if nr_retries == 0:
                     raise OSError(errno.EAGAIN, "memory.reclaim made no progress")

@@ -66,8 +66,12 @@ class ZswapDebugfs:
     stored_pages: int = 0
     stored_incompressible_pages: int = 0
 
-    def as_dict(self, pool_total_size: int) -> dict[str, int]:
+    def as_dict(self, pool_total_size: int, incompressible: bool = True) -> dict[str, int]:
+        """The files of the debugfs directory; ``stored_incompressible_pages`` exists only on kernels that store
+        incompressible pages as-is."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
+        if not incompressible:
+            del d["stored_incompressible_pages"]
         d["pool_total_size"] = pool_total_size
         return dict(sorted(d.items()))
 
@@ -163,7 +167,10 @@ def zswap_store(k: Kernel, page: Page) -> bool:
         if cfg.incompressible_store_as_is and mem_cgroup_zswap_writeback_enabled(memcg, cfg.zswap_enabled):
             length = PAGE_SIZE  # stored as-is (2025/26 kernels)
         else:
-            pool.stats.reject_compress_poor += 1  # dlen > PAGE_SIZE: zs_malloc -ENOSPC (<= ~6.17)
+            # <= ~6.17: the compressor cannot fit the output in PAGE_SIZE and fails (reject_compress_fail, as
+            # the 6.12 VM run counts it); dlen > PAGE_SIZE from a compressor that does not fail would be
+            # zs_malloc -ENOSPC (reject_compress_poor)
+            pool.stats.reject_compress_fail += 1
             return _reject(k)
     assert page.swp is not None
     old = pool.tree.pop(page.swp, None)

@@ -580,6 +580,7 @@ class FastKernel(Kernel):
             try:
                 self._serve_charge(memcg)
             except OOMKill as e:
+                self._sync_out()
                 self._finish_alloc(first, i, tid)
                 if rng_state is not None:  # the oracle drew only the lengths of the pages it created
                     self.rng.setstate(rng_state)
@@ -603,15 +604,18 @@ class FastKernel(Kernel):
         self._check_ids(ids)
         self._ensure_log(len(ids))
         i = 0
-        while True:
-            i = int(nb.touch(self.A, ids, i))
-            if i == len(ids):
-                break
-            p = int(ids[i])
-            memcg = self.tree.by_id[int(self.pm[p])]
-            self._serve_charge(memcg)
-            nb.swapin(self.A, p)
-            i += 1
+        try:
+            while True:
+                i = int(nb.touch(self.A, ids, i))
+                if i == len(ids):
+                    break
+                p = int(ids[i])
+                memcg = self.tree.by_id[int(self.pm[p])]
+                self._serve_charge(memcg)
+                nb.swapin(self.A, p)
+                i += 1
+        finally:
+            self._sync_out()  # also when an OOM interrupts the touch
         self.run_pending_work()
 
     def _check_ids(self, ids: np.ndarray) -> None:
@@ -639,6 +643,13 @@ class FastKernel(Kernel):
             objpage = np.zeros(len(lens), np.int64)
         nobj = int(np.count_nonzero(objpage == 0))
         self._grow_pages(self.next_page + nobj + 1)
+        try:
+            self._replay_loop(memcg, objs, lens, objpage)
+        finally:
+            self._sync_out()
+        return objpage
+
+    def _replay_loop(self, memcg: MemCgroup, objs: np.ndarray, lens: np.ndarray, objpage: np.ndarray) -> None:
         i, n = 0, len(objs)
         while i < n:
             self._ensure_log(min(n - i, 1 << 20))
@@ -658,8 +669,6 @@ class FastKernel(Kernel):
                 j += 1
             i = j
             self.run_pending_work()
-        self._sync_out()
-        return objpage
 
     # ------------------------------------------------------------------ async work and time
     def queue_shrink_work(self) -> None:
@@ -983,8 +992,16 @@ class FastCgroupFS(CgroupFS):
         return super().read(path, file)
 
     def rmdir(self, path: str) -> None:
-        super().rmdir(path)
-        self.k._sync_out()
+        try:
+            super().rmdir(path)
+        finally:
+            self.k._sync_out()
+
+    def write(self, path: str, file: str, text: str | bytes) -> None:
+        try:
+            super().write(path, file, text)
+        finally:
+            self.k._sync_out()
 
     def _reclaim_to_limit(self, m: MemCgroup) -> None:
         """``memory_max_write``: reclaim until usage fits (as ``CgroupFS._reclaim_to_limit``)."""
