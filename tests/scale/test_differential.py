@@ -90,14 +90,18 @@ step = st.tuples(st.sampled_from([0, 1, 1, 2, 2, 3, 4, 4, 4, 5, 5, 6, 6, 7, 8, 9
     batch=st.sampled_from([None, 4, 32]),
     bypass=st.sampled_from([None, True]),
     frag=st.sampled_from([1.0, 1.3]),
+    thr=st.sampled_from([90, 50]),
+    zswap_on=st.sampled_from([True, True, True, False]),
     seed=st.integers(0, 2**16),
     steps=st.lists(step, min_size=1, max_size=22),
 )
-def test_fast_core_matches_oracle(profile, strategy, totalram, pool_pct, swap, batch, bypass, frag, seed, steps):
+def test_fast_core_matches_oracle(profile, strategy, totalram, pool_pct, swap, batch, bypass, frag, thr, zswap_on,
+                                  seed, steps):
     if strategy is not None and profile in ("mainline", "6.12", "mm-new"):
         strategy = None
     cfg = KernelConfig(profile=profile, totalram_pages=totalram, swap_pages=swap, max_pool_percent=pool_pct,
-                       strategy=strategy, wb_batch=batch, bypass_second_chance=bypass, frag_factor=frag)
+                       strategy=strategy, wb_batch=batch, bypass_second_chance=bypass, frag_factor=frag,
+                       accept_threshold_percent=thr, zswap_enabled=zswap_on)
     pr = Pair(cfg, seed)
     rnd = random.Random(seed)
     for path in ("/p", "/p/a", "/p/b", "/q"):

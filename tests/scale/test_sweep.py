@@ -73,3 +73,13 @@ def test_dask_loopback_cluster_gives_same_results(tmp_path):
     b = pd.read_csv(tmp_path / "dask" / "results.csv")[cols].sort_values("key").reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
     assert json.loads(a.per_child[0])
+
+
+def test_shipped_sweep_file_expands():
+    from pathlib import Path
+
+    import zswaplab.scale
+
+    name, points = load_sweep(Path(zswaplab.scale.__file__).parent / "sweeps" / "fairness.toml")
+    assert name == "fairness" and len(points) == 2 * 3 * 2 * 2 * 2 * 2
+    assert all(p["bypass_second_chance"] is True and p["calls"] == 20 for p in points)

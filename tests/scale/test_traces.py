@@ -95,3 +95,25 @@ def test_replay_matches_oracle_alloc_touch(profile):
         assert o.fs.read(path, "memory.stat") == f.fs.read(path, "memory.stat")
     assert o.debugfs() == f.debugfs()
     assert o.debugfs()["written_back_pages"] > 0 and o.vm_events["zswpin"] > 0
+
+
+def test_cli_convert_and_replay(tmp_path):
+    from click.testing import CliRunner
+
+    from zswaplab.scale.cli import replay, trace_convert
+
+    tr = _trace(n=5000)
+    write_csv(tr, tmp_path / "t.csv")
+    r = CliRunner().invoke(trace_convert, [str(tmp_path / "t.csv"), str(tmp_path / "t.oracleGeneral")])
+    assert r.exit_code == 0, r.output
+    assert np.array_equal(read_oracle_general(tmp_path / "t.oracleGeneral").obj_id, tr.obj_id)
+    r = CliRunner().invoke(replay, [str(tmp_path / "t.csv"), "--memory-max", "1M", "--totalram", "64M"])
+    assert r.exit_code == 0, r.output
+    assert "5,000 events" in r.output and "zswpout" in r.output
+    stat = dict(line.split() for line in r.output.splitlines() if line.startswith(("zswpout ", "zswpin ")))
+    assert int(stat["zswpout"]) > 0 and int(stat["zswpin"]) > 0
+    r = CliRunner().invoke(replay, [str(tmp_path / "t.csv"), "--memory-max", "40K"])
+    assert r.exit_code == 1 and "ran out of memory" in r.output
+    (tmp_path / "bad.csv").write_text("time,obj_id\n1,-3\n")
+    r = CliRunner().invoke(replay, [str(tmp_path / "bad.csv")])
+    assert r.exit_code != 0 and "bad.csv:2: field 'obj_id'" in r.output

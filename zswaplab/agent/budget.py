@@ -35,7 +35,10 @@ class Budget:
 
     def allowance(self, now: float) -> int:
         """Bytes that may still be requested now (0 = quota exhausted)."""
-        return max(0, min(self.per_cycle - self.used_cycle, self.per_hour - self.used_hour(now)))
+        w = self._window
+        if w and w[0][0] <= now - HOUR_S:
+            self._expire(now)
+        return max(0, min(self.per_cycle - self.used_cycle, self.per_hour - self._window_sum))
 
     def exhausted_by(self, now: float) -> str | None:
         """Which quota is exhausted ("cycle" or "hour"), if any."""

@@ -146,8 +146,12 @@ class CgroupFSBackend(Backend):
         # a host with many targets and a low RLIMIT_NOFILE falls back to opening per cycle instead of EMFILE
         self._kept: dict[int, int] = {}
         self.max_kept = max(0, _soft_nofile() // 2 - 64)
-        # during a cycle: relative path of an ancestor -> its descriptor (opened once per cycle)
+        # during a cycle: relative path of an ancestor -> its descriptor (opened once per cycle), and -> its
+        # subdirectories {name: inode} (listed once per cycle, at the first open() below it)
         self._cycle_dirs: dict[str, int] | None = None
+        self._cycle_lists: dict[str, dict[str, int]] = {}
+        # cgroup path -> (its components, parent's relative path, last component), checked by split_path
+        self._split: dict[str, tuple[list[str], str, str]] = {}
 
     def close(self) -> None:
         self.end_cycle()
@@ -167,6 +171,7 @@ class CgroupFSBackend(Backend):
     def end_cycle(self) -> None:
         with self._lock:
             dirs, self._cycle_dirs = self._cycle_dirs, None
+            self._cycle_lists = {}
         for fd in (dirs or {}).values():
             os.close(fd)
 
@@ -313,6 +318,22 @@ class CgroupFSBackend(Backend):
             raise RuntimeError("the cycle ended while a target was being opened")
         return first  # another thread opened it first
 
+    def _cycle_listing(self, pkey: str, parent: int) -> dict[str, int]:
+        """{name: inode} of the real subdirectories (no symlinks) of a cycle directory, listed once per cycle
+        with one ``getdents`` pass: the per-target inode check of a cycle, batched."""
+        lst = self._cycle_lists.get(pkey)
+        if lst is None:
+            with self._lock:  # the scan moves the descriptor's (shared) offset: one thread at a time
+                lst = self._cycle_lists.get(pkey)
+                if lst is None:
+                    try:
+                        with os.scandir(parent) as it:
+                            lst = {e.name: e.inode() for e in it if e.is_dir(follow_symlinks=False)}
+                    except OSError:
+                        lst = {}  # every open() below falls back to its own fstatat
+                    self._cycle_lists[pkey] = lst
+        return lst
+
     def open(self, ref: CgroupRef, keep: bool = False) -> CgroupFSHandle:
         """A handle on cgroup ``ref`` after checking that ``ref.path`` still names it (``ENOENT`` if the path
         is gone or names another cgroup, :class:`UnsafePath` if it leads through a symlink).
@@ -321,20 +342,30 @@ class CgroupFSBackend(Backend):
         parent comes from the cycle's cache, the last component is checked with one ``fstatat`` without
         following it, and with ``keep`` the cgroup's descriptor is kept for the next cycles.
         """
-        parts = split_path(ref.path)
-        if self._cycle_dirs is None or not parts:
+        cache = self._cycle_dirs
+        sp = self._split.get(ref.path)
+        if sp is None:
+            parts = split_path(ref.path)  # refuses "..", "." and relative paths
+            sp = (parts, "/".join(parts[:-1]), parts[-1] if parts else "")
+            if len(self._split) < 65536:
+                self._split[ref.path] = sp
+        parts, pkey, name = sp
+        if cache is None or not parts:
             fd = self._open_dir(ref.path)
             if os.fstat(fd).st_ino != ref.id:
                 os.close(fd)
                 raise enoent(ref.path, f"cgroup {ref.id} was replaced by another cgroup")
             return CgroupFSHandle(self, ref, fd)
-        parent = self._cycle_dir(parts[:-1], ref.path)
-        name = parts[-1]
-        st = os.stat(name, dir_fd=parent, follow_symlinks=False)
-        if not stat.S_ISDIR(st.st_mode):
-            raise UnsafePath(f"refusing {ref.path!r}: {name!r} is a symlink or not a directory")
-        if st.st_ino != ref.id:
-            raise enoent(ref.path, f"cgroup {ref.id} was replaced by another cgroup")
+        parent = cache.get(pkey) if pkey else self._mount_fd
+        if parent is None:
+            parent = self._cycle_dir(parts[:-1], ref.path)
+        if self._cycle_listing(pkey, parent).get(name) != ref.id:
+            # not (or no longer) listed as that directory: check the path itself, without following it
+            st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            if not stat.S_ISDIR(st.st_mode):
+                raise UnsafePath(f"refusing {ref.path!r}: {name!r} is a symlink or not a directory")
+            if st.st_ino != ref.id:
+                raise enoent(ref.path, f"cgroup {ref.id} was replaced by another cgroup")
         fd = self._kept.get(ref.id) if keep else None
         if fd is not None:
             return CgroupFSHandle(self, ref, fd, owned=False)

@@ -17,6 +17,7 @@ signal can abandon a write in progress) or in worker threads (cgroupfs with seve
 from __future__ import annotations
 
 import errno
+import logging
 import re
 import signal
 import threading
@@ -76,10 +77,15 @@ def _glob_re(pattern: str) -> re.Pattern[str]:
     return re.compile(rx if parts != ["**"] else "/|" + rx)
 
 
+def _norm_path(path: str) -> str:
+    if path != "/" and (not path.startswith("/") or path.endswith("/") or "//" in path):
+        return "/" + "/".join(p for p in path.split("/") if p)
+    return path
+
+
 def glob_match(pattern: str, path: str) -> bool:
     """Component-wise glob: ``*``/``?``/``[...]`` stay within one component, ``**`` spans any depth."""
-    path = "/" + "/".join(p for p in path.split("/") if p) if path != "/" else "/"
-    return _glob_re(pattern).fullmatch(path) is not None
+    return _glob_re(pattern).fullmatch(_norm_path(path)) is not None
 
 
 def walk_scope(pattern: str, descendants: bool) -> tuple[str, int | None]:
@@ -107,6 +113,7 @@ class TargetState:
     bytes_requested: int = 0
     bytes_written: int = 0
     stat_keys: frozenset[str] | None = None
+    stat_hints: dict[str, int] = field(default_factory=dict)  # where parse_memory_stat found each key
     tm: Any = None  # the target's bound metric children (Metrics.target)
     backoff_gauge: bool = True
 
@@ -178,15 +185,16 @@ class Agent:
                 if p not in seen:
                     seen.add(p)
                     all_paths.append(p)
-        children_of: dict[str, list[str]] = {}
-        for p in all_paths:
+        children_of: dict[str, list[str]] = {}  # only needed by `descendants` targets
+        for p in all_paths if any(tp.descendants for tp in self.policy.targets) else ():
             if p != "/":
                 parent = p.rsplit("/", 1)[0] or "/"
                 children_of.setdefault(parent, []).append(p)
         claimed: dict[str, int] = {}
         wanted: list[tuple[str, int]] = []
         for i, tp in enumerate(self.policy.targets):
-            matched = [p for p in all_paths if glob_match(tp.path, p)]
+            rx = _glob_re(tp.path)
+            matched = [p for p in all_paths if rx.fullmatch(_norm_path(p)) is not None]
             if tp.descendants:
                 leaves = []
                 for m in matched:
@@ -285,14 +293,19 @@ class Agent:
         # extract the keys the agent uses
         full = ref.id not in self._parsed
         self._parsed.add(ref.id)
-        ms = parse_memory_stat(stat_text, None if full else self._stat_keys(st))
+        if full:
+            ms = parse_memory_stat(stat_text)
+        else:
+            ms = parse_memory_stat(stat_text, self._stat_keys(st), st.stat_hints if ref.id == st.ref.id else None,
+                                   g.refault_keys if g.refault_rate is not None else ())
         if ms.bad_lines:
             self.events.once(("badstat", ref.id), "memory_stat_unparsed_lines", cgroup=ref.path,
                              lines=ms.bad_lines[:3])
-        return Sample(self.backend.now(), ms.values, pressure, psi_skipped=wants_psi and not psi)
+        return Sample(self.backend.now(), ms.values, pressure, wants_psi and not psi)
 
     def _stat_keys(self, st: TargetState) -> frozenset[str]:
-        """The memory.stat keys the agent uses for this target (parsing only those is the hot path)."""
+        """The memory.stat keys the agent uses for this target (parsing only those is the hot path), but for
+        the refault counters (see :meth:`_sample`)."""
         if st.stat_keys is not None:
             return st.stat_keys
         cap = self.capability
@@ -302,8 +315,8 @@ class Agent:
             keys.add("zswpin")
         if g.zswpwb_rate is not None:
             keys.add("zswpwb")
-        if g.refault_rate is not None:
-            keys.update(g.refault_keys)
+        # the refault counters (g.refault_keys) are alternatives: parse_memory_stat(first_of=...) extracts the
+        # first one present, the one guardrails.refault_key() picks
         if cap is None:
             keys.update(k for k, _ in PROACTIVE_COUNTERS)
             return frozenset(keys)  # not cached until the interface is known
@@ -328,7 +341,7 @@ class Agent:
     def _guard(self, st: TargetState, prev: Sample | None, cur: Sample, children: dict[int, Sample]) -> list[Trip]:
         g = st.policy.guardrails
         ev = evaluate(g, prev, cur, st.ref.path)
-        trips = list(ev.trips)
+        trips = ev.trips  # a fresh list of this evaluation
         for what in ev.unavailable:
             self.events.once(("unavail", st.ref.id, what), "guardrail_input_missing", cgroup=st.ref.path,
                              input=what, message="this guardrail cannot trip for this cgroup")
@@ -358,7 +371,7 @@ class Agent:
     # ------------------------------------------------------------------ one target, one cycle
     def _on_error(self, st: TargetState, res: TargetResult, e: OSError, what: str, request: str = "") -> None:
         name = errname(e)
-        st.tm.two("errors", name).inc()
+        st.tm.two("errors", name)
         if e.errno in (errno.ENOENT, errno.ENODEV):  # kernfs answers ENODEV on an fd of a removed cgroup
             if e.errno == errno.ENOENT and what != "open" and self.backend.same(st.ref):
                 # the cgroup is there, the file is not: e.g. the memory controller is not enabled for it
@@ -385,11 +398,11 @@ class Agent:
         t0 = self.backend.now()
         if not st.backoff.may_run(t0):
             res.outcome = "backoff"
-            st.tm.backoff.set(max(0.0, st.backoff.until - t0))
+            st.tm.backoff = max(0.0, st.backoff.until - t0)
             st.backoff_gauge = True
             return res
         if st.backoff_gauge:
-            st.tm.backoff.set(0)
+            st.tm.backoff = 0.0
             st.backoff_gauge = False
         st.budget.start_cycle()
         cap = self.capability or Capability(Interface.NONE, "/", "not detected")
@@ -413,7 +426,7 @@ class Agent:
         tp = st.policy
         try:
             cur = self._sample(st, st.ref, h)
-            kids = self._sample_children(st, h)
+            kids = self._sample_children(st, h) if tp.guard_scope == "children" else {}
         except OSError as e:
             self._on_error(st, res, e, "sample")
             return res
@@ -445,7 +458,7 @@ class Agent:
                 if allow <= 0:
                     which = st.budget.exhausted_by(now) or "cycle"
                     st.budget.qt_exceeds += 1
-                    st.tm.two("quota", which).inc()
+                    st.tm.two("quota", which)
                     res.outcome = f"quota_{which}"
                     break
                 req = min(tp.step, allow)
@@ -453,7 +466,7 @@ class Agent:
                     req -= req % PAGE_SIZE  # page-unit budgets: a sub-page request is a no-op
                 if req < PAGE_SIZE:
                     st.budget.qt_exceeds += 1
-                    st.tm.two("quota", "cycle").inc()
+                    st.tm.two("quota", "cycle")
                     res.outcome = "quota_cycle"
                     break
                 if res.steps >= max_steps:
@@ -464,11 +477,11 @@ class Agent:
                 fname, text = cap.interface.request(req, tp.age)
                 res.steps += 1
                 res.requested += req
-                st.tm.requested.inc(req)
+                st.tm.requested += req
                 if self.dry_run:
                     self.events.info("would_write", cgroup=st.ref.path, file=fname, text=text)
                     st.budget.charge(now, req, -1)
-                    st.tm.two("steps", "dry_run").inc()
+                    st.tm.two("steps", "dry_run")
                     continue
                 err: OSError | None = None
                 abandoned = False
@@ -486,7 +499,7 @@ class Agent:
                     yield tp.step_interval  # also after a partial (EAGAIN) step: let its effects show
                 try:
                     after = self._sample(st, st.ref, h, psi=False)
-                    kids = self._sample_children(st, h)
+                    kids = self._sample_children(st, h) if tp.guard_scope == "children" else {}
                 except OSError as e:
                     self._on_error(st, res, e, "sample")
                     break
@@ -506,7 +519,7 @@ class Agent:
                 if written > 0:
                     res.written += written
                     st.bytes_written += written
-                    st.tm.written.inc(written)
+                    st.tm.written += written
                 st.bytes_requested += req
                 trips = self._guard(st, cur, after, kids)
                 st.last, st.last_children, cur = after, kids, after
@@ -518,7 +531,7 @@ class Agent:
                 elif err is not None and err.errno == errno.EAGAIN:
                     outcome = "eagain"
                     res.eagain += 1
-                    st.tm.eagain.inc()
+                    st.tm.eagain += 1
                     if written > 0:
                         zero_eagain = 0
                     else:
@@ -535,9 +548,10 @@ class Agent:
                         res.outcome = "exhausted"
                 else:
                     zero_eagain = 0
-                st.tm.two("steps", outcome).inc()
-                self.events.debug("step", cgroup=st.ref.path, request=text, outcome=outcome,
-                                  written=written)
+                st.tm.two("steps", outcome)
+                if self.events.log.isEnabledFor(logging.DEBUG):
+                    self.events.debug("step", cgroup=st.ref.path, request=text, outcome=outcome,
+                                      written=written)
                 if trips:
                     tripped = True
                 zsw = after.stat.get("zswap")
@@ -548,7 +562,7 @@ class Agent:
             res.outcome = "tripped"
             delay = st.backoff.on_trip(self.backend.now())
             for t in trips:
-                st.tm.two("trips", t.reason).inc()
+                st.tm.two("trips", t.reason)
             self.events.info("guardrail_trip", cgroup=st.ref.path, action=tp.on_trip.action,
                              backoff_s=round(delay, 3), written=res.written,
                              trips=[{"reason": t.reason, "where": t.where, "value": round(t.value, 3),
@@ -556,7 +570,7 @@ class Agent:
         elif res.outcome not in ("gone", "stopped", "abandoned") and not res.outcome.startswith("error"):
             st.backoff.on_clean_cycle()
         res.duration = self.backend.now() - t0
-        st.tm.cycle_seconds.set(res.duration)
+        st.tm.cycle_seconds = res.duration
         return res
 
     def _reclaim(self, st: TargetState, res: TargetResult, h: CgroupHandle) -> Wait:

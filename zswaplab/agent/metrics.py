@@ -4,32 +4,95 @@ Per target (label ``target`` = cgroup path): bytes requested, bytes written (fro
 deltas; ``zswpwb_proactive`` pages * PAGE_SIZE on v1-v3), EAGAIN answers, other errors by errno, guardrail
 trips by reason, quota exceedances, cycle duration; plus the detected interface. The endpoint binds to
 127.0.0.1 unless configured otherwise.
+
+The per-target series are updated on the agent's hot path (several times per target per cycle), so they are
+plain numbers in a :class:`TargetMetrics` that a custom collector turns into metric families when the
+registry is scraped (the ``prometheus_client`` pattern for values kept elsewhere); a labelled child's
+``inc()`` would cost a lock and checks each time.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+P = "zswaplab_agent_"
+
+# per-target counters: attribute of TargetMetrics -> (metric name, help)
+_ONE = {
+    "requested": ("bytes_requested", "Bytes asked of the kernel"),
+    "written": ("bytes_written", "Bytes written back, from zswpwb_proactive(_b) deltas"),
+    "eagain": ("eagain", "EAGAIN answers (partial writeback)"),
+}
+# per-target counters with a second label: name of TargetMetrics.two()'s metric -> (metric name, label, help)
+_TWO = {
+    "steps": ("steps", "outcome", "Writeback steps by outcome"),
+    "errors": ("errors", "errno", "Failed requests or reads by errno"),
+    "trips": ("guardrail_trips", "reason", "Guardrail trips by reason"),
+    "quota": ("quota_exceeded", "quota", "Cycles stopped by a budget"),
+}
+# per-target gauges: attribute -> (metric name, help)
+_GAUGES = {
+    "cycle_seconds": ("target_cycle_duration_seconds", "Duration of the target's last cycle (backend clock)"),
+    "backoff": ("backoff_remaining_seconds", "Backoff left for the target"),
+}
 
 
 class TargetMetrics:
-    """The label children of one target, bound once (``labels()`` costs microseconds per call)."""
+    """The per-target values of one target, updated in place (``tm.requested += n``, ``tm.two("steps",
+    "ok")``); each target is updated by one lane at a time, scrapes only read."""
 
-    def __init__(self, m: Metrics, target: str) -> None:
+    __slots__ = ("target", "requested", "written", "eagain", "cycle_seconds", "backoff", "by_value")
+
+    def __init__(self, target: str) -> None:
         self.target = target
-        self.requested = m.bytes_requested.labels(target)
-        self.written = m.bytes_written.labels(target)
-        self.eagain = m.eagain.labels(target)
-        self.cycle_seconds = m.cycle_seconds.labels(target)
-        self.backoff = m.backoff.labels(target)
-        self._m = m
-        self._two: dict[tuple[str, str], object] = {}
+        self.requested = 0.0
+        self.written = 0.0
+        self.eagain = 0.0
+        self.cycle_seconds = 0.0
+        self.backoff = 0.0
+        self.by_value: dict[tuple[str, str], float] = {}
 
-    def two(self, metric: str, value: str):  # noqa: ANN201 - a prometheus child
+    def two(self, metric: str, value: str, amount: float = 1.0) -> None:
+        """Count ``amount`` in the two-label counter ``metric`` (steps/errors/trips/quota) for ``value``."""
         key = (metric, value)
-        child = self._two.get(key)
-        if child is None:
-            child = self._two[key] = getattr(self._m, metric).labels(self.target, value)
-        return child
+        self.by_value[key] = self.by_value.get(key, 0.0) + amount
+
+
+class _TargetCollector(Collector):
+    def __init__(self, m: Metrics) -> None:
+        self.m = m
+
+    def collect(self) -> Iterator[Metric]:
+        targets = list(self.m._targets.values())
+        for attr, (name, doc) in _ONE.items():
+            fam = CounterMetricFamily(P + name, doc, labels=["target"])
+            for tm in targets:
+                fam.add_metric([tm.target], getattr(tm, attr))
+            yield fam
+        for metric, (name, label, doc) in _TWO.items():
+            fam = CounterMetricFamily(P + name, doc, labels=["target", label])
+            for tm in targets:
+                for (mt, value), v in list(tm.by_value.items()):
+                    if mt == metric:
+                        fam.add_metric([tm.target, value], v)
+            yield fam
+        for attr, (name, doc) in _GAUGES.items():
+            gfam = GaugeMetricFamily(P + name, doc, labels=["target"])
+            for tm in targets:
+                gfam.add_metric([tm.target], getattr(tm, attr))
+            yield gfam
+
+    def describe(self) -> Iterator[Metric]:
+        for name, doc in _ONE.values():
+            yield CounterMetricFamily(P + name, doc, labels=["target"])
+        for name, label, doc in _TWO.values():
+            yield CounterMetricFamily(P + name, doc, labels=["target", label])
+        for name, doc in _GAUGES.values():
+            yield GaugeMetricFamily(P + name, doc, labels=["target"])
 
 
 class Metrics:
@@ -37,41 +100,24 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         self._targets: dict[str, TargetMetrics] = {}
         r = self.registry
-        p = "zswaplab_agent_"
-        self.bytes_requested = Counter(p + "bytes_requested", "Bytes asked of the kernel", ["target"], registry=r)
-        self.bytes_written = Counter(p + "bytes_written", "Bytes written back, from zswpwb_proactive(_b) deltas",
-                                     ["target"], registry=r)
-        self.steps = Counter(p + "steps", "Writeback steps by outcome", ["target", "outcome"], registry=r)
-        self.eagain = Counter(p + "eagain", "EAGAIN answers (partial writeback)", ["target"], registry=r)
-        self.errors = Counter(p + "errors", "Failed requests or reads by errno", ["target", "errno"], registry=r)
-        self.trips = Counter(p + "guardrail_trips", "Guardrail trips by reason", ["target", "reason"], registry=r)
-        self.quota = Counter(p + "quota_exceeded", "Cycles stopped by a budget", ["target", "quota"], registry=r)
-        self.cycle_seconds = Gauge(p + "target_cycle_duration_seconds", "Duration of the target's last cycle "
-                                   "(backend clock)", ["target"], registry=r)
-        self.backoff = Gauge(p + "backoff_remaining_seconds", "Backoff left for the target", ["target"],
-                             registry=r)
-        self.cycle = Histogram(p + "cycle_duration_seconds", "Duration of whole agent cycles (backend clock)",
+        r.register(_TargetCollector(self))
+        self.cycle = Histogram(P + "cycle_duration_seconds", "Duration of whole agent cycles (backend clock)",
                                registry=r, buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900))
-        self.cycle_cpu = Histogram(p + "cycle_cpu_seconds", "CPU time of the agent per cycle", registry=r,
+        self.cycle_cpu = Histogram(P + "cycle_cpu_seconds", "CPU time of the agent per cycle", registry=r,
                                    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1))
-        self.targets = Gauge(p + "targets", "Tracked target cgroups", registry=r)
-        self.interface = Gauge(p + "interface_info", "Detected proactive writeback interface (1 = in use)",
+        self.targets = Gauge(P + "targets", "Tracked target cgroups", registry=r)
+        self.interface = Gauge(P + "interface_info", "Detected proactive writeback interface (1 = in use)",
                                ["interface"], registry=r)
 
     def target(self, label: str) -> TargetMetrics:
         tm = self._targets.get(label)
         if tm is None:
-            tm = self._targets[label] = TargetMetrics(self, label)
+            tm = self._targets[label] = TargetMetrics(label)
         return tm
 
     def forget(self, target: str) -> None:
         """Drop the series of a target whose cgroup disappeared."""
         self._targets.pop(target, None)
-        for m in (self.bytes_requested, self.bytes_written, self.eagain, self.cycle_seconds, self.backoff):
-            try:
-                m.remove(target)
-            except KeyError:
-                pass
 
     def serve(self, port: int, addr: str = "127.0.0.1") -> tuple[object, object]:
         """Start the HTTP endpoint; returns (server, thread). ``port=0`` picks an ephemeral port."""

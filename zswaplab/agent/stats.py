@@ -21,24 +21,42 @@ class MemoryStat:
 
 
 @lru_cache(maxsize=1024)
-def _needles(keys: frozenset[str]) -> tuple[tuple[str, str, int], ...]:
-    """(key, ``"\\n<key> "``, its length) for each wanted key, built once per key set."""
-    return tuple((k, f"\n{k} ", len(k) + 2) for k in sorted(keys))
+def _needles(keys: frozenset[str], first_of: tuple[str, ...]) -> tuple[tuple[str, str, int, bool], ...]:
+    """(key, ``"\\n<key> "``, its length, is an alternative) for each wanted key, built once per key set;
+    the alternatives come last, in their order."""
+    return tuple([(k, f"\n{k} ", len(k) + 2, False) for k in sorted(keys)]
+                 + [(k, f"\n{k} ", len(k) + 2, True) for k in first_of])
 
 
-def parse_memory_stat(text: str, keys: frozenset[str] | None = None) -> MemoryStat:
+def parse_memory_stat(text: str, keys: frozenset[str] | None = None,
+                      hints: dict[str, int] | None = None, first_of: tuple[str, ...] = ()) -> MemoryStat:
     """``memory.stat``: one ``key value`` pair per line (kernel ``memory_stat_format``).
 
     With ``keys``, only those keys are looked up (``str.find`` per key: the agent's hot path, ~10x faster
     than splitting ~70 lines); a malformed value of a wanted key is still reported in ``bad_lines``.
+    ``hints`` (updated in place) remembers where each key was found in the previous text of the same file:
+    the kernel prints the keys in a fixed order, so the next search starts a little before that place (the
+    ``"\\n<key> "`` needle matches one line only, so a hit there is the hit; a miss searches the whole text).
+    ``first_of`` (with ``keys``): alternatives of which only the first one present is extracted (e.g. the
+    refault counters: ``pswpin``, else ``workingset_refault_anon``).
     """
     out = MemoryStat()
     if keys is not None:
         t = "\n" + text
         find = t.find
         values = out.values
-        for k, needle, n in _needles(keys):
-            i = find(needle)
+        alt_found = False
+        for k, needle, n, alt in _needles(keys, first_of):
+            if alt and alt_found:
+                break
+            if hints is not None:
+                h = hints.get(k, 0)
+                i = find(needle, h - 64) if h > 64 else find(needle)
+                if i < 0 and h > 64:
+                    i = find(needle)
+                hints[k] = i
+            else:
+                i = find(needle)
             if i < 0:
                 continue
             j = i + n
@@ -48,6 +66,8 @@ def parse_memory_stat(text: str, keys: frozenset[str] | None = None) -> MemorySt
                 values[k] = int(v)
             except ValueError:
                 out.bad_lines.append(f"{k} {v}")
+                continue
+            alt_found = alt
         return out
     for line in text.splitlines():
         if not line.strip():

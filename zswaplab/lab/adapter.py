@@ -69,6 +69,7 @@ class KernelSetup:
     wb_batch: int | None = None
     scan_ratio: int | None = None
     bypass_second_chance: bool | None = None
+    fast: bool = False  # zswaplab.scale.FastKernel (one node, no dynamic shrinker)
 
 
 def parse_stat(text: str) -> dict[str, int]:
@@ -103,7 +104,12 @@ class ModelAdapter:
             scan_ratio=setup.scan_ratio,
             bypass_second_chance=setup.bypass_second_chance,
         )
-        self.k: Any = Kernel(cfg, seed=setup.seed)
+        if setup.fast:
+            from ..scale.fastkernel import FastKernel
+
+            self.k: Any = FastKernel(cfg, seed=setup.seed)
+        else:
+            self.k = Kernel(cfg, seed=setup.seed)
         self.setup = setup
         self.profile = setup.profile
 

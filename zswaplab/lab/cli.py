@@ -80,7 +80,7 @@ def build_variants(sf: ScenarioFile, *, profile: str | None, strategy: list[str]
 
 
 def execute(sf: ScenarioFile, variants: list[Variant], console: Console, *, out: Path | None,
-            show_progress: bool = True, snapshots: bool = True) -> list[Run]:
+            show_progress: bool = True, snapshots: bool = True, fast: bool = False) -> list[Run]:
     runs: list[Run] = []
     total = sum(count_steps(v.scenario) for v in variants)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -90,7 +90,7 @@ def execute(sf: ScenarioFile, variants: list[Variant], console: Console, *, out:
         for v in variants:
             prog.update(task, description=f"{sf.name} [{v.name}]")
             base = done_before
-            rec, m = run_variant(v, scenario_name=sf.name, snapshots=snapshots or out is not None,
+            rec, m = run_variant(v, scenario_name=sf.name, snapshots=snapshots or out is not None, fast=fast,
                                  progress=lambda d, _t, base=base: prog.update(task, completed=base + d))
             done_before += count_steps(v.scenario)
             prog.update(task, completed=done_before)
@@ -175,6 +175,9 @@ _common = [
     click.option("--reduced", is_flag=True, help="run at the reduced (test/demo) size of [params.reduced]"),
     click.option("--set", "sets", multiple=True, metavar="AXIS=V1,V2",
                  help="replace or add a matrix axis (a kernel axis or a [params] name)"),
+    click.option("--fast", is_flag=True,
+                 help="run on the fast core (zswaplab.scale.FastKernel: one node, no dynamic shrinker); "
+                      "differentially tested against the reference model"),
 ]
 
 
@@ -198,7 +201,7 @@ def _load(name: str) -> ScenarioFile:
 @_apply(_common)
 @click.option("--strategy", "-s", help=f"strategy(s), comma-separated ({', '.join(KNOWN_STRATEGIES)})")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="output directory")
-def run(scenario: str, profile: str | None, seed: int | None, reduced: bool, sets: tuple[str, ...],
+def run(scenario: str, profile: str | None, seed: int | None, reduced: bool, sets: tuple[str, ...], fast: bool,
         strategy: str | None, out: Path | None) -> None:
     """Run SCENARIO (a file, or a shipped scenario name such as 'a' or 'b-premature-abort')."""
     console = Console()
@@ -211,7 +214,7 @@ def run(scenario: str, profile: str | None, seed: int | None, reduced: bool, set
     out = out or Path("out") / sf.name
     console.print(f"[bold]{sf.name}[/]: {len(variants)} variant(s) → {out}")
     try:
-        runs = execute(sf, variants, console, out=out)
+        runs = execute(sf, variants, console, out=out, fast=fast)
     except RunError as e:
         raise click.ClickException(str(e)) from None
     print_runs(console, runs)
@@ -224,7 +227,7 @@ def run(scenario: str, profile: str | None, seed: int | None, reduced: bool, set
 @click.option("--strategy", "-s", required=True, help="strategies to compare, comma-separated")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="also write output here")
 def compare(scenario: str, profile: str | None, seed: int | None, reduced: bool, sets: tuple[str, ...],
-            strategy: str, out: Path | None) -> None:
+            fast: bool, strategy: str, out: Path | None) -> None:
     """Run SCENARIO once per strategy and print the metrics side by side."""
     console = Console()
     sf = _load(scenario)
@@ -234,7 +237,7 @@ def compare(scenario: str, profile: str | None, seed: int | None, reduced: bool,
     except ScenarioError as e:
         raise click.ClickException(str(e)) from None
     try:
-        runs = execute(sf, variants, console, out=out, snapshots=False)
+        runs = execute(sf, variants, console, out=out, snapshots=False, fast=fast)
     except RunError as e:
         raise click.ClickException(str(e)) from None
     for _key, table in compare_table(runs):

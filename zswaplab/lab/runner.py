@@ -101,7 +101,8 @@ _OPS = {">": operator.gt, ">=": operator.ge, "==": operator.eq, "<=": operator.l
 
 class Runner:
     def __init__(self, variant: Variant, *, scenario_name: str, progress: Progress | None = None,
-                 snapshots: bool = True) -> None:
+                 snapshots: bool = True, fast: bool = False) -> None:
+        self.fast = fast
         self.v = variant
         self.sc = variant.scenario
         self.progress = progress
@@ -192,7 +193,7 @@ class Runner:
             profile=self.v.profile, strategy=self.v.strategy, seed=self.seed, totalram=k.totalram, swap=k.swap,
             nr_nodes=k.nr_nodes, shrinker_enabled=k.shrinker_enabled, max_pool_percent=k.max_pool_percent,
             accept_threshold_percent=k.accept_threshold_percent, wb_batch=k.wb_batch, scan_ratio=k.scan_ratio,
-            bypass_second_chance=k.bypass_second_chance,
+            bypass_second_chance=k.bypass_second_chance, fast=self.fast,
         ))
         for spec in sc.memcg:
             for path in expand_template(spec.path, spec.count):
@@ -499,8 +500,8 @@ def metrics_of(run: RunRecord, sc: Scenario) -> dict[str, Any]:
 
 
 def run_variant(variant: Variant, *, scenario_name: str, progress: Progress | None = None,
-                snapshots: bool = True) -> tuple[RunRecord, dict[str, Any]]:
-    rec = Runner(variant, scenario_name=scenario_name, progress=progress, snapshots=snapshots).run()
+                snapshots: bool = True, fast: bool = False) -> tuple[RunRecord, dict[str, Any]]:
+    rec = Runner(variant, scenario_name=scenario_name, progress=progress, snapshots=snapshots, fast=fast).run()
     return rec, metrics_of(rec, variant.scenario)
 
 

@@ -26,8 +26,12 @@ def sweep(sweep_file: str, out: str | None, jobs: int, scheduler: str | None) ->
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console) as prog:
         task = prog.add_task(f"sweep {name}", total=None)
-        res = run_sweep(sweep_file, out, jobs=jobs, scheduler=scheduler,
-                        progress=lambda d, t: prog.update(task, completed=d, total=t))
+        try:
+            res = run_sweep(sweep_file, out, jobs=jobs, scheduler=scheduler,
+                            progress=lambda d, t: prog.update(task, completed=d, total=t))
+        except (OSError, TimeoutError) as e:
+            where = f"Dask scheduler {scheduler}" if scheduler else "the local process pool"
+            raise click.ClickException(f"sweep {name}: cannot run on {where}: {e}") from None
     console.print(f"{res['points']} points: ran {res['ran']}, skipped {res['skipped']} (already done), "
                   f"failed {len(res['failed'])} → {res['out']}/results.parquet, results.csv, summary.png")
     for row in res["failed"].itertuples():
@@ -36,6 +40,65 @@ def sweep(sweep_file: str, out: str | None, jobs: int, scheduler: str | None) ->
         console.print(row.traceback, markup=False, highlight=False)
     if len(res["failed"]):
         raise SystemExit(1)
+
+
+@click.command()
+@click.argument("trace_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--profile", "-p", default="mainline", show_default=True, help="kernel profile")
+@click.option("--memory-max", default="200M", show_default=True, help="memory.max of the replay memcg")
+@click.option("--totalram", default="4G", show_default=True, help="machine RAM (sets the zswap pool limit)")
+@click.option("--seed", type=int, default=0, show_default=True)
+def replay(trace_file: str, profile: str, memory_max: str, totalram: str, seed: int) -> None:
+    """Replay TRACE_FILE (.csv, .parquet or libCacheSim .oracleGeneral) into one memcg on the fast core: a first
+    access allocates the page, a later one touches it. Prints memory.stat, debugfs and events/s."""
+    import time
+
+    from zswaplab.kernel import KernelConfig, OOMKill
+    from zswaplab.kernel.cgroupfs import memparse
+
+    from .fastkernel import FastKernel
+    from .traces import TraceError, read_trace
+
+    try:
+        tr = read_trace(trace_file)
+    except TraceError as e:
+        raise click.ClickException(str(e)) from None
+    ram, n = memparse(totalram)
+    if n != len(totalram):
+        raise click.BadParameter(f"not a size: {totalram!r}", param_hint="--totalram")
+    t0 = time.perf_counter()
+    objs, clens = tr.dense()
+    k = FastKernel(KernelConfig(profile=profile, totalram_pages=max(1, ram // 4096), swap_pages=1 << 26),
+                   seed=seed, keep_log=False)
+    k.fs.mkdir("/replay")
+    try:
+        k.fs.write("/replay", "memory.max", memory_max)
+    except OSError as e:
+        raise click.BadParameter(f"{memory_max!r}: {e.strerror}", param_hint="--memory-max") from None
+    try:
+        k.replay("/replay", objs, clens)
+    except OOMKill as e:
+        raise click.ClickException(f"the replay memcg ran out of memory ({e}): raise --memory-max (it charges "
+                                   "zswap's compressed bytes too)") from None
+    dt = time.perf_counter() - t0
+    console = Console()
+    console.print(f"{len(tr):,} events, {len(clens):,} pages in {dt:.2f} s ({len(tr) / dt:,.0f} events/s)")
+    console.print(k.fs.read("/replay", "memory.stat"), end="", markup=False, highlight=False)
+    console.print(" ".join(f"{key}={v}" for key, v in k.debugfs().items()), markup=False, highlight=False)
+
+
+@click.command("trace-convert")
+@click.argument("src", type=click.Path(exists=True, dir_okay=False))
+@click.argument("dst", type=click.Path(dir_okay=False))
+def trace_convert(src: str, dst: str) -> None:
+    """Convert a trace between .csv, .parquet and libCacheSim .oracleGeneral (by extension)."""
+    from .traces import TraceError, read_trace, write_trace
+
+    try:
+        write_trace(read_trace(src), dst)
+    except TraceError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{src} -> {dst}")
 
 
 def demo(console: Console) -> None:
@@ -71,4 +134,4 @@ def demo(console: Console) -> None:
     console.print(table)
 
 
-commands = [sweep]
+commands = [sweep, replay, trace_convert]

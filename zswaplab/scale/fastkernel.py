@@ -530,6 +530,7 @@ class FastKernel(Kernel):
                 batch = min(max(batch, min(SWAP_CLUSTER_MAX, remaining)), remaining)
                 self._ensure_log(0)
                 got = self.try_to_free_mem_cgroup_pages(memcg, batch, swappiness)
+                self.run_pending_work()  # the kworker runs shrink_worker between reclaim batches
                 if got == 0:
                     if nr_retries == 0:
                         raise OSError(errno.EAGAIN, "memory.reclaim made no progress")
@@ -713,7 +714,8 @@ class FastKernel(Kernel):
         d = ZswapDebugfs()
         for name, slot in L.DEBUGFS_SLOTS.items():
             setattr(d, name, int(self.G[slot]))
-        return d.as_dict(int(nb.zswap_total_pages(self.G, self.KF)) * PAGE_SIZE)
+        return d.as_dict(int(nb.zswap_total_pages(self.G, self.KF)) * PAGE_SIZE,
+                         bool(self.config.incompressible_store_as_is))
 
     def zswap_total_pages(self) -> int:
         return int(nb.zswap_total_pages(self.G, self.KF))

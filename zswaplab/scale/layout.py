@@ -69,13 +69,15 @@ V_ZSWPWB_PRO = 22
 # counters kept in compiled code
 C_SHRINK_MEMCG_CALLS = 23
 C_WAKEUPS = 24
+D_REJECT_COMPRESS_FAIL = 25
 NG = 32
 
 VM_SLOTS = {"zswpout": V_ZSWPOUT, "zswpin": V_ZSWPIN, "zswpwb": V_ZSWPWB, "pswpout": V_PSWPOUT,
             "pswpin": V_PSWPIN, "zswpwb_proactive": V_ZSWPWB_PRO}
 COUNTER_SLOTS = {"shrink_memcg_calls": C_SHRINK_MEMCG_CALLS, "shrink_worker_wakeups": C_WAKEUPS}
 DEBUGFS_SLOTS = {"pool_limit_hit": D_POOL_LIMIT_HIT, "reject_reclaim_fail": D_REJECT_RECLAIM_FAIL,
-                 "reject_compress_poor": D_REJECT_COMPRESS_POOR, "written_back_pages": D_WRITTEN_BACK,
+                 "reject_compress_poor": D_REJECT_COMPRESS_POOR, "reject_compress_fail": D_REJECT_COMPRESS_FAIL,
+                 "written_back_pages": D_WRITTEN_BACK,
                  "stored_pages": D_STORED, "stored_incompressible_pages": D_STORED_INCOMP}
 
 # ---- K slots (configuration, int64)

@@ -20,7 +20,7 @@ from .layout import (
     CHARGE_OK,
     CHARGE_OOM,
     D_POOL_LIMIT_HIT,
-    D_REJECT_COMPRESS_POOR,
+    D_REJECT_COMPRESS_FAIL,
     D_STORED,
     D_STORED_INCOMP,
     D_WRITTEN_BACK,
@@ -432,8 +432,8 @@ def zswap_store(A, p):
     if length >= PAGE_SIZE:
         if K[K_INCOMP_AS_IS] != 0 and writeback_enabled(MC, K, m if hasobj else -1):
             length = PAGE_SIZE
-        else:
-            G[D_REJECT_COMPRESS_POOR] += 1
+        else:  # <= ~6.17: the compressor fails to fit PAGE_SIZE (reject_compress_fail)
+            G[D_REJECT_COMPRESS_FAIL] += 1
             return _reject(G)
     G[G_TOTAL_BYTES] += length
     G[D_STORED] += 1

@@ -165,6 +165,20 @@ def read_oracle_general(path: str | Path, clen_seed: int = 0, clen_mean: float =
     return Trace(rec["time"].copy(), rec["obj_id"].copy(), per_obj[inv], codes=inv.astype(np.int64))
 
 
+def write_trace(tr: Trace, path: str | Path) -> None:
+    """Write a trace by extension: ``.csv``, ``.parquet``, ``.oracleGeneral`` / ``.bin``."""
+    p = Path(path)
+    if p.suffix == ".csv":
+        write_csv(tr, p)
+    elif p.suffix == ".parquet":
+        write_parquet(tr, p)
+    elif p.suffix in (".oracleGeneral", ".bin"):
+        write_oracle_general(tr, p)
+    else:
+        raise TraceError(f"{p}:0: field 'file': unknown trace extension {p.suffix!r} "
+                         "(.csv, .parquet, .oracleGeneral)")
+
+
 def read_trace(path: str | Path) -> Trace:
     """Read a trace by extension: ``.csv``, ``.parquet``, ``.oracleGeneral`` / ``.bin``."""
     p = Path(path)
