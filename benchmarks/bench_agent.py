@@ -1,8 +1,14 @@
 """One agent cycle over 1,000 target cgroups on the fake cgroupfs: CPU milliseconds per cycle (target < 50 ms).
 
-Figure: CPU time of ``Agent.run_cycle()`` (discovery walk, per target: safe dirfd open + inode check, reads of
-``memory.stat`` and ``memory.pressure``, guardrail evaluation, budget accounting, one ``write()`` of
-``"64K source=zswap"``, a second sample, metrics), minus the CPU spent inside the fake kernel's write hook.
+Figure: CPU time of ``Agent.run_cycle()`` (discovery walk; per target: safety checks of the cgroup directory,
+reads of ``memory.stat`` and ``memory.pressure``, guardrail evaluation, budget accounting, one ``write()`` of
+``"64K source=zswap"`` (opened with ``O_NOFOLLOW``, checked to be a regular file), a second ``memory.stat``
+sample, metrics), minus the CPU spent inside the fake kernel's write hook. The safety checks per target and
+cycle: the parent directory is opened once per cycle component by component with ``O_NOFOLLOW`` and listed
+once (one ``getdents`` pass for the 1,000 siblings), the target's entry must be a real directory with the
+tracked inode (else one ``fstatat`` decides), and the files are opened with ``openat`` on the descriptor kept
+for the cgroup; the second sample re-reads the open ``memory.stat`` from offset 0 (``fstat`` first, so a
+removed file is never read stale). See docs/agent.md, "Cost of a cycle".
 Baseline ("bare I/O loop"): the same file operations per cgroup written as the shortest plain-Python loop
 (``open().read()`` x3 and one ``os.write`` through the same fake kernel), without parsing, policy or safety
 checks, with the fake kernel's CPU likewise subtracted. The ratio is the agent's overhead over bare I/O.

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from zswaplab.agent.backend import CgroupRef, UnsafePath
 from zswaplab.agent.cgroupfs import CgroupFSBackend
 from zswaplab.agent.fakefs import FakeKernel
-from zswaplab.agent.stats import parse_memory_stat
+from zswaplab.agent.stats import parse_memory_stat, parse_pressure
 
 from .conftest import policy
 
@@ -191,3 +191,34 @@ def test_metrics_collector_exposes_the_same_series(rig) -> None:
     assert samples[("zswaplab_agent_backoff_remaining_seconds", (("target", "/a"),))] == 0
     ag.metrics.forget("/a")
     assert not [s for m in ag.metrics.registry.collect() for s in m.samples if s.labels.get("target") == "/a"]
+
+
+@given(vals=st.lists(st.integers(0, 10**6), min_size=6, max_size=6), total=st.integers(0, 10**12),
+       full_line=st.booleans())
+def test_psi_fast_path_equals_the_general_parser(vals, total, full_line) -> None:
+    from zswaplab.agent import stats
+
+    a10, a60, a300, f10, f60, f300 = (f"{v / 100:.2f}" for v in vals)
+    text = f"some avg10={a10} avg60={a60} avg300={a300} total={total}\n"
+    if full_line:
+        text += f"full avg10={f10} avg60={f60} avg300={f300} total={total}\n"
+    got = parse_pressure(text)
+    assert stats._PSI_RE.match(text) is not None or not full_line
+    want = stats.Pressure(float(a10), float(a60), float(a300), total,
+                          float(f10) if full_line else 0.0, float(f60) if full_line else 0.0)
+    assert got == want
+
+
+def test_second_read_of_a_handle_sees_new_content_and_never_a_removed_file(be, tmp_path) -> None:
+    fk, b = be
+    ref = b.resolve("/p/a")
+    d = tmp_path / "cg" / "p" / "a"
+    with b.open(ref) as h:
+        first = h.read("memory.stat")
+        (d / "memory.stat").write_text("zswap 1\n")  # rewritten in place (like a seq_file's next show)
+        assert h.read("memory.stat") == "zswap 1\n" != first
+        os.unlink(d / "memory.stat")  # removed: not served stale from the open descriptor
+        with pytest.raises(FileNotFoundError):
+            h.read("memory.stat")
+        (d / "memory.stat").write_text("zswap 2\n")  # replaced by a new file: that one is read
+        assert h.read("memory.stat") == "zswap 2\n"

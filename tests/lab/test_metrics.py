@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from zswaplab.lab import metrics as M
 from zswaplab.lab.records import CallRecord, RefaultRecord, WritebackRecord
 
-nonneg = st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=False)
+# shares are byte/page counts: 0 or at least a micro-unit (tiny floats would underflow when squared)
+nonneg = st.just(0.0) | st.floats(min_value=1e-6, max_value=1e9)
 
 
 def call(i: int, pages: dict[str, int], per_page: int = 1000, errno: int = 0) -> CallRecord:

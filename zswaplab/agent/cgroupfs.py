@@ -57,11 +57,17 @@ class CgroupFSHandle:
     def __init__(self, backend: CgroupFSBackend, ref: CgroupRef, fd: int, owned: bool = True) -> None:
         self.backend, self.ref, self.fd, self.owned = backend, ref, fd, owned
         self.stale = False  # the kept descriptor answered ENOENT/ENODEV: drop it when the handle is done
+        # files this handle has read, kept open until it exits and re-read from offset 0 (a cgroup file is
+        # generated anew by every read from offset 0; see read())
+        self._rfds: dict[str, int] = {}
 
     def __enter__(self) -> CgroupFSHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        rfds, self._rfds = self._rfds, {}
+        for rfd in rfds.values():
+            os.close(rfd)
         if self.owned:
             os.close(self.fd)
         elif self.stale:
@@ -72,28 +78,48 @@ class CgroupFSHandle:
             self.stale = True
 
     def read(self, fname: str) -> str:
-        if "/" in fname or fname in (".", ".."):
-            raise UnsafePath(f"refusing file name {fname!r}")
-        try:
-            fd = os.open(fname, _READ_FLAGS, dir_fd=self.fd)
-        except OSError as e:
-            self._failed(e)
-            raise
+        """The text of file ``fname`` of this cgroup, read now.
+
+        The first read of a file opens it (``openat`` on the cgroup's descriptor, ``O_NOFOLLOW``); later reads
+        through the same handle (the second sample of a step) re-read the open file from offset 0, which makes
+        the kernel generate it anew (``seq_read_iter`` restarts at position 0). A file that was removed
+        meanwhile is never read stale: kernfs answers ``ENODEV``, and on other filesystems an unlinked file
+        (``st_nlink == 0``) is closed and opened again by name.
+        """
+        fd = self._rfds.get(fname)
+        if fd is not None:
+            try:
+                gone = os.fstat(fd).st_nlink == 0
+            except OSError:
+                gone = True
+            if gone:
+                del self._rfds[fname]
+                os.close(fd)
+                fd = None
+        if fd is None:
+            if "/" in fname or fname in (".", ".."):
+                raise UnsafePath(f"refusing file name {fname!r}")
+            try:
+                fd = os.open(fname, _READ_FLAGS, dir_fd=self.fd)
+            except OSError as e:
+                self._failed(e)
+                raise
+            self._rfds[fname] = fd
         try:
             # cgroup files are single-show seq_files: a short read is the whole file; read on only if the
             # buffer came back full
-            data = os.read(fd, _READ_BUF)
+            data = os.pread(fd, _READ_BUF, 0)
             if len(data) == _READ_BUF:
                 chunks = [data]
-                while chunk := os.read(fd, _READ_BUF):
+                off = len(data)
+                while chunk := os.pread(fd, _READ_BUF, off):
                     chunks.append(chunk)
+                    off += len(chunk)
                 data = b"".join(chunks)
             return data.decode("ascii", "replace")
         except OSError as e:
             self._failed(e)
             raise
-        finally:
-            os.close(fd)
 
     def exists(self, fname: str) -> bool:
         try:

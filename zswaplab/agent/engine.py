@@ -26,7 +26,6 @@ from collections import deque
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from dataclasses import replace as dc_replace
 from functools import lru_cache
 from typing import Any
 
@@ -512,7 +511,7 @@ class Agent:
                     # PSI only matters if another step may follow in this cycle; otherwise the next cycle's
                     # first sample checks it (saves a read per target per cycle)
                     try:
-                        after = dc_replace(after, psi=self._read_psi(st, h), psi_skipped=False)
+                        after = after._replace(psi=self._read_psi(st, h), psi_skipped=False)
                     except OSError as e:
                         self._on_error(st, res, e, "sample")
                         break

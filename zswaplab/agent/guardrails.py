@@ -11,6 +11,7 @@ once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..kernel.constants import PAGE_SIZE
 from .policy import Guardrails
@@ -20,8 +21,9 @@ from .stats import Pressure
 MIN_RATE_WINDOW_S = 0.05
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):
+    """Immutable (a named tuple: built twice per target per step, ~3x cheaper than a frozen dataclass)."""
+
     t: float  # seconds (backend clock)
     stat: dict[str, int]
     psi: Pressure | None

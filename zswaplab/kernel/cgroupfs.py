@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .constants import MAX_SWAPPINESS, MIN_SWAPPINESS, PAGE_COUNTER_MAX, PAGE_SIZE, SWAPPINESS_ANON_ONLY
@@ -109,6 +110,55 @@ def _match_int(s: str) -> int | None:
     if not -(1 << 31) <= v < (1 << 31):
         return None
     return v
+
+
+@dataclass(frozen=True)
+class ReclaimRequest:
+    """A parsed ``memory.reclaim`` write."""
+
+    nr_bytes: int
+    swappiness: int | None  # None = not given
+    zswap_only: bool  # the series' key (``zswap_writeback_only`` v2-v4, ``source=zswap`` v5)
+
+
+def parse_memory_reclaim(buf: str, iface: str | None, swappiness_max: bool) -> ReclaimRequest:
+    """``user_proactive_reclaim`` token parsing (mm/vmscan.c v6.17+; ``memory_reclaim`` before) with the series'
+    keys for ``iface`` ("zswap_writeback_only" or "source=zswap"); raises ``OSError(EINVAL)`` exactly where the
+    kernel returns -EINVAL (spec §1.14, §2.2, §2.5, §4.2)."""
+    buf = _strstrip(buf)
+    nr_bytes, n = memparse(buf)
+    if n == 0:
+        raise _err(errno.EINVAL, "no size")
+    rest = _strstrip(buf[n:])
+    swappiness = -1
+    zswap_only = False
+    for tok in rest.split(" "):
+        if not tok:
+            continue
+        if tok.startswith("swappiness="):
+            v = _match_int(tok[len("swappiness="):])
+            if v is not None:
+                if not MIN_SWAPPINESS <= v <= MAX_SWAPPINESS:
+                    raise _err(errno.EINVAL, "swappiness out of range")
+                swappiness = v
+                continue
+            if tok == "swappiness=max" and swappiness_max:
+                swappiness = SWAPPINESS_ANON_ONLY
+                continue
+            raise _err(errno.EINVAL, f"bad token {tok!r}")
+        if iface == "zswap_writeback_only" and tok == "zswap_writeback_only":
+            zswap_only = True
+            continue
+        if iface == "source=zswap" and tok.startswith("source="):
+            val = tok[len("source="):]
+            if len(val) >= 16 or val != "zswap":  # match_strlcpy into char[16]; only "zswap"
+                raise _err(errno.EINVAL, f"bad source {val!r}")
+            zswap_only = True
+            continue
+        raise _err(errno.EINVAL, f"unknown token {tok!r}")
+    if zswap_only and swappiness != -1:
+        raise _err(errno.EINVAL, "zswap writeback cannot be combined with swappiness")
+    return ReclaimRequest(nr_bytes, None if swappiness == -1 else swappiness, zswap_only)
 
 
 class CgroupFS:
@@ -275,51 +325,26 @@ class CgroupFS:
                 retries -= 1
 
     def _memory_reclaim(self, m: MemCgroup, buf: str) -> None:
-        """``memory_reclaim`` / ``user_proactive_reclaim`` parsing with the profile's extra keys."""
-        from .proactive import proactive_writeback
-        from .vmscan import memory_reclaim
-
+        """``memory_reclaim`` / ``user_proactive_reclaim``: parse, then reclaim or (series) write back."""
         k = self.k
-        iface = k.params.interface
-        buf = _strstrip(buf)
-        nr_bytes, n = memparse(buf)
-        if n == 0:
-            raise _err(errno.EINVAL, "no size")
-        rest = _strstrip(buf[n:])
-        swappiness = -1
-        zswap_only = False
-        for tok in rest.split(" "):
-            if not tok:
-                continue
-            if tok.startswith("swappiness="):
-                v = _match_int(tok[len("swappiness="):])
-                if v is not None:
-                    if not MIN_SWAPPINESS <= v <= MAX_SWAPPINESS:
-                        raise _err(errno.EINVAL, "swappiness out of range")
-                    swappiness = v
-                    continue
-                if tok == "swappiness=max" and k.config.swappiness_max:
-                    swappiness = SWAPPINESS_ANON_ONLY
-                    continue
-                raise _err(errno.EINVAL, f"bad token {tok!r}")
-            if iface == "zswap_writeback_only" and tok == "zswap_writeback_only":
-                zswap_only = True
-                continue
-            if iface == "source=zswap" and tok.startswith("source="):
-                val = tok[len("source="):]
-                if len(val) >= 16 or val != "zswap":  # match_strlcpy into char[16]; only "zswap"
-                    raise _err(errno.EINVAL, f"bad source {val!r}")
-                zswap_only = True
-                continue
-            raise _err(errno.EINVAL, f"unknown token {tok!r}")
-        if zswap_only:
-            if swappiness != -1:
-                raise _err(errno.EINVAL, "zswap writeback cannot be combined with swappiness")
-            rc = proactive_writeback(k, m, nr_bytes)
+        req = parse_memory_reclaim(buf, k.params.interface, bool(k.config.swappiness_max))
+        if req.zswap_only:
+            rc = self._proactive_writeback(m, req.nr_bytes)
             if rc < 0:
                 raise _err(-rc)
             return
-        memory_reclaim(k, m, nr_bytes // PAGE_SIZE, None if swappiness == -1 else swappiness)
+        self._reclaim(m, req.nr_bytes // PAGE_SIZE, req.swappiness)
+
+    # the two actions behind memory.reclaim (overridden by the fast core)
+    def _proactive_writeback(self, m: MemCgroup, nr_bytes: int) -> int:
+        from .proactive import proactive_writeback
+
+        return proactive_writeback(self.k, m, nr_bytes)
+
+    def _reclaim(self, m: MemCgroup, nr_pages: int, swappiness: int | None) -> None:
+        from .vmscan import memory_reclaim
+
+        memory_reclaim(self.k, m, nr_pages, swappiness)
 
     def _proactive_writeback_file(self, m: MemCgroup, buf: str) -> None:
         """v1 ``memory.zswap.proactive_writeback``: ``"[max=<bytes>] <age_seconds>"`` (spec §2.1)."""

@@ -23,7 +23,6 @@ from zswaplab.kernel.cgroupfs import (
     ULONG_MAX,
     CgroupFS,
     _err,
-    _match_int,
     _strstrip,
     memparse,
     simple_strtoull,
@@ -32,14 +31,11 @@ from zswaplab.kernel.config import KernelConfig
 from zswaplab.kernel.constants import (
     DEF_PRIORITY,
     MAX_RECLAIM_RETRIES,
-    MAX_SWAPPINESS,
-    MIN_SWAPPINESS,
     NSEC_PER_SEC,
     PAGE_COUNTER_MAX,
     PAGE_SHIFT,
     PAGE_SIZE,
     SWAP_CLUSTER_MAX,
-    SWAPPINESS_ANON_ONLY,
 )
 from zswaplab.kernel.memcg import CssState, MemCgroup, MemcgStats, MemcgTree
 from zswaplab.kernel.page import PageState
@@ -1015,49 +1011,11 @@ class FastCgroupFS(CgroupFS):
             if k.try_to_free_mem_cgroup_pages(m, over) == 0:
                 retries -= 1
 
-    def _memory_reclaim(self, m: MemCgroup, buf: str) -> None:
-        """``memory_reclaim`` / ``user_proactive_reclaim`` parsing (as ``CgroupFS._memory_reclaim``)."""
-        k = self.k
-        iface = k.params.interface
-        buf = _strstrip(buf)
-        nr_bytes, n = memparse(buf)
-        if n == 0:
-            raise _err(errno.EINVAL, "no size")
-        rest = _strstrip(buf[n:])
-        swappiness = -1
-        zswap_only = False
-        for tok in rest.split(" "):
-            if not tok:
-                continue
-            if tok.startswith("swappiness="):
-                v = _match_int(tok[len("swappiness="):])
-                if v is not None:
-                    if not MIN_SWAPPINESS <= v <= MAX_SWAPPINESS:
-                        raise _err(errno.EINVAL, "swappiness out of range")
-                    swappiness = v
-                    continue
-                if tok == "swappiness=max" and k.config.swappiness_max:
-                    swappiness = SWAPPINESS_ANON_ONLY
-                    continue
-                raise _err(errno.EINVAL, f"bad token {tok!r}")
-            if iface == "zswap_writeback_only" and tok == "zswap_writeback_only":
-                zswap_only = True
-                continue
-            if iface == "source=zswap" and tok.startswith("source="):
-                val = tok[len("source="):]
-                if len(val) >= 16 or val != "zswap":
-                    raise _err(errno.EINVAL, f"bad source {val!r}")
-                zswap_only = True
-                continue
-            raise _err(errno.EINVAL, f"unknown token {tok!r}")
-        if zswap_only:
-            if swappiness != -1:
-                raise _err(errno.EINVAL, "zswap writeback cannot be combined with swappiness")
-            rc = k.proactive_writeback(m, nr_bytes)
-            if rc < 0:
-                raise _err(-rc)
-            return
-        k.memory_reclaim(m, nr_bytes // PAGE_SIZE, None if swappiness == -1 else swappiness)
+    def _proactive_writeback(self, m: MemCgroup, nr_bytes: int) -> int:
+        return self.k.proactive_writeback(m, nr_bytes)
+
+    def _reclaim(self, m: MemCgroup, nr_pages: int, swappiness: int | None) -> None:
+        self.k.memory_reclaim(m, nr_pages, swappiness)
 
     def _proactive_writeback_file(self, m: MemCgroup, buf: str) -> None:
         """v1 ``memory.zswap.proactive_writeback`` (as ``CgroupFS._proactive_writeback_file``; spec §2.1)."""
