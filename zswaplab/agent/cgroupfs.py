@@ -9,10 +9,11 @@ Safety rules, enforced here and nowhere else:
 * during an agent cycle (:meth:`CgroupFSBackend.begin_cycle` .. :meth:`~CgroupFSBackend.end_cycle`) the
   ancestors of the targets are opened once per cycle (component by component, ``O_NOFOLLOW``, as above) and
   shared by their targets, and each target's own directory descriptor is kept across cycles
-  (``open(ref, keep=True)``); every cycle still re-checks, with one ``fstatat(parent, name,
-  AT_SYMLINK_NOFOLLOW)``, that the path names that very directory (not a symlink, same inode), and all file
-  access goes through the kept descriptor with ``openat`` — so the files read and written are always those
-  of the tracked cgroup, never of a namesake;
+  (``open(ref, keep=True)``); every cycle still re-checks that the path names that very directory: its entry
+  in the parent's listing (one ``getdents`` pass per parent and cycle) must be a real directory with the
+  tracked inode, and any disagreement is settled by ``fstatat(parent, name, AT_SYMLINK_NOFOLLOW)`` (symlink:
+  refused; other inode: ``ENOENT``). All file access goes through the kept descriptor with ``openat``, so the
+  files read and written are always those of the tracked cgroup, never of a namesake;
 * only :data:`~zswaplab.agent.interface.OWNED_FILES` are ever opened for writing, without ``O_CREAT`` or
   ``O_TRUNC``, and each request is exactly one ``write()`` (like ``echo "10M source=zswap" > memory.reclaim``).
 
