@@ -250,14 +250,14 @@ refault_rate = "64K/s"
 AGENT_METRICS_PORT = 9177
 # the agent's own parsers applied to the real files, next to the guest driver's reference parse of the same text
 PARSE_WITH_AGENT = """
-import dataclasses, json
+import json
 from zswaplab.agent.stats import parse_memory_stat, parse_pressure
 from zswaplab.vm.guest import parse_kv, parse_pressure as reference_pressure
 base = "/sys/fs/cgroup/agent_parent/c1"
 stat, psi = open(base + "/memory.stat").read(), open(base + "/memory.pressure").read()
 m, p = parse_memory_stat(stat), parse_pressure(psi)
 print(json.dumps({"stat": m.values, "bad_lines": m.bad_lines, "stat_reference": parse_kv(stat),
-                  "pressure": None if p is None else dataclasses.asdict(p),
+                  "pressure": None if p is None else p._asdict(),
                   "pressure_reference": reference_pressure(psi)}))
 """
 
