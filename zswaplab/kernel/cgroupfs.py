@@ -41,7 +41,7 @@ def _err(code: int, msg: str = "") -> OSError:
 
 
 def simple_strtoull(s: str, base: int = 0) -> tuple[int, int]:
-    """``simple_strtoull(cp, &endp, base)`` (lib/vsprintf.c): returns (value, characters consumed).
+    """``simple_strtoull(cp, &endp, base)`` (lib/vsprintf.c, v6.12 … v7.0): returns (value, characters consumed).
 
     Base 0 autodetects ``0x`` (hex) and a leading ``0`` (octal); no sign, no overflow check (wraps at 64 bits).
     """
@@ -68,7 +68,7 @@ def simple_strtoull(s: str, base: int = 0) -> tuple[int, int]:
 
 
 def memparse(s: str) -> tuple[int, int]:
-    """``memparse(ptr, &retptr)`` (lib/cmdline.c): a number with an optional K/M/G/T/P/E suffix.
+    """``memparse(ptr, &retptr)`` (lib/cmdline.c, v6.12 … v7.0): a number with an optional K/M/G/T/P/E suffix.
 
     Returns (bytes, characters consumed); consumed == 0 means nothing was parsed.
     """
@@ -87,7 +87,7 @@ def _strstrip(s: str) -> str:
 
 
 def page_counter_memparse(buf: str, max_token: str = "max") -> int:
-    """``page_counter_memparse(buf, "max", &nr_pages)``: "max" or a byte size rounded down to pages."""
+    """``page_counter_memparse(buf, "max", &nr_pages)`` (v6.12 … v7.0): "max" or a byte size rounded down to pages."""
     buf = _strstrip(buf)
     if buf == max_token:
         return PAGE_COUNTER_MAX
@@ -182,7 +182,7 @@ class CgroupFS:
             return False
 
     def mkdir(self, path: str) -> None:
-        """``cgroup_mkdir``: EEXIST if present, ENOENT if the parent is missing."""
+        """``cgroup_mkdir`` (v6.12 … v7.0): EEXIST if present, ENOENT if the parent is missing."""
         parts = [p for p in path.split("/") if p]
         if not parts:
             raise _err(errno.EEXIST, "/")
@@ -192,7 +192,8 @@ class CgroupFS:
         self.k.mkdir(parent, parts[-1])
 
     def rmdir(self, path: str) -> None:
-        """``cgroup_rmdir`` = memcg offline; EBUSY with online children (the model's cgroups hold no tasks)."""
+        """``cgroup_rmdir`` (v6.12 … v7.0) = memcg offline; EBUSY with online children (model cgroups hold no
+        tasks)."""
         m = self._lookup(path)
         if m.is_root:
             raise _err(errno.EBUSY, "/")
@@ -242,7 +243,8 @@ class CgroupFS:
         raise _err(errno.EINVAL, file)
 
     def memory_stat(self, m: MemCgroup) -> str:
-        """``memory_stat_format``: the zswap-relevant lines of memory.stat, in the kernel's order and units."""
+        """``memory_stat_format`` (v6.12 … v7.0): the zswap-relevant lines of memory.stat, in the kernel's order
+        and units."""
         st = self.k.stats_of(m)
         prof = self.k.params
         lines: list[tuple[str, int]] = [

@@ -57,7 +57,7 @@ class LruList:
 
     # list primitives (include/linux/list.h) -------------------------------------------------------
     def add_tail(self, item: LruItem) -> None:
-        """``list_lru_add`` → ``list_add_tail``."""
+        """``list_lru_add`` (mm/list_lru.c, v6.8 … v7.0) → ``list_add_tail``."""
         tail = self.head.prev
         item.prev, item.next = tail, self.head
         tail.next = item
@@ -74,7 +74,7 @@ class LruList:
         self.nr_items += 1
 
     def del_item(self, item: LruItem) -> None:
-        """``list_lru_del`` → ``list_del_init``."""
+        """``list_lru_del`` (mm/list_lru.c, v6.8 … v7.0) → ``list_del_init``."""
         assert item.lru is self
         item.prev.next = item.next
         item.next.prev = item.prev
@@ -83,7 +83,7 @@ class LruList:
         self.nr_items -= 1
 
     def move_tail(self, item: LruItem) -> None:
-        """``list_move_tail`` (rotation)."""
+        """``list_move_tail`` (include/linux/list.h): rotation."""
         item.prev.next = item.next
         item.next.prev = item.prev
         tail = self.head.prev
@@ -92,7 +92,8 @@ class LruList:
         self.head.prev = item
 
     def splice_init_head(self, dst: LruList) -> None:
-        """``list_splice_init(&src->list, &dst->list)``: move every item of ``self`` to the HEAD of ``dst``.
+        """``list_splice_init(&src->list, &dst->list)`` (include/linux/list.h): move every item of ``self`` to
+        the HEAD of ``dst``.
 
         Used by ``memcg_reparent_list_lru_node`` at memcg offline (mm/list_lru.c).
         """
@@ -186,12 +187,13 @@ class MemcgListLru:
         return lst
 
     def list_lru_count_one(self, memcg_id: int, nid: int) -> int:
-        """``list_lru_count_one(lru, nid, memcg)``: length of that one list."""
+        """``list_lru_count_one(lru, nid, memcg)`` (mm/list_lru.c, v6.8 … v7.0): length of that one list."""
         lst = self._lists.get((memcg_id, nid))
         return 0 if lst is None else lst.nr_items
 
     def reparent(self, child_id: int, parent_id: int) -> None:
-        """``memcg_reparent_list_lrus``: splice each of the child's per-node lists onto the HEAD of the parent's."""
+        """``memcg_reparent_list_lrus`` (mm/list_lru.c, v6.8 … v7.0): splice each of the child's per-node lists
+        onto the HEAD of the parent's."""
         for nid in range(self.nr_nodes):
             src = self._lists.pop((child_id, nid), None)
             if src is not None:

@@ -109,7 +109,7 @@ class MemCgroup:
         return (p if p != "/" else "") + "/" + self.name
 
     def online(self) -> bool:
-        """``mem_cgroup_online()`` — css is online (not yet offlined)."""
+        """``mem_cgroup_online()`` (v6.12 … v7.0) — css is online (not yet offlined)."""
         return self.state is CssState.ONLINE
 
     def ancestors(self, include_self: bool = True) -> Iterator[MemCgroup]:
@@ -174,7 +174,7 @@ class MemcgTree:
 
     # ---------------------------------------------------------------- lifecycle
     def mkdir(self, parent: MemCgroup, name: str) -> MemCgroup:
-        """``cgroup_mkdir`` → ``mem_cgroup_css_alloc`` + ``css_online``: append to parent's children."""
+        """``cgroup_mkdir`` (v6.12 … v7.0) → ``mem_cgroup_css_alloc`` + ``css_online``: append to parent's children."""
         if not parent.online():
             raise RefError(f"mkdir under a dying cgroup {parent!r}")
         if any(c.name == name and c.online() for c in parent.children):
@@ -189,7 +189,7 @@ class MemcgTree:
         return m
 
     def offline(self, memcg: MemCgroup) -> None:
-        """``cgroup_rmdir`` → ``kill_css`` → ``mem_cgroup_css_offline``.
+        """``cgroup_rmdir`` (v6.12 … v7.0) → ``kill_css`` → ``mem_cgroup_css_offline``.
 
         Marks the css offline (``css_tryget_online`` fails from now on), runs the offline hooks
         (zswap cursor cleanup, list_lru and objcg reparenting) and drops the base reference
@@ -217,7 +217,7 @@ class MemcgTree:
 
     # ---------------------------------------------------------------- references
     def css_get(self, memcg: MemCgroup) -> None:
-        """``css_get`` — unconditional get; the caller must already hold a reference."""
+        """``css_get`` (v6.12 … v7.0) — unconditional get; the caller must already hold a reference."""
         if memcg.is_root:
             return
         if memcg.state is CssState.RELEASED or memcg.refcnt <= 0:
@@ -226,7 +226,7 @@ class MemcgTree:
         self.ledger.got(memcg)
 
     def css_tryget(self, memcg: MemCgroup) -> bool:
-        """``css_tryget`` — succeeds for online and dying (not yet released) memcgs."""
+        """``css_tryget`` (v6.12 … v7.0) — succeeds for online and dying (not yet released) memcgs."""
         if memcg.is_root:
             return True
         if memcg.state is CssState.RELEASED or memcg.refcnt <= 0:
@@ -236,7 +236,8 @@ class MemcgTree:
         return True
 
     def mem_cgroup_tryget_online(self, memcg: MemCgroup) -> bool:
-        """``mem_cgroup_tryget_online`` → ``css_tryget_online``: fails for dying memcgs; root always succeeds."""
+        """``mem_cgroup_tryget_online`` (v6.12 … v7.0) → ``css_tryget_online``: fails for dying memcgs; root
+        always succeeds."""
         if memcg.is_root:
             return True
         if memcg.state is not CssState.ONLINE:
@@ -246,7 +247,7 @@ class MemcgTree:
         return True
 
     def css_put(self, memcg: MemCgroup | None) -> None:
-        """``css_put`` / ``mem_cgroup_put`` (``None`` and root are no-ops)."""
+        """``css_put`` (v6.12 … v7.0) / ``mem_cgroup_put`` (``None`` and root are no-ops)."""
         if memcg is None or memcg.is_root:
             return
         self._put(memcg, base=False)
@@ -267,7 +268,7 @@ class MemcgTree:
     # ---------------------------------------------------------------- iteration
     @staticmethod
     def css_next_descendant_pre(pos: MemCgroup | None, root: MemCgroup) -> MemCgroup | None:
-        """``css_next_descendant_pre(pos, root)`` (kernel/cgroup/cgroup.c).
+        """``css_next_descendant_pre(pos, root)`` (kernel/cgroup/cgroup.c, v6.12 … v7.0).
 
         ``pos is None`` → ``root``; else the first child of ``pos``; else the next sibling of ``pos`` or of
         its nearest ancestor below ``root``; ``None`` at the end.
@@ -308,7 +309,7 @@ class MemcgTree:
         return pos
 
     def mem_cgroup_iter_break(self, root: MemCgroup | None, prev: MemCgroup | None) -> None:
-        """``mem_cgroup_iter_break(root, prev)``: abort a walk, dropping ``prev``'s reference."""
+        """``mem_cgroup_iter_break(root, prev)`` (v6.12 … v7.0): abort a walk, dropping ``prev``'s reference."""
         if root is None:
             root = self.root
         if prev is not None and prev is not root:

@@ -42,7 +42,7 @@ class Psi:
             g.pending_ns += ns
 
     def advance(self, now_ns: int) -> None:
-        """``psi_avgs_work``: fold each elapsed 2 s period into the running averages."""
+        """``psi_avgs_work`` (kernel/sched/psi.c, v4.20+): fold each elapsed 2 s period into the running averages."""
         while now_ns - self.last_update_ns >= PSI_FREQ_NS:
             self.last_update_ns += PSI_FREQ_NS
             for g in self.groups.values():

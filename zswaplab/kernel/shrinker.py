@@ -48,7 +48,8 @@ def zswap_shrinker_count(k: Kernel, memcg: MemCgroup, nid: int) -> int:
 
 
 def zswap_shrinker_scan(k: Kernel, memcg: MemCgroup, nid: int, budget: WalkBudget) -> int:
-    """``zswap_shrinker_scan(shrinker, sc)``: walk with the encountered-swapcache flag; STOP on it or on 0 freed."""
+    """``zswap_shrinker_scan(shrinker, sc)`` (v6.12 … v7.0): walk with the encountered-swapcache flag; STOP on it
+    or on 0 freed."""
     if not k.config.shrinker_enabled or not mem_cgroup_zswap_writeback_enabled(memcg, k.config.zswap_enabled):
         budget.nr_to_walk = 0
         return SHRINK_STOP
@@ -61,7 +62,7 @@ def zswap_shrinker_scan(k: Kernel, memcg: MemCgroup, nid: int, budget: WalkBudge
 
 
 def shrink_slab_zswap(k: Kernel, memcg: MemCgroup, nid: int, priority: int) -> int:
-    """``do_shrink_slab`` for the zswap shrinker on one (memcg, nid) (batch 0 → SHRINK_BATCH, seeks 2)."""
+    """``do_shrink_slab`` (v6.12 … v7.0) for the zswap shrinker on one (memcg, nid) (batch 0 → SHRINK_BATCH, seeks 2)."""
     freeable = zswap_shrinker_count(k, memcg, nid)
     if freeable == 0:
         return 0

@@ -107,13 +107,14 @@ class Kernel:
         return self.lru_id(None if objcg is None else objcg.memcg)
 
     def get_obj_cgroup_from_page(self, page: Page) -> ObjCgroup | None:
-        """``get_obj_cgroup_from_folio``: None when memcg is disabled or the page is charged to the root."""
+        """``get_obj_cgroup_from_folio`` (v6.12 … v7.0): None when memcg is disabled or the page is charged to
+        the root."""
         if self.tree.memcg_disabled or page.memcg.is_root:
             return None
         return self._objcg[page.memcg.id]
 
     def _reparent(self, memcg: MemCgroup) -> None:
-        """``memcg_reparent_objcgs`` + ``memcg_reparent_list_lrus`` at offline, plus the model's simplifications:
+        """``memcg_reparent_objcgs`` (v6.12 … v7.0) + ``memcg_reparent_list_lrus`` at offline, plus the model's simplifications:
         local stats fold into the parent, resident anon pages and swap charges move to the parent."""
         parent = memcg.parent
         assert parent is not None
@@ -138,7 +139,7 @@ class Kernel:
 
     # ------------------------------------------------------------------ charging
     def mod_memcg_zswap(self, memcg: MemCgroup, dbytes: int, dpages: int, dincomp: int) -> None:
-        """``obj_cgroup_charge_zswap`` / ``obj_cgroup_uncharge_zswap`` + the MEMCG_ZSWAP_* stat updates."""
+        """``obj_cgroup_charge_zswap`` (v6.12 … v7.0) / ``obj_cgroup_uncharge_zswap`` + the MEMCG_ZSWAP_* stat updates."""
         st = memcg.stat
         st.zswap_b += dbytes
         st.zswapped += dpages
@@ -162,7 +163,7 @@ class Kernel:
                 a.swap_peak = h.swap
 
     def try_charge(self, memcg: MemCgroup, nr_pages: int = 1) -> None:
-        """``try_charge_memcg``: over ``memory.max`` anywhere up the tree → reclaim from that memcg, retry up to
+        """``try_charge_memcg`` (v6.12 … v7.0): over ``memory.max`` anywhere up the tree → reclaim from that memcg, retry up to
         MAX_RECLAIM_RETRIES times, then OOM."""
         retries = MAX_RECLAIM_RETRIES
         while True:
@@ -180,7 +181,7 @@ class Kernel:
                 retries -= 1
 
     def swap_alloc(self, page: Page) -> bool:
-        """``folio_alloc_swap`` + ``mem_cgroup_try_charge_swap``: False if the device or memory.swap.max is full."""
+        """``folio_alloc_swap`` (v6.12 … v7.0) + ``mem_cgroup_try_charge_swap``: False if the device or memory.swap.max is full."""
         if self.swap_used >= self.config.swap_pages:
             return False
         for a in page.memcg.ancestors():
@@ -192,7 +193,7 @@ class Kernel:
         return True
 
     def swap_free(self, page: Page) -> None:
-        """``swap_free`` / ``mem_cgroup_uncharge_swap`` (and zswap_invalidate of any entry)."""
+        """``swap_free`` (v6.12 … v7.0) / ``mem_cgroup_uncharge_swap`` (and zswap_invalidate of any entry)."""
         if page.swp is None:
             return
         zswap_invalidate(self, page.swp)
@@ -275,7 +276,7 @@ class Kernel:
 
     # ------------------------------------------------------------------ async work and time
     def queue_shrink_work(self) -> None:
-        """``queue_work(shrink_wq, &zswap_shrink_work)``: single work item, idempotent while pending."""
+        """``queue_work(shrink_wq, &zswap_shrink_work)`` (v6.12 … v7.0): single work item, idempotent while pending."""
         if not self.shrink_work_queued:
             self.counters["shrink_worker_wakeups"] += 1
         self.shrink_work_queued = True

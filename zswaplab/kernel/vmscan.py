@@ -69,7 +69,8 @@ def _shrink_anon_list(k: Kernel, memcg: MemCgroup, nid: int, nr_scan: int, want:
 
 def try_to_free_mem_cgroup_pages(k: Kernel, target: MemCgroup, nr_pages: int,
                                  swappiness: int | None = None) -> int:
-    """``try_to_free_mem_cgroup_pages(memcg, nr_pages, ..., MEMCG_RECLAIM_MAY_SWAP | PROACTIVE)`` (simplified).
+    """``try_to_free_mem_cgroup_pages(memcg, nr_pages, ..., MEMCG_RECLAIM_MAY_SWAP | PROACTIVE)`` (mm/vmscan.c,
+    v6.12 … v7.0), simplified.
 
     Reclaims up to ``nr_pages`` anon pages from ``target``'s subtree and drives the zswap shrinker through
     ``shrink_slab`` when it is enabled. ``swappiness == 0`` scans no anon pages. Returns pages reclaimed.

@@ -256,7 +256,7 @@ def zswap_memcg_offline_cleanup(k: Kernel, memcg: MemCgroup) -> None:
 
 # ------------------------------------------------------------------------------------------ shrink_worker
 def shrink_worker(k: Kernel) -> None:
-    """``shrink_worker(work)``: global pool-limit writeback, in the form the configuration selects."""
+    """``shrink_worker(work)`` (v6.11 … mid-2026 and the series' v4/v5): global pool-limit writeback, in the form the configuration selects."""
     k.counters["shrink_worker_runs"] += 1
     form = k.config.shrink_memcg_form
     if form == "mainline":

@@ -93,12 +93,12 @@ def zswap_total_pages(k: Kernel) -> int:
 
 
 def zswap_max_pages(k: Kernel) -> int:
-    """``zswap_max_pages()`` = totalram_pages * max_pool_percent / 100."""
+    """``zswap_max_pages()`` (v6.10 … v7.0) = totalram_pages * max_pool_percent / 100."""
     return k.config.totalram_pages * k.config.max_pool_percent // 100
 
 
 def zswap_accept_thr_pages(k: Kernel) -> int:
-    """``zswap_accept_thr_pages()`` = zswap_max_pages() * accept_thr_percent / 100."""
+    """``zswap_accept_thr_pages()`` (v6.10 … v7.0) = zswap_max_pages() * accept_thr_percent / 100."""
     return zswap_max_pages(k) * k.config.accept_threshold_percent // 100
 
 
@@ -232,7 +232,7 @@ def zswap_load(k: Kernel, page: Page) -> bool:
 
 
 def zswap_invalidate(k: Kernel, swp: int) -> None:
-    """``zswap_invalidate(swp)``: the swap slot was freed; drop any entry."""
+    """``zswap_invalidate(swp)`` (v6.10 … v7.0): the swap slot was freed; drop any entry."""
     entry = k.zswap.tree.pop(swp, None)
     if entry is not None:
         zswap_entry_free(k, entry)
