@@ -161,6 +161,32 @@ def parse_memory_reclaim(buf: str, iface: str | None, swappiness_max: bool) -> R
     return ReclaimRequest(nr_bytes, None if swappiness == -1 else swappiness, zswap_only)
 
 
+def parse_proactive_writeback_file(buf: str) -> tuple[int, int]:
+    """Parse v1's ``"[max=<bytes>] <age_seconds>"`` (series v1 2/3; spec §2.1) into (max bytes, age).
+
+    ``max=`` must consume its whole value (memparse); the age is a bare unsigned int given once; a missing or
+    zero age, or a max below one page, is -EINVAL.
+    """
+    max_bytes = ULONG_MAX
+    age: int | None = None
+    for tok in _strstrip(buf).split(" "):
+        if not tok:
+            continue
+        if tok.startswith("max="):
+            v, n = memparse(tok[4:])
+            if n == 0 or n != len(tok) - 4:
+                raise _err(errno.EINVAL, "bad max=")
+            max_bytes = v
+            continue
+        v, n = simple_strtoull(tok, 10)
+        if n == 0 or n != len(tok) or age is not None or v > 0xFFFFFFFF:
+            raise _err(errno.EINVAL, f"bad token {tok!r}")
+        age = v
+    if age is None or age == 0 or (max_bytes >> 12) == 0:
+        raise _err(errno.EINVAL, "age required, non-zero; max must be at least one page")
+    return max_bytes, age
+
+
 class CgroupFS:
     """``/sys/fs/cgroup`` of one :class:`~zswaplab.kernel.system.Kernel`. Paths are absolute cgroup paths."""
 
@@ -337,11 +363,11 @@ class CgroupFS:
             return
         self._reclaim(m, req.nr_bytes // PAGE_SIZE, req.swappiness)
 
-    # the two actions behind memory.reclaim (overridden by the fast core)
-    def _proactive_writeback(self, m: MemCgroup, nr_bytes: int) -> int:
+    # the two actions behind memory.reclaim and v1's file (overridden by the fast core)
+    def _proactive_writeback(self, m: MemCgroup, nr_bytes: int, age_seconds: int | None = None) -> int:
         from .proactive import proactive_writeback
 
-        return proactive_writeback(self.k, m, nr_bytes)
+        return proactive_writeback(self.k, m, nr_bytes, age_seconds=age_seconds)
 
     def _reclaim(self, m: MemCgroup, nr_pages: int, swappiness: int | None) -> None:
         from .vmscan import memory_reclaim
@@ -349,30 +375,12 @@ class CgroupFS:
         memory_reclaim(self.k, m, nr_pages, swappiness)
 
     def _proactive_writeback_file(self, m: MemCgroup, buf: str) -> None:
-        """v1 ``memory.zswap.proactive_writeback``: ``"[max=<bytes>] <age_seconds>"`` (spec §2.1)."""
+        """v1 ``memory.zswap.proactive_writeback`` write handler (series v1 2/3; spec §2.1)."""
         from .memcg import mem_cgroup_zswap_writeback_enabled
-        from .proactive import proactive_writeback
 
-        k = self.k
-        if not mem_cgroup_zswap_writeback_enabled(m, k.config.zswap_enabled):
+        if not mem_cgroup_zswap_writeback_enabled(m, self.k.config.zswap_enabled):
             raise _err(errno.EINVAL, "zswap writeback disabled")
-        max_bytes = ULONG_MAX
-        age: int | None = None
-        for tok in _strstrip(buf).split(" "):
-            if not tok:
-                continue
-            if tok.startswith("max="):
-                v, n = memparse(tok[4:])
-                if n == 0 or n != len(tok) - 4:
-                    raise _err(errno.EINVAL, "bad max=")
-                max_bytes = v
-                continue
-            v, n = simple_strtoull(tok, 10)
-            if n == 0 or n != len(tok) or age is not None or v > 0xFFFFFFFF:
-                raise _err(errno.EINVAL, f"bad token {tok!r}")
-            age = v
-        if age is None or age == 0 or (max_bytes >> 12) == 0:
-            raise _err(errno.EINVAL, "age required, non-zero; max must be at least one page")
-        rc = proactive_writeback(k, m, max_bytes, age_seconds=age)
+        max_bytes, age = parse_proactive_writeback_file(buf)
+        rc = self._proactive_writeback(m, max_bytes, age)
         if rc < 0:
             raise _err(-rc)

@@ -20,12 +20,7 @@ import numpy as np
 from zswaplab.kernel.cgroupfs import (
     CHILD_FILES,
     ROOT_FILES,
-    ULONG_MAX,
     CgroupFS,
-    _err,
-    _strstrip,
-    memparse,
-    simple_strtoull,
 )
 from zswaplab.kernel.config import KernelConfig
 from zswaplab.kernel.constants import (
@@ -1011,37 +1006,11 @@ class FastCgroupFS(CgroupFS):
             if k.try_to_free_mem_cgroup_pages(m, over) == 0:
                 retries -= 1
 
-    def _proactive_writeback(self, m: MemCgroup, nr_bytes: int) -> int:
-        return self.k.proactive_writeback(m, nr_bytes)
+    def _proactive_writeback(self, m: MemCgroup, nr_bytes: int, age_seconds: int | None = None) -> int:
+        return self.k.proactive_writeback(m, nr_bytes, age_seconds=age_seconds)
 
     def _reclaim(self, m: MemCgroup, nr_pages: int, swappiness: int | None) -> None:
         self.k.memory_reclaim(m, nr_pages, swappiness)
-
-    def _proactive_writeback_file(self, m: MemCgroup, buf: str) -> None:
-        """v1 ``memory.zswap.proactive_writeback`` (as ``CgroupFS._proactive_writeback_file``; spec §2.1)."""
-        k = self.k
-        if not k._enabled(m):
-            raise _err(errno.EINVAL, "zswap writeback disabled")
-        max_bytes = ULONG_MAX
-        age: int | None = None
-        for tok in _strstrip(buf).split(" "):
-            if not tok:
-                continue
-            if tok.startswith("max="):
-                v, n = memparse(tok[4:])
-                if n == 0 or n != len(tok) - 4:
-                    raise _err(errno.EINVAL, "bad max=")
-                max_bytes = v
-                continue
-            v, n = simple_strtoull(tok, 10)
-            if n == 0 or n != len(tok) or age is not None or v > 0xFFFFFFFF:
-                raise _err(errno.EINVAL, f"bad token {tok!r}")
-            age = v
-        if age is None or age == 0 or (max_bytes >> 12) == 0:
-            raise _err(errno.EINVAL, "age required, non-zero; max must be at least one page")
-        rc = k.proactive_writeback(m, max_bytes, age_seconds=age)
-        if rc < 0:
-            raise _err(-rc)
 
 
 ClenFn = Callable[[random.Random], int]
