@@ -25,14 +25,7 @@ from typing import TYPE_CHECKING
 from .constants import NSEC_PER_SEC, PAGE_SHIFT, PAGE_SIZE
 from .list_lru import WalkBudget
 from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
-from .writeback import (
-    EBUSY_STOP,
-    ShrinkWalkArg,
-    ZswapShrinkState,
-    _walk,
-    shrink_memcg_v4,
-    zswap_shrink_one_memcg,
-)
+from .writeback import EBUSY_STOP, ShrinkWalkArg, ZswapShrinkState, _walk
 
 if TYPE_CHECKING:
     from .system import Kernel
@@ -137,7 +130,8 @@ def release_cursors(k: Kernel) -> None:
             k.tree.mem_cgroup_iter_break(m, pos)  # type: ignore[arg-type]
 
 
-def _walk_arg(k: Kernel, cutoff_ns: int | None = None) -> ShrinkWalkArg:
+def proactive_walk_arg(k: Kernel, cutoff_ns: int | None = None) -> ShrinkWalkArg:
+    """The profile's ``zswap_shrink_walk_arg`` for a proactive walk (v1 2/3, v3 3/4, v4 3/5)."""
     stat = k.params.stat
     return ShrinkWalkArg(
         proactive=True,
@@ -161,7 +155,7 @@ def zswap_proactive_shrink_memcg(k: Kernel, memcg: MemCgroup, nr_to_write: int, 
     written = 0
     lid = k.lru_id(memcg)
     for nid in range(k.config.nr_nodes):
-        arg = _walk_arg(k, cutoff_ns)
+        arg = proactive_walk_arg(k, cutoff_ns)
         nr_to_scan = k.zswap_lru.list_lru_count_one(lid, nid)
         if nr_to_scan == 0:
             continue
@@ -203,7 +197,7 @@ def zswap_proactive_writeback_v123(k: Kernel, root: MemCgroup, nr_max: int, cuto
                     break
                 continue
             want = min(nr_max - written, batch) if cursor.check_goal_per_memcg else batch
-            shrunk = zswap_proactive_shrink_memcg(k, m, want, cutoff_ns)
+            shrunk = k.proactive_shrink_memcg_v123(m, want, cutoff_ns)
             k.tree.mem_cgroup_put(m)
             if shrunk == -errno.ENOENT:
                 continue
@@ -250,7 +244,7 @@ def zswap_proactive_writeback_v4(k: Kernel, memcg: MemCgroup | None, nr_to_write
                     break
                 continue
             want = min(upper - lower, k.params.wb_batch) if cursor.check_goal_per_memcg else k.params.wb_batch
-            shrunk = shrink_memcg_v4(k, it, want, _walk_arg(k))
+            shrunk = k.proactive_shrink_memcg_v4(it, want)
             k.tree.mem_cgroup_put(it)
             if shrunk == -errno.ENOENT:
                 continue
@@ -292,11 +286,11 @@ def zswap_proactive_writeback_v5(k: Kernel, memcg: MemCgroup | None, bytes_to_wr
             it = cursor.next()
             if it is None and not cursor.check_goal_per_memcg and written >= bytes_to_writeback:
                 break
-            shrunk = zswap_shrink_one_memcg(k, it, s, k.params.wb_batch, _walk_arg(k))
+            shrunk = k.proactive_shrink_one_memcg(it, s)
             if shrunk > 0:
                 written += shrunk
                 assert it is not None
-                it.stat.zswpwb_proactive_b += shrunk
+                k.count_proactive_bytes(it, shrunk)  # 5/6: on the iterated memcg
             k.tree.mem_cgroup_put(it)
             if shrunk == EBUSY_STOP:
                 ret = -errno.EAGAIN

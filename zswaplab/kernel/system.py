@@ -19,6 +19,7 @@ from .memcg import MemCgroup, MemcgStats, MemcgTree
 from .page import Page, PageState
 from .profiles import resolve
 from .psi import Psi
+from .writeback import ZswapShrinkState
 from .zswap import ObjCgroup, ZswapPool, zswap_invalidate, zswap_load, zswap_total_pages
 
 
@@ -299,6 +300,32 @@ class Kernel:
         self.clock_ns += dt
         self.psi.advance(self.clock_ns)
         self.run_pending_work()
+
+    # ------------------------------------------------------------------ steps of the proactive drivers
+    # proactive.py's drivers call these per memcg visit; the fast core overrides them with compiled walks.
+    def proactive_shrink_memcg_v123(self, memcg: MemCgroup, nr_to_write: int, cutoff_ns: int | None) -> int:
+        """``zswap_proactive_shrink_memcg`` (series v1–v3)."""
+        from .proactive import zswap_proactive_shrink_memcg
+
+        return zswap_proactive_shrink_memcg(self, memcg, nr_to_write, cutoff_ns)
+
+    def proactive_shrink_memcg_v4(self, memcg: MemCgroup, nr_to_writeback: int) -> int:
+        """``shrink_memcg(memcg, nr, proactive=true)`` (series v4 1/5, 3/5)."""
+        from .proactive import proactive_walk_arg
+        from .writeback import shrink_memcg_v4
+
+        return shrink_memcg_v4(self, memcg, nr_to_writeback, proactive_walk_arg(self))
+
+    def proactive_shrink_one_memcg(self, memcg: MemCgroup | None, s: ZswapShrinkState) -> int:
+        """``zswap_shrink_one_memcg(memcg, state)`` on the proactive path (series v5 3/6, 4/6)."""
+        from .proactive import proactive_walk_arg
+        from .writeback import zswap_shrink_one_memcg
+
+        return zswap_shrink_one_memcg(self, memcg, s, self.params.wb_batch, proactive_walk_arg(self))
+
+    def count_proactive_bytes(self, memcg: MemCgroup, nbytes: int) -> None:
+        """``mod_memcg_state(memcg, MEMCG_ZSWPWB_PROACTIVE_B, bytes)`` (series v5 5/6)."""
+        memcg.stat.zswpwb_proactive_b += nbytes
 
     # ------------------------------------------------------------------ fault injection
     def inject_writeback(self, swp: int, kind: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from zswaplab.kernel import proactive
 from zswaplab.kernel.cgroupfs import (
     CHILD_FILES,
     ROOT_FILES,
@@ -28,13 +29,11 @@ from zswaplab.kernel.constants import (
     MAX_RECLAIM_RETRIES,
     NSEC_PER_SEC,
     PAGE_COUNTER_MAX,
-    PAGE_SHIFT,
     PAGE_SIZE,
     SWAP_CLUSTER_MAX,
 )
 from zswaplab.kernel.memcg import CssState, MemCgroup, MemcgStats, MemcgTree
 from zswaplab.kernel.page import PageState
-from zswaplab.kernel.proactive import make_cursor
 from zswaplab.kernel.profiles import resolve
 from zswaplab.kernel.system import HierGauges, Kernel, OOMKill
 from zswaplab.kernel.writeback import EBUSY_STOP, ZswapShrinkState, zswap_iter_global
@@ -818,139 +817,25 @@ class FastKernel(Kernel):
         return bool(nb.writeback_enabled(self.MC, self.K, m.id))
 
     def proactive_writeback(self, memcg: MemCgroup, nbytes: int, age_seconds: int | None = None) -> int:
-        """``proactive.proactive_writeback``: dispatch to the profile's driver."""
+        """The oracle's ``proactive.proactive_writeback`` (drivers and cursors shared), with the per-memcg steps
+        below running the compiled walks."""
         self._ensure_log(0)
-        iface = self.params.interface
-        if iface == "file":
-            if age_seconds is None:
-                return -errno.EINVAL
-            cutoff = self.clock_ns - age_seconds * NSEC_PER_SEC
-            if cutoff <= 0:
-                return 0
-            return self._proactive_v123(memcg, nbytes >> PAGE_SHIFT, cutoff)
-        if self.config.profile in ("v2", "v3") or (iface == "zswap_writeback_only"
-                                                   and self.params.budget_unit == "pages"):
-            return self._proactive_v123(memcg, nbytes // PAGE_SIZE)
-        if iface == "zswap_writeback_only":
-            return self._proactive_v4(memcg, nbytes // PAGE_SIZE)
-        if iface == "source=zswap":
-            return self._proactive_v5(memcg, nbytes)
-        return -errno.EINVAL
+        return proactive.proactive_writeback(self, memcg, nbytes, age_seconds=age_seconds)
 
-    def _proactive_v123(self, root: MemCgroup, nr_max: int, cutoff_ns: int | None = None) -> int:
-        """``zswap_proactive_writeback`` of v1/v2/v3 (spec §2.1–§2.3)."""
-        cursor = make_cursor(self, root)
-        batch = self.params.wb_batch
+    def proactive_shrink_memcg_v123(self, memcg: MemCgroup, nr_to_write: int, cutoff_ns: int | None) -> int:
         bypass, pstat = self._walk_arg()
-        has_cut = cutoff_ns is not None
-        cut = cutoff_ns if cutoff_ns is not None else 0
-        written = failures = attempts = 0
-        ret = 0
-        try:
-            while written < nr_max or not cursor.check_goal_per_memcg:
-                m = cursor.next()
-                if m is None:
-                    if not cursor.check_goal_per_memcg and written >= nr_max:
-                        break
-                    if attempts == 0:
-                        failures += 1
-                        if failures == MAX_RECLAIM_RETRIES:
-                            ret = -errno.EAGAIN
-                            break
-                    attempts = 0
-                    continue
-                want = min(nr_max - written, batch) if cursor.check_goal_per_memcg else batch
-                shrunk = int(nb.proactive_shrink_memcg_v123(self.A, m.id, want, has_cut, cut, bypass, pstat))
-                self.tree.mem_cgroup_put(m)
-                if shrunk == -errno.ENOENT:
-                    continue
-                attempts += 1
-                if shrunk > 0:
-                    written += shrunk
-                else:
-                    failures += 1
-                    if failures == MAX_RECLAIM_RETRIES:
-                        ret = -errno.EAGAIN
-                        break
-        finally:
-            cursor.finish()
-            self.counters["proactive_pages_written"] += written
-        if self.params.success == "any":
-            return 0 if written else -errno.EAGAIN
-        return ret if written < nr_max else 0
+        return int(nb.proactive_shrink_memcg_v123(self.A, memcg.id, nr_to_write, cutoff_ns is not None,
+                                                  cutoff_ns if cutoff_ns is not None else 0, bypass, pstat))
 
-    def _proactive_v4(self, memcg: MemCgroup, nr_to_writeback: int) -> int:
-        """``zswap_try_to_writeback(memcg, 0, nr, true)`` (v4 3/5; spec §2.4)."""
-        if not self._enabled(memcg):
-            return -errno.EINVAL
-        if nr_to_writeback == 0:
-            return 0
-        cursor = make_cursor(self, memcg)
+    def proactive_shrink_memcg_v4(self, memcg: MemCgroup, nr_to_writeback: int) -> int:
         bypass, pstat = self._walk_arg()
-        lower, upper = 0, nr_to_writeback
-        bytes_written = failures = attempts = 0
-        ret = 0
-        try:
-            while lower < upper or not cursor.check_goal_per_memcg:
-                it = cursor.next()
-                if it is None:
-                    if not cursor.check_goal_per_memcg and lower >= upper:
-                        break
-                    if attempts == 0:
-                        failures += 1
-                        if failures == MAX_RECLAIM_RETRIES:
-                            ret = -errno.EAGAIN
-                            break
-                    attempts = 0
-                    continue
-                want = min(upper - lower, self.params.wb_batch) if cursor.check_goal_per_memcg \
-                    else self.params.wb_batch
-                shrunk = int(nb.shrink_memcg_v4(self.A, it.id, want, True, bypass, pstat))
-                self.tree.mem_cgroup_put(it)
-                if shrunk == -errno.ENOENT:
-                    continue
-                attempts += 1
-                if shrunk <= 0:
-                    failures += 1
-                    if failures == MAX_RECLAIM_RETRIES:
-                        ret = -errno.EAGAIN
-                        break
-                else:
-                    bytes_written += shrunk
-                    lower = -(-bytes_written // PAGE_SIZE)
-        finally:
-            cursor.finish()
-            self.counters["proactive_bytes_written"] += bytes_written
-        return ret
+        return int(nb.shrink_memcg_v4(self.A, memcg.id, nr_to_writeback, True, bypass, pstat))
 
-    def _proactive_v5(self, memcg: MemCgroup, bytes_to_writeback: int) -> int:
-        """``zswap_proactive_writeback(memcg, bytes)`` (v5 4/6 + 5/6; spec §2.5)."""
-        if not self._enabled(memcg):
-            return -errno.EINVAL
-        if bytes_to_writeback == 0:
-            return 0
-        cursor = make_cursor(self, memcg)
-        s = ZswapShrinkState()
-        written = 0
-        ret = 0
-        try:
-            while written < bytes_to_writeback or not cursor.check_goal_per_memcg:
-                it = cursor.next()
-                if it is None and not cursor.check_goal_per_memcg and written >= bytes_to_writeback:
-                    break
-                shrunk = self._shrink_one_memcg(it, s, self.params.wb_batch, proactive=True)
-                if shrunk > 0:
-                    written += shrunk
-                    assert it is not None
-                    self.MC[it.id, L.S_PRO_B] += shrunk
-                self.tree.mem_cgroup_put(it)
-                if shrunk == EBUSY_STOP:
-                    ret = -errno.EAGAIN
-                    break
-        finally:
-            cursor.finish()
-            self.counters["proactive_bytes_written"] += written
-        return ret
+    def proactive_shrink_one_memcg(self, memcg: MemCgroup | None, s: ZswapShrinkState) -> int:
+        return self._shrink_one_memcg(memcg, s, self.params.wb_batch, proactive=True)
+
+    def count_proactive_bytes(self, memcg: MemCgroup, nbytes: int) -> None:
+        self.MC[memcg.id, L.S_PRO_B] += nbytes
 
 
 class FastCgroupFS(CgroupFS):
