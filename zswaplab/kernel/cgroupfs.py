@@ -344,12 +344,12 @@ class CgroupFS:
         """``memory_max_write``: reclaim until usage fits (MAX_RECLAIM_RETRIES failed rounds, then give up; the
         kernel would OOM-kill here)."""
         from .constants import MAX_RECLAIM_RETRIES
-        from .vmscan import try_to_free_mem_cgroup_pages
 
+        k = self.k
         retries = MAX_RECLAIM_RETRIES
-        while self.k.hier(m).usage_b > m.memory_max * PAGE_SIZE and retries > 0:
-            over = -(-(self.k.hier(m).usage_b - m.memory_max * PAGE_SIZE) // PAGE_SIZE)
-            if try_to_free_mem_cgroup_pages(self.k, m, over) == 0:
+        while k.memory_current(m) > m.memory_max * PAGE_SIZE and retries > 0:
+            over = -(-(k.memory_current(m) - m.memory_max * PAGE_SIZE) // PAGE_SIZE)
+            if k.try_to_free_mem_cgroup_pages(m, over) == 0:
                 retries -= 1
 
     def _memory_reclaim(self, m: MemCgroup, buf: str) -> None:

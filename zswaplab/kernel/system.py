@@ -117,12 +117,7 @@ class Kernel:
     def _reparent(self, memcg: MemCgroup) -> None:
         """``memcg_reparent_objcgs`` (v6.12 … v7.0) + ``memcg_reparent_list_lrus`` at offline, plus the model's simplifications:
         local stats fold into the parent, resident anon pages and swap charges move to the parent."""
-        parent = memcg.parent
-        assert parent is not None
-        for oc in self._objcg_list.pop(memcg.id, []):
-            oc.memcg = parent
-            self._objcg_list[parent.id].append(oc)
-        self._objcg[memcg.id] = self._objcg[parent.id]
+        parent = self._reparent_objcgs(memcg)
         self.zswap_lru.reparent(memcg.id, parent.id)
         for nid in range(self.config.nr_nodes):
             lst = self.anon_lru.list_of(memcg.id, nid)
@@ -138,7 +133,22 @@ class Kernel:
         for key in [k for k in self.nr_disk_swapins if k[0] == memcg.id]:
             self.nr_disk_swapins[(parent.id, key[1])] += self.nr_disk_swapins.pop(key)
 
+    def _reparent_objcgs(self, memcg: MemCgroup) -> MemCgroup:
+        """``memcg_reparent_objcgs`` (v6.12 … v7.0): every objcg of the dying memcg now points at its parent."""
+        parent = memcg.parent
+        assert parent is not None
+        for oc in self._objcg_list.pop(memcg.id, []):
+            oc.memcg = parent
+            self._objcg_list[parent.id].append(oc)
+        self._objcg[memcg.id] = self._objcg[parent.id]
+        return parent
+
     # ------------------------------------------------------------------ charging
+    def try_to_free_mem_cgroup_pages(self, target: MemCgroup, nr_pages: int, swappiness: int | None = None) -> int:
+        """``try_to_free_mem_cgroup_pages`` (mm/vmscan.c, v6.12 … v7.0, simplified): see
+        :func:`vmscan.try_to_free_mem_cgroup_pages`; the fast core overrides it with its compiled reclaim."""
+        return vmscan.try_to_free_mem_cgroup_pages(self, target, nr_pages, swappiness)
+
     def mod_memcg_zswap(self, memcg: MemCgroup, dbytes: int, dpages: int, dincomp: int) -> None:
         """``obj_cgroup_charge_zswap`` (v6.12 … v7.0) / ``obj_cgroup_uncharge_zswap`` + the MEMCG_ZSWAP_* stat updates."""
         st = memcg.stat
@@ -175,7 +185,7 @@ class Kernel:
                     break
             if over is None:
                 return
-            got = vmscan.try_to_free_mem_cgroup_pages(self, over, nr_pages)
+            got = self.try_to_free_mem_cgroup_pages(over, nr_pages)
             if got == 0:
                 if retries == 0:
                     raise OOMKill(over)

@@ -121,7 +121,7 @@ def memory_reclaim(k: Kernel, memcg: MemCgroup, nr_to_reclaim: int, swappiness: 
             batch = min(max(batch, min(SWAP_CLUSTER_MAX, remaining)), remaining)
             if k.signal_pending:
                 raise OSError(errno.EINTR, "memory.reclaim interrupted")
-            got = try_to_free_mem_cgroup_pages(k, memcg, batch, swappiness)
+            got = k.try_to_free_mem_cgroup_pages(memcg, batch, swappiness)
             k.run_pending_work()  # the kworker runs shrink_worker while the reclaimer yields between batches
             if got == 0:
                 if nr_retries == 0:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..common.units import memparse
+from ..vm.guest import parse_kv
 
 PAGE_SIZE = 4096
 
@@ -72,17 +73,8 @@ class KernelSetup:
     fast: bool = False  # zswaplab.scale.FastKernel (one node, no dynamic shrinker)
 
 
-def parse_stat(text: str) -> dict[str, int]:
-    """memory.stat text ("key value" lines) → dict."""
-    out: dict[str, int] = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 2:
-            try:
-                out[parts[0]] = int(parts[1])
-            except ValueError:
-                continue
-    return out
+# memory.stat text ("key value" lines) → dict: the same parser the VM guest driver records kernel runs with
+parse_stat = parse_kv
 
 
 class ModelAdapter:

@@ -196,6 +196,17 @@ def _load(name: str) -> ScenarioFile:
         raise click.ClickException(str(e)) from None
 
 
+def _scenario_variants(scenario: str, profile: str | None, strategy: str | None, seed: int | None, reduced: bool,
+                       sets: tuple[str, ...]) -> tuple[ScenarioFile, list[Variant]]:
+    """Load SCENARIO and expand its variants with the command line's overrides (errors become click errors)."""
+    sf = _load(scenario)
+    try:
+        return sf, build_variants(sf, profile=profile, strategy=_csv(strategy), seed=seed, reduced=reduced,
+                                  sets=sets)
+    except ScenarioError as e:
+        raise click.ClickException(str(e)) from None
+
+
 @click.command("run")
 @click.argument("scenario")
 @_apply(_common)
@@ -205,12 +216,7 @@ def run(scenario: str, profile: str | None, seed: int | None, reduced: bool, set
         strategy: str | None, out: Path | None) -> None:
     """Run SCENARIO (a file, or a shipped scenario name such as 'a' or 'b-premature-abort')."""
     console = Console()
-    sf = _load(scenario)
-    try:
-        variants = build_variants(sf, profile=profile, strategy=_csv(strategy), seed=seed, reduced=reduced,
-                                  sets=sets)
-    except ScenarioError as e:
-        raise click.ClickException(str(e)) from None
+    sf, variants = _scenario_variants(scenario, profile, strategy, seed, reduced, sets)
     out = out or Path("out") / sf.name
     console.print(f"[bold]{sf.name}[/]: {len(variants)} variant(s) → {out}")
     try:
@@ -230,12 +236,7 @@ def compare(scenario: str, profile: str | None, seed: int | None, reduced: bool,
             fast: bool, strategy: str, out: Path | None) -> None:
     """Run SCENARIO once per strategy and print the metrics side by side."""
     console = Console()
-    sf = _load(scenario)
-    try:
-        variants = build_variants(sf, profile=profile, strategy=_csv(strategy), seed=seed, reduced=reduced,
-                                  sets=sets)
-    except ScenarioError as e:
-        raise click.ClickException(str(e)) from None
+    sf, variants = _scenario_variants(scenario, profile, strategy, seed, reduced, sets)
     try:
         runs = execute(sf, variants, console, out=out, snapshots=False, fast=fast)
     except RunError as e:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from zswaplab.kernel import proactive
+from zswaplab.kernel import proactive, vmscan
 from zswaplab.kernel.cgroupfs import (
     CHILD_FILES,
     ROOT_FILES,
@@ -30,7 +30,6 @@ from zswaplab.kernel.constants import (
     NSEC_PER_SEC,
     PAGE_COUNTER_MAX,
     PAGE_SIZE,
-    SWAP_CLUSTER_MAX,
 )
 from zswaplab.kernel.memcg import CssState, MemCgroup, MemcgStats, MemcgTree
 from zswaplab.kernel.page import PageState
@@ -420,12 +419,7 @@ class FastKernel(Kernel):
         """``memcg_reparent_objcgs`` + ``memcg_reparent_list_lrus`` at offline + the model's simplifications
         (as :meth:`Kernel._reparent`): lists spliced to the parent's heads, pages and local stats move up."""
         self._flush_psi()
-        parent = memcg.parent
-        assert parent is not None
-        for oc in self._objcg_list.pop(memcg.id, []):
-            oc.memcg = parent
-            self._objcg_list[parent.id].append(oc)
-        self._objcg[memcg.id] = self._objcg[parent.id]
+        parent = self._reparent_objcgs(memcg)
         MC, d, p = self.MC, memcg.id, parent.id
         for h in (L.Z_HEAD, L.A_HEAD):
             self._splice_head(d, p, h)
@@ -509,25 +503,10 @@ class FastKernel(Kernel):
         return reclaimed
 
     def memory_reclaim(self, memcg: MemCgroup, nr_to_reclaim: int, swappiness: int | None) -> None:
-        """The ``memory.reclaim`` loop (as ``vmscan.memory_reclaim``; spec §1.14)."""
-        quarter = bool(self.config.extra.get("reclaim_batch_quarter", True))
-        nr_retries = MAX_RECLAIM_RETRIES
-        nr_reclaimed = 0
-        try:
-            while nr_reclaimed < nr_to_reclaim:
-                remaining = nr_to_reclaim - nr_reclaimed
-                batch = max(remaining // 4, 1) if quarter else min(remaining, SWAP_CLUSTER_MAX)
-                batch = min(max(batch, min(SWAP_CLUSTER_MAX, remaining)), remaining)
-                self._ensure_log(0)
-                got = self.try_to_free_mem_cgroup_pages(memcg, batch, swappiness)
-                self.run_pending_work()  # the kworker runs shrink_worker between reclaim batches
-                if got == 0:
-                    if nr_retries == 0:
-                        raise OSError(errno.EAGAIN, "memory.reclaim made no progress")
-                    nr_retries -= 1
-                nr_reclaimed += got
-        finally:
-            self.run_pending_work()
+        """The oracle's ``vmscan.memory_reclaim`` loop over this core's compiled reclaim. The writeback log is sized
+        once up front: reclaim never adds pages, and each writeback uses up the stored entry it logs."""
+        self._ensure_log(0)
+        vmscan.memory_reclaim(self, memcg, nr_to_reclaim, swappiness)
 
     # ------------------------------------------------------------------ workload entry points
     def _tag_id(self, tag: str) -> int:
@@ -882,14 +861,8 @@ class FastCgroupFS(CgroupFS):
             self.k._sync_out()
 
     def _reclaim_to_limit(self, m: MemCgroup) -> None:
-        """``memory_max_write``: reclaim until usage fits (as ``CgroupFS._reclaim_to_limit``)."""
-        k = self.k
-        retries = MAX_RECLAIM_RETRIES
-        while k.memory_current(m) > m.memory_max * PAGE_SIZE and retries > 0:
-            over = -(-(k.memory_current(m) - m.memory_max * PAGE_SIZE) // PAGE_SIZE)
-            k._ensure_log(0)
-            if k.try_to_free_mem_cgroup_pages(m, over) == 0:
-                retries -= 1
+        self.k._ensure_log(0)  # see FastKernel.memory_reclaim
+        super()._reclaim_to_limit(m)
 
     def _proactive_writeback(self, m: MemCgroup, nr_bytes: int, age_seconds: int | None = None) -> int:
         return self.k.proactive_writeback(m, nr_bytes, age_seconds=age_seconds)
