@@ -173,14 +173,13 @@ class Kernel:
             if h.swap > a.swap_peak:
                 a.swap_peak = h.swap
 
-    def try_charge(self, memcg: MemCgroup, nr_pages: int = 1) -> None:
-        """``try_charge_memcg`` (v6.12 … v7.0): over ``memory.max`` anywhere up the tree → reclaim from that memcg, retry up to
-        MAX_RECLAIM_RETRIES times, then OOM."""
-        retries = MAX_RECLAIM_RETRIES
+    def try_charge(self, memcg: MemCgroup, nr_pages: int = 1, retries: int = MAX_RECLAIM_RETRIES) -> None:
+        """``try_charge_memcg`` (v6.12 … v7.0): over ``memory.max`` anywhere up the tree → reclaim from that memcg,
+        retry up to MAX_RECLAIM_RETRIES times, then OOM."""
         while True:
             over = None
             for a in memcg.ancestors():
-                if self._hier[a.id].usage_b + nr_pages * PAGE_SIZE > a.memory_max * PAGE_SIZE:
+                if self.memory_current(a) + nr_pages * PAGE_SIZE > a.memory_max * PAGE_SIZE:
                     over = a
                     break
             if over is None:

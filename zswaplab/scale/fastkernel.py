@@ -450,24 +450,6 @@ class FastKernel(Kernel):
         MC[d, h + 2] = 0
 
     # ------------------------------------------------------------------ charging
-    def try_charge(self, memcg: MemCgroup, nr_pages: int = 1, retries: int = MAX_RECLAIM_RETRIES) -> None:
-        """``try_charge_memcg`` (as :meth:`Kernel.try_charge`), reclaim through :meth:`try_to_free`."""
-        MC = self.MC
-        while True:
-            over = None
-            for a in memcg.ancestors():
-                mx = int(MC[a.id, L.MMAX])
-                if int(MC[a.id, L.H_USAGE]) + nr_pages * PAGE_SIZE > mx * PAGE_SIZE:
-                    over = a
-                    break
-            if over is None:
-                return
-            got = self.try_to_free_mem_cgroup_pages(over, nr_pages)
-            if got == 0:
-                if retries == 0:
-                    raise OOMKill(over)
-                retries -= 1
-
     def _serve_charge(self, memcg: MemCgroup) -> None:
         """Finish a charge the compiled code handed back (``CHARGE_DEFER``) or raise its OOM."""
         status = int(self.G[L.G_STATUS])
