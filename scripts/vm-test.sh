@@ -77,9 +77,18 @@ fi
 say "kernel: $(cat "$CACHE/kernel-package.txt" 2>/dev/null || ls "$CACHE"/kroot/boot/vmlinuz-*); setup took $(( $(date +%s) - T0 ))s"
 
 # 4. the VM test suite ---------------------------------------------------------------------------------------
+# A guest run on the emulated kernel occasionally dies mid-scenario (seen once in ~6 full runs: the
+# global_pool_limit guest stopped after step 5 with an empty log). Failed tests get ONE more boot, said loudly;
+# a test that fails twice fails the run.
 set +e
-timeout --kill-after=30 "${VM_TEST_TIMEOUT:-1500}" "$PY" -m pytest -q -m vm -p no:cacheprovider tests/vm
+PYT=("$PY" -m pytest -q -m vm -o "cache_dir=$CACHE/pytest-cache" tests/vm)
+timeout --kill-after=30 "${VM_TEST_TIMEOUT:-1500}" "${PYT[@]}"
 rc=$?
+if [ $rc = 1 ]; then
+  say "some VM tests failed; re-running only those once (--last-failed)"
+  timeout --kill-after=30 "${VM_TEST_TIMEOUT:-1500}" "${PYT[@]}" --last-failed
+  rc=$?
+fi
 set -e
 [ $rc = 124 ] && die "the VM test suite exceeded VM_TEST_TIMEOUT=${VM_TEST_TIMEOUT:-1500}s"
 say "finished in $(( $(date +%s) - T0 ))s (pytest exit $rc)"
