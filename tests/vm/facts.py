@@ -6,8 +6,6 @@ kernel's name and asserts what that kernel does. They are asserted on every reco
 
 from __future__ import annotations
 
-import pytest
-
 from typing import Any
 
 from zswaplab.vm import kernels
@@ -174,6 +172,95 @@ def fact_calibration(rec: Records, kernel: str) -> None:
         assert abs(mean - COMPRESSED_LEN[pat]) <= 0.02 * COMPRESSED_LEN[pat], (pat, mean)
 
 
+def fact_global_pool_threshold(rec: Records, kernel: str) -> None:
+    """shrink_worker takes a full pool of unreferenced entries down to the acceptance threshold and stops."""
+    cg = "/poolthr"
+    rotated = find(rec, "reclaim", cgroup=cg, value="40M")[1]
+    assert stat(rotated, cg, "zswpwb") <= 512  # the 40M of rejected stores only passed the entries (a few wrote)
+    lowered = find(rec, "param", name="max_pool_percent", value="1")[0]
+    pool0 = lowered["debugfs"]["pool_total_size"] // 4096
+    entries0 = lowered["debugfs"]["stored_pages"]
+    limit = rec[0]["totalram_pages"] * 1 // 100
+    thr = limit * 50 // 100
+    assert pool0 > limit  # the pool is over the new limit: the next store is rejected and queues the worker
+    settled = [r for r in find(rec, "sleep") if r["step"] > lowered["step"]][-1]
+    d = settled["debugfs"]
+    assert d["pool_limit_hit"] > 0
+    assert d["pool_total_size"] // 4096 <= thr, (d["pool_total_size"] // 4096, thr)  # down to the threshold
+    assert d["pool_total_size"] // 4096 >= thr * 0.8  # ... and no further (the worker stops at the threshold)
+    # what was written back is the excess over the threshold, in entries at the pool's own density
+    excess_entries = (pool0 - thr) * entries0 / pool0
+    wb = d["written_back_pages"] - lowered["debugfs"]["written_back_pages"]
+    assert 0.8 * excess_entries <= wb <= 1.3 * excess_entries, (wb, excess_entries)
+    assert all(t["result"]["bad"] == 0 for t in find(rec, "touch"))
+
+
+def fact_dynamic_shrinker(rec: Records, kernel: str) -> None:
+    """With shrinker_enabled=Y, zswap_shrinker_scan writes back while memory.reclaim fills zswap, and more when
+    memory.max is lowered; every page reads back intact."""
+    cg = "/shrink"
+    first, second, third = find(rec, "reclaim", cgroup=cg)
+    assert stat(first, cg, "zswpwb") < stat(second, cg, "zswpwb") < stat(third, cg, "zswpwb")
+    lowered = find(rec, "write", cgroup=cg, file="memory.max", value="16M")[0]
+    assert stat(lowered, cg, "zswpwb") > stat(third, cg, "zswpwb") + 8192
+    assert all(t["result"]["bad"] == 0 for t in find(rec, "touch"))
+
+
+def fact_offline_reparent(rec: Records, kernel: str) -> None:
+    """rmdir keeps a dead cgroup's zswap entries, charged to the parent; they are loaded back intact."""
+    stored = find(rec, "reclaim", cgroup="/off/a")[0]
+    removed = find(rec, "rmdir", cgroup="/off/a")[0]
+    assert removed["result"]["rc"] == 0 and "/off/a" not in removed["cgroups"]
+    zbytes = cgfile(stored, "/off", "memory.zswap.current")
+    assert cgfile(removed, "/off", "memory.zswap.current") == zbytes  # the parent still holds them
+    touch_m = find(rec, "touch", region="m")[0]
+    loaded = stat(touch_m, "/off", "zswpin") - stat(removed, "/off", "zswpin")
+    assert loaded >= 0.5 * stat(stored, "/off", "zswpout"), loaded
+    assert all(t["result"]["bad"] == 0 for t in find(rec, "touch"))
+
+
+def fact_zswap_max_rotation(rec: Records, kernel: str) -> None:
+    """Before every entry has been passed once, stores over memory.zswap.max write nothing back: each is
+    rejected (to disk) after rotating one entry; writeback starts only after one pass."""
+    cg = "/zrot"
+    lowered = find(rec, "write", cgroup=cg, file="memory.zswap.max")[0]
+    entries = lowered["debugfs"]["stored_pages"]
+    prev = lowered["vmstat"]["pswpout"]
+    for r in find(rec, "reclaim", cgroup=cg, value="1M"):
+        assert stat(r, cg, "zswpwb") == 0, r["step"]
+        assert r["vmstat"]["pswpout"] >= prev
+        prev = r["vmstat"]["pswpout"]
+    assert prev - lowered["vmstat"]["pswpout"] < entries  # the 1M steps stay inside the first pass
+    first_wb = next(r for r in find(rec, "reclaim", cgroup=cg) if stat(r, cg, "zswpwb") > 0)
+    rejected = first_wb["vmstat"]["pswpout"] - lowered["vmstat"]["pswpout"] - stat(first_wb, cg, "zswpwb")
+    assert rejected >= entries * 0.98, (rejected, entries)
+    assert all(t["result"]["bad"] == 0 for t in find(rec, "touch"))
+
+
+def fact_parse_probes(rec: Records, kernel: str) -> None:
+    """The kernel's parsing (issue 10's seven points), as seen on both kernels."""
+    def result(file: str, value: str) -> dict:
+        op = "reclaim" if file == "memory.reclaim" else "write"
+        match = {"file": file} if op == "write" else {}
+        return next(r for r in find(rec, op, value=value, **match) if r["action"].get("note") != "reset")
+
+    def read_after(file: str, value: str) -> object:
+        i = result(file, value)["step"]
+        return steps(rec)[i + 1]["result"]["value"]
+
+    assert result("memory.zswap.max", "")["result"]["rc"] == 0  # a 0-byte write succeeds
+    assert read_after("memory.zswap.max", "\n") == 0  # an empty number is 0
+    assert read_after("memory.zswap.max", "1M\xa0") == 1 << 20  # 0xA0 is whitespace to strstrip()
+    assert read_after("memory.zswap.max", "8E") == "max" and read_after("memory.max", "8E") == "max"
+    for v in ("18446744073709551616", "2147483648", "-2147483649"):
+        assert result("memory.zswap.writeback", v)["result"]["errno"] == "ERANGE"
+    assert result("memory.reclaim", "1M swappiness=+10")["result"]["errno"] == "EINVAL"
+    assert result("memory.reclaim", "1M swappiness=" + "0" * 23 + "1")["result"]["errno"] == "EINVAL"
+    assert result("memory.reclaim", "1M swappiness=-")["result"]["errno"] != "EINVAL"  # "-" is 0
+    assert result("memory.reclaim", "1M source=zswap")["result"]["errno"] == "EINVAL"  # no series
+    assert result("memory.reclaim", "1M zswap_writeback_only")["result"]["errno"] == "EINVAL"
+
+
 FACTS: dict[str, tuple[str, ...]] = {  # fact -> the scenarios it is asserted on
     "fact_header": ("reclaim_push",),
     "fact_reclaim_push_and_key_probes": ("reclaim_push",),
@@ -187,5 +274,10 @@ FACTS: dict[str, tuple[str, ...]] = {  # fact -> the scenarios it is asserted on
     "fact_global_pool_limit": ("global_pool_limit",),
     "fact_swapin_after_writeback": ("swapin_after_writeback",),
     "fact_calibration": ("calibration",),
+    "fact_global_pool_threshold": ("global_pool_threshold",),
+    "fact_dynamic_shrinker": ("dynamic_shrinker",),
+    "fact_offline_reparent": ("offline_reparent",),
+    "fact_zswap_max_rotation": ("zswap_max_rotation",),
+    "fact_parse_probes": ("parse_probes",),
 }
 CASES = [(fact, name) for fact, names in FACTS.items() for name in names]

@@ -53,7 +53,7 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
                "6.12", "Debian bookworm-security's Linux 6.12.117 (amd64, unsigned)"),
     KernelSpec("linux-7.2.13", "7.2.13+deb14-amd64", "sid",
                ("linux-binary-7.2.13+deb14-amd64=7.2.13-1", "linux-modules-7.2.13+deb14-amd64=7.2.13-1"),
-               "mainline", "Debian sid's Linux 7.2.13 (amd64), today's mainline stable"),
+               "7.2", "Debian sid's Linux 7.2.13 (amd64), today's mainline stable"),
 )}
 DEFAULT_KERNELS = ("linux-6.12.117", "linux-7.2.13")
 

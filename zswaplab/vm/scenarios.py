@@ -255,9 +255,9 @@ def global_pool_threshold() -> dict[str, Any]:
         {"op": "param", "name": "accept_threshold_percent", "value": "50"},
         {"op": "param", "name": "max_pool_percent", "value": "1"},
         {"op": "reclaim", "cgroup": c, "value": "1M"},
-        {"op": "sleep", "seconds": 1},
+        {"op": "sleep", "seconds": 6},  # the worker writes ~2,500 entries/s under TCG: let it finish
         {"op": "reclaim", "cgroup": c, "value": "1M"},
-        {"op": "sleep", "seconds": 1},
+        {"op": "sleep", "seconds": 6},
         {"op": "param", "name": "max_pool_percent", "value": "20"},
         {"op": "param", "name": "accept_threshold_percent", "value": "90"},
         {"op": "touch", "proc": "p", "region": "m"},
