@@ -54,8 +54,8 @@ def test_v5_cycle_writes_budget_in_steps(rig) -> None:
     # written bytes come from zswpwb_proactive_b deltas, which the fake kernel counts in whole entries
     assert res.written == r.fk.cgroups["/a"].counters["zswpwb_proactive_b"] == 256 * 1024
     samples = {(s.name, tuple(s.labels.items())): s.value for m in ag.metrics.registry.collect() for s in m.samples}
-    assert samples[("zswaplab_agent_bytes_written_total", (("target", "/a"),))] == 256 * 1024
-    assert samples[("zswaplab_agent_bytes_requested_total", (("target", "/a"),))] == 256 * 1024
+    assert samples[("zswaplab_agent_bytes_written_total", (("target", "/a"), ("name", "/a"),))] == 256 * 1024
+    assert samples[("zswaplab_agent_bytes_requested_total", (("target", "/a"), ("name", "/a"),))] == 256 * 1024
 
 
 @pytest.mark.parametrize("profile,file,text", [

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import errno
 import logging
-import re
 import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from ..common.units import format_size
@@ -35,11 +33,14 @@ from .backend import Backend, CgroupHandle, CgroupRef, StepAbandoned, UnsafePath
 from .backoff import Backoff
 from .budget import Budget
 from .capability import Capability, detect
-from .guardrails import Sample, Trip, evaluate
+from .globs import compile_glob, glob_match, norm_path, walk_scope  # noqa: F401 (glob_match re-exported)
+from .guardrails import PSI_INPUT, Sample, Trip, evaluate
 from .interface import MEMORY_RECLAIM, PROACTIVE_COUNTERS, Interface
 from .logs import EventLog
 from .metrics import Metrics
-from .policy import Policy, TargetPolicy
+from .policy import Policy, PolicyError, TargetPolicy
+from .sdnotify import Notifier
+from .signals import SignalWatcher
 from .stats import Pressure, parse_memory_stat, parse_pressure
 
 Wait = Generator[float, None, Any]
@@ -47,56 +48,6 @@ Wait = Generator[float, None, Any]
 
 def errname(e: OSError) -> str:
     return errno.errorcode.get(e.errno or 0, f"errno{e.errno}")
-
-
-def _component_re(p: str) -> str:
-    out, i = "", 0
-    while i < len(p):
-        c = p[i]
-        if c == "*":
-            out += "[^/]*"
-        elif c == "?":
-            out += "[^/]"
-        elif c == "[" and (j := p.find("]", i + 2)) > 0:
-            body = p[i + 1:j]
-            out += "[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]"
-            i = j
-        else:
-            out += re.escape(c)
-        i += 1
-    return out
-
-
-@lru_cache(maxsize=1024)
-def _glob_re(pattern: str) -> re.Pattern[str]:
-    parts = [p for p in pattern.split("/") if p]
-    if not parts:
-        return re.compile("/")
-    rx = "".join("(?:/[^/]+)*" if p == "**" else "/(?=[^/])" + _component_re(p) for p in parts)
-    return re.compile(rx if parts != ["**"] else "/|" + rx)
-
-
-def _norm_path(path: str) -> str:
-    if path != "/" and (not path.startswith("/") or path.endswith("/") or "//" in path):
-        return "/" + "/".join(p for p in path.split("/") if p)
-    return path
-
-
-def glob_match(pattern: str, path: str) -> bool:
-    """Component-wise glob: ``*``/``?``/``[...]`` stay within one component, ``**`` spans any depth."""
-    return _glob_re(pattern).fullmatch(_norm_path(path)) is not None
-
-
-def walk_scope(pattern: str, descendants: bool) -> tuple[str, int | None]:
-    """Where to walk for a target pattern: its literal prefix, and how deep (None = whole subtree)."""
-    parts = [p for p in pattern.split("/") if p]
-    lit = 0
-    while lit < len(parts) and not any(c in parts[lit] for c in "*?["):
-        lit += 1
-    start = "/" + "/".join(parts[:lit])
-    if descendants or "**" in parts:
-        return start, None
-    return start, len(parts) - lit
 
 
 @dataclass
@@ -154,7 +105,7 @@ class CycleReport:
 class Agent:
     def __init__(self, policy: Policy, backend: Backend, *, dry_run: bool = False,
                  metrics: Metrics | None = None, events: EventLog | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, notifier: Notifier | None = None) -> None:
         self.policy = policy
         self.backend = backend
         self.dry_run = dry_run
@@ -164,9 +115,13 @@ class Agent:
         self.capability: Capability | None = None
         self.states: dict[int, TargetState] = {}
         self.cycles = 0
-        self.signals = 0
         self._child_paths: dict[int, str] = {}
         self._parsed: set[int] = set()
+        self.notifier = notifier or Notifier({})
+        self.watcher: SignalWatcher | None = None
+        # SIGHUP: called before the next cycle; returns the new policy (raises PolicyError to keep the old)
+        self.reloader: Callable[[], Policy] | None = None
+        self.last_report: CycleReport | None = None
 
     # ------------------------------------------------------------------ discovery and detection
     def discover(self) -> list[TargetState]:
@@ -192,8 +147,8 @@ class Agent:
         claimed: dict[str, int] = {}
         wanted: list[tuple[str, int]] = []
         for i, tp in enumerate(self.policy.targets):
-            rx = _glob_re(tp.path)
-            matched = [p for p in all_paths if rx.fullmatch(_norm_path(p)) is not None]
+            rx = compile_glob(tp.path)
+            matched = [p for p in all_paths if rx.fullmatch(norm_path(p)) is not None]
             if tp.descendants:
                 leaves = []
                 for m in matched:
@@ -214,7 +169,10 @@ class Agent:
         known = {st.ref.path: st for st in self.states.values() if not st.gone}
         for p, i in wanted:
             k = known.get(p)
-            if k is not None and k.index == i and (k.backoff.until == 0.0 or self.backend.same(k.ref)):
+            tp = self.policy.targets[i]
+            if k is not None and k.index == i and (k.policy is tp or k.policy == tp) and (
+                    k.backoff.until == 0.0 or self.backend.same(k.ref)):
+                k.policy = tp
                 # known cgroups are not re-resolved: each cycle's open() re-checks the inode on the
                 # directory descriptor (a replaced cgroup is reported gone and picked up at the next
                 # discovery); targets in backoff, which are not opened, get a cheap identity check here
@@ -228,13 +186,12 @@ class Agent:
             except OSError as e:
                 self.events.once(("resolve", p, errname(e)), "cgroup_unavailable", cgroup=p, errno=errname(e))
                 continue
-            tp = self.policy.targets[i]
             st = self.states.get(ref.id)
-            if st is None or st.index != i:
+            if st is None or st.index != i or st.policy != tp:
                 st = TargetState(ref, tp, i, Budget(tp.budget_per_cycle, tp.budget_per_hour), Backoff(tp.on_trip))
                 self.events.debug("target_added", cgroup=p, id=ref.id)
             st.ref = ref
-            st.tm = self.metrics.target(st.label)
+            st.tm = self.metrics.target(st.label, tp.label)
             states[ref.id] = st
         for old_id, old in self.states.items():
             if old_id not in states:
@@ -242,6 +199,12 @@ class Agent:
                 self.metrics.forget(old.label)
                 self.backend.release(old.ref)
         self.states = states
+        # per-cgroup caches hold only what is tracked now (cgroup churn must not grow them)
+        live = set(states)
+        for st in states.values():
+            live.update(st.last_children)
+        self._parsed &= live
+        self._child_paths = {c: p for c, p in self._child_paths.items() if c in live}
         self.metrics.targets.set(len(states))
         return list(states.values())
 
@@ -262,10 +225,6 @@ class Agent:
         return cap
 
     def start(self) -> Capability:
-        fstype = getattr(self.backend, "fs_type", lambda: None)()
-        if fstype is not None and fstype != "cgroup2":
-            self.events.warning("mount_not_cgroup2", mount=getattr(self.backend, "mount", "?"), fstype=fstype,
-                                message="the agent needs a cgroup v2 mount (e.g. --mount /sys/fs/cgroup/unified)")
         self.discover()
         return self.detect()
 
@@ -343,7 +302,8 @@ class Agent:
         trips = ev.trips  # a fresh list of this evaluation
         for what in ev.unavailable:
             self.events.once(("unavail", st.ref.id, what), "guardrail_input_missing", cgroup=st.ref.path,
-                             input=what, message="this guardrail cannot trip for this cgroup")
+                             input=what, message="PSI missing or garbled: the guardrail trips (fails closed)"
+                             if what == PSI_INPUT else "this guardrail cannot trip for this cgroup")
         if st.policy.guard_scope == "children":
             for cid, csample in children.items():
                 cev = evaluate(g, st.last_children.get(cid), csample, self._child_paths.get(cid, str(cid)))
@@ -386,8 +346,10 @@ class Agent:
         hint = {
             errno.EINVAL: "request refused (is memory.zswap.writeback 0 for this cgroup or an ancestor?)",
             errno.EBUSY: "kernel busy; retried next cycle",
-            errno.EPERM: "permission denied; the agent needs CAP_SYS_ADMIN over the cgroup",
-            errno.EACCES: "permission denied; the agent needs write access to the cgroup files",
+            errno.EPERM: "operation not permitted; the agent needs write permission on the cgroup's files "
+                         "(owner or mode of memory.reclaim; no capability is needed)",
+            errno.EACCES: "permission denied; the agent needs write permission on the cgroup's files "
+                          "(owner or mode of memory.reclaim; no capability is needed)",
         }.get(e.errno or 0, "unexpected error; retried next cycle")
         self.events.once(("err", st.ref.id, what, name), "request_failed" if request else "read_failed",
                          cgroup=st.ref.path, id=st.ref.id, errno=name, during=what, request=request, hint=hint)
@@ -449,7 +411,7 @@ class Agent:
             # defensive bound: the budget is charged with written bytes, so cap steps that write little
             max_steps = 4 * -(-tp.budget_per_cycle // tp.step) + tp.eagain_retries + 4
             while res.outcome == "done" and not tripped:
-                if self.stop.is_set():
+                if self.stopping():
                     res.outcome = "stopped"
                     break
                 now = self.backend.now()
@@ -530,7 +492,6 @@ class Agent:
                 elif err is not None and err.errno == errno.EAGAIN:
                     outcome = "eagain"
                     res.eagain += 1
-                    st.tm.eagain += 1
                     if written > 0:
                         zero_eagain = 0
                     else:
@@ -593,7 +554,7 @@ class Agent:
     def _lane(self, states: list[TargetState]) -> Wait:
         out = []
         for st in states:
-            if self.stop.is_set():
+            if self.stopping():
                 break
             try:
                 out.append((yield from self._target_cycle(st)))
@@ -627,14 +588,14 @@ class Agent:
                     results.extend(s.value)
                     active.remove(g)
             if waits:
-                self.backend.sleep(max(waits), self.stop)
+                self._wait(max(waits))
         return results
 
     def _drive(self, lane: list[TargetState]) -> list[TargetResult]:
         g = self._lane(lane)
         try:
             while True:
-                self.backend.sleep(next(g), self.stop)
+                self._wait(next(g))
         except StopIteration as s:
             return s.value
 
@@ -658,6 +619,7 @@ class Agent:
         rep = CycleReport(self.cycles, t0, self.backend.now(), time.process_time() - c0, results)
         self.cycles += 1
         self.metrics.cycle.observe(rep.t_end - rep.t_start)
+        self.metrics.last_cycle.set(time.time())
         self.metrics.cycle_cpu.observe(rep.cpu_seconds)
         outcomes: dict[str, int] = {}
         for r in results:
@@ -667,29 +629,108 @@ class Agent:
                          written=rep.written, duration_s=round(rep.t_end - rep.t_start, 3), outcomes=outcomes, **cpu)
         return rep
 
-    def run(self, once: bool = False, max_cycles: int | None = None) -> list[CycleReport]:
-        """Cycle until stopped (or once / ``max_cycles`` times); sleeps ``agent.interval`` between cycles."""
-        reports = []
-        while not self.stop.is_set():
-            reports.append(self.run_cycle())
-            if once or (max_cycles is not None and len(reports) >= max_cycles) or self.stop.is_set():
+    def _wait(self, seconds: float) -> None:
+        """Wait on the backend's clock, in pieces short enough to keep the systemd watchdog fed."""
+        wd = self.notifier.watchdog_s
+        if wd is None or self.backend.name == "sim":
+            self.backend.sleep(seconds, self.stop)
+            return
+        left = seconds
+        while True:
+            self.notifier.watchdog()
+            piece = min(left, wd / 2)
+            self.backend.sleep(piece, self.stop)
+            left -= piece
+            if left <= 0 or self.stopping():
+                return
+
+    def stopping(self) -> bool:
+        """Stop requested (the stop event, or a signal whose handler could only set a flag)."""
+        w = self.watcher
+        if w is not None and w.pending:
+            self._log_signals()
+        return self.stop.is_set() or (w is not None and w.stop_requested)
+
+    @property
+    def signals(self) -> int:
+        return self.watcher.count if self.watcher is not None else 0
+
+    def _log_signals(self) -> None:
+        w = self.watcher
+        while w is not None and w.pending:
+            try:
+                signum, writing = w.pending.pop(0)
+            except IndexError:  # another lane drained it
+                return
+            name = signal.Signals(signum).name
+            if signum == signal.SIGHUP:
+                self.events.info("signal", signal=name, action="reload the policy before the next cycle")
+            else:
+                self.events.info("signal", signal=name,
+                                 action="abandon the write in progress" if writing else "finish the current step")
+
+    def reload(self) -> bool:
+        """Apply a SIGHUP: load the policy again; on error keep the running one. True if it changed.
+
+        Targets whose [[target]] entry is unchanged keep their budget and backoff; the others start afresh.
+        ``[agent]`` keys that need a restart (``mount``, ``metrics_addr``, ``metrics_port``) are not applied."""
+        if self.reloader is None:
+            self.events.warning("reload_ignored", message="SIGHUP: no policy file to reload")
+            return False
+        try:
+            new = self.reloader()
+        except PolicyError as e:
+            self.events.warning("reload_failed", error=str(e), message="keeping the running policy")
+            return False
+        old = self.policy
+        keep = {"mount": old.agent.mount, "metrics_addr": old.agent.metrics_addr,
+                "metrics_port": old.agent.metrics_port}
+        ignored = [k for k, v in keep.items() if getattr(new.agent, k) != v]
+        self.policy = new.model_copy(update={"agent": new.agent.model_copy(update=keep)})
+        for st in self.states.values():
+            st.stat_keys = None
+        self.events.info("reloaded", targets=[t.path for t in new.targets], restart_needed_for=ignored)
+        return True
+
+    def run(self, once: bool = False, max_cycles: int | None = None, keep: int = 64,
+            on_cycle: Callable[[CycleReport], None] | None = None) -> list[CycleReport]:
+        """Cycle until stopped (or once / ``max_cycles`` times); sleeps ``agent.interval`` between cycles.
+
+        Returns the last ``keep`` reports only (memory stays bounded however long the agent runs);
+        ``on_cycle`` sees every report as it is made."""
+        reports: deque[CycleReport] = deque(maxlen=max(0, keep))
+        n = 0
+        self.notifier.ready(f"{len(self.policy.targets)} target entries")
+        while not self.stopping():
+            w = self.watcher
+            if w is not None and w.reload_requested:
+                w.reload_requested = False
+                self._log_signals()
+                self.reload()
+            rep = self.run_cycle()
+            n += 1
+            self.last_report = rep
+            reports.append(rep)
+            if on_cycle is not None:
+                on_cycle(rep)
+            self.notifier.watchdog()
+            if once or (max_cycles is not None and n >= max_cycles) or self.stopping():
                 break
-            self.backend.sleep(self.policy.agent.interval, self.stop)
-        self.events.info("stopped", cycles=len(reports), signals=self.signals)
-        return reports
+            self._wait(self.policy.agent.interval)
+        self.stopping()  # logs pending signals
+        self.notifier.stopping()
+        self.events.info("stopped", cycles=n, signals=self.signals)
+        return list(reports)
 
     # ------------------------------------------------------------------ signals
     def install_signal_handlers(self) -> None:
-        """SIGTERM/SIGINT: stop after the current step; a write in progress in the main thread is abandoned."""
+        """SIGTERM/SIGINT: stop after the current step (a write in progress in the main thread is abandoned);
+        SIGHUP: reload the policy. The handlers take no lock (see :mod:`~zswaplab.agent.signals`)."""
+        if self.watcher is None:
+            self.watcher = SignalWatcher(self.stop, lambda: bool(getattr(self.backend.in_write, "active", False)))
+            self.watcher.install()
 
-        def handler(signum: int, frame: object) -> None:
-            self.signals += 1
-            self.stop.set()
-            writing = bool(getattr(self.backend.in_write, "active", False))
-            self.events.info("signal", signal=signal.Signals(signum).name,
-                             action="abandon the write in progress" if writing else "finish the current step")
-            if writing:
-                raise StepAbandoned(signal.Signals(signum).name)
-
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+    def close_signal_handlers(self, ignore: bool = True) -> None:
+        """Teardown: with ``ignore`` a second SIGTERM/SIGINT during teardown is ignored (exit status stays 0)."""
+        if self.watcher is not None:
+            self.watcher.close(ignore=ignore)
