@@ -172,4 +172,19 @@ def demo(console: Console) -> None:
                   "restarts at the first child, so the second child's cold memory is never reached.")
 
 
-commands = [agent]
+@click.command("agent-compare")
+@click.option("--profile", default="mainline", show_default=True,
+              help="Kernel profile (a stock kernel: mainline takes swappiness=max, 6.12 does not).")
+@click.option("--mb", type=click.IntRange(1, 4096), default=16, show_default=True, help="Workload size (MiB).")
+@click.option("--duration", type=click.IntRange(12, 86400), default=600, show_default=True,
+              help="Simulated seconds per run.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def agent_compare(profile: str, mb: int, duration: int, seed: int) -> None:
+    """The agent's PSI-paced reclaim against a Senpai-style controller on the kernel model (docs/agent.md)."""
+    from .compare import table
+
+    click.echo(f"profile {profile}, {mb} MiB, {duration} s simulated, seed {seed}")
+    click.echo(table(profile=profile, mb=mb, duration_s=duration, seed=seed))
+
+
+commands = [agent, agent_compare]

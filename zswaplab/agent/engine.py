@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..common.units import format_size
@@ -32,12 +32,13 @@ from ..kernel.constants import PAGE_SIZE
 from .backend import Backend, CgroupHandle, CgroupRef, StepAbandoned, UnsafePath
 from .backoff import Backoff
 from .budget import Budget
-from .capability import Capability, detect
+from .capability import Capability, detect, probe_swappiness
 from .globs import compile_glob, glob_match, norm_path, walk_scope  # noqa: F401 (glob_match re-exported)
 from .guardrails import PSI_INPUT, Sample, Trip, evaluate
 from .interface import MEMORY_RECLAIM, PROACTIVE_COUNTERS, Interface
 from .logs import EventLog
 from .metrics import Metrics
+from .pacing import paced_reclaim_bytes, psi_percent, twice_cold_bytes
 from .policy import Policy, PolicyError, TargetPolicy
 from .sdnotify import Notifier
 from .signals import SignalWatcher
@@ -66,6 +67,8 @@ class TargetState:
     stat_hints: dict[str, int] = field(default_factory=dict)  # where parse_memory_stat found each key
     tm: Any = None  # the target's bound metric children (Metrics.target)
     backoff_gauge: bool = True
+    paced: bool = False  # PSI-paced reclaim: memory.pressure is read every cycle
+    psi_mark: tuple[float, int] | None = None  # (time, PSI some total µs) of the last pacing measurement
 
     @property
     def label(self) -> str:
@@ -82,6 +85,8 @@ class TargetResult:
     written: int = 0
     eagain: int = 0
     trips: list[Trip] = field(default_factory=list)
+    twice_cold: int | None = None  # bytes in zswap since the previous cycle (pacing.twice_cold_bytes)
+    psi_pct: float | None = None  # PSI some over the last cycle (paced reclaim)
     duration: float = 0.0
 
 
@@ -215,14 +220,43 @@ class Agent:
             self.metrics.interface.labels(iface.value).set(1 if iface is cap.interface else 0)
         self.events.info("capability", interface=cap.interface.value, probe_cgroup=cap.probe_cgroup,
                          detail=cap.detail, counter=cap.counter, summary=cap.describe())
+        reclaimers = [tp for tp in self.policy.targets if self._action(tp) == "reclaim"]
+        if reclaimers:
+            ref = self._probe_ref(cap)
+            key, detail = probe_swappiness(self.backend, ref, write_probes=not self.dry_run)
+            cap = self.capability = replace(cap, reclaim_key=key)
+            self.events.info("reclaim_capability", probe_cgroup=ref.path, key=key or None, detail=detail)
         if cap.interface is Interface.NONE:
-            self.events.warning("observe_only", reason=cap.detail,
-                                message="the kernel has no proactive zswap writeback interface; observing only")
+            if reclaimers:
+                self.events.warning("no_writeback_interface", reason=cap.detail,
+                                    message="the kernel has no proactive zswap writeback interface: PSI-paced "
+                                            "memory.reclaim moves cold anon memory into zswap; twice-cold "
+                                            "memory (what writeback would take) is reported")
+            else:
+                self.events.warning("observe_only", reason=cap.detail,
+                                    message="the kernel has no proactive zswap writeback interface; observing only")
         ages = [tp.age for tp in self.policy.targets if tp.age is not None]
         if ages and not cap.interface.supports_age:
             self.events.once(("age",), "age_unsupported", interface=cap.interface.value,
                              message="age threshold ignored: only memory.zswap.proactive_writeback (v1) takes one")
         return cap
+
+    def _probe_ref(self, cap: Capability) -> CgroupRef:
+        for st in self.states.values():
+            if st.ref.path == cap.probe_cgroup:
+                return st.ref
+        refs = [st.ref for st in self.states.values()]
+        return refs[0] if refs else self.backend.resolve("/")
+
+    def _action(self, tp: TargetPolicy) -> str:
+        """What the agent does to a target: "writeback", "reclaim" or "observe" ("auto" resolved against the
+        detected interface; before detection, "auto" counts as both writeback and reclaim)."""
+        if tp.action != "auto":
+            return tp.action
+        cap = self.capability
+        if cap is None:
+            return "reclaim"
+        return "writeback" if cap.interface.writes else "reclaim"
 
     def start(self) -> Capability:
         self.discover()
@@ -245,7 +279,7 @@ class Agent:
                 return self._sample(st, ref, h, psi)
         stat_text = cg.read("memory.stat")
         g = st.policy.guardrails
-        wants_psi = g.psi_some_avg10 is not None or g.psi_some_avg60 is not None
+        wants_psi = g.psi_some_avg10 is not None or g.psi_some_avg60 is not None or st.paced
         pressure = self._read_psi(st, cg) if wants_psi and psi else None
         # the first sample of a cgroup is parsed in full (to report malformed lines once); later ones only
         # extract the keys the agent uses
@@ -268,7 +302,7 @@ class Agent:
             return st.stat_keys
         cap = self.capability
         g = st.policy.guardrails
-        keys = {"zswap"}
+        keys = {"zswap", "zswapped", "zswpin", "zswpwb"}  # twice-cold estimate
         if g.zswpin_rate is not None:
             keys.add("zswpin")
         if g.zswpwb_rate is not None:
@@ -367,6 +401,7 @@ class Agent:
             st.backoff_gauge = False
         st.budget.start_cycle()
         cap = self.capability or Capability(Interface.NONE, "/", "not detected")
+        st.paced = self._action(st.policy) == "reclaim"
         try:
             h = self.backend.open(st.ref, keep=True)  # one directory descriptor for the whole target cycle
         except OSError as e:
@@ -392,19 +427,30 @@ class Agent:
             self._on_error(st, res, e, "sample")
             return res
         trips = self._guard(st, st.last, cur, kids)
+        if st.last is not None and cur.t - st.last.t > 0:
+            tc = twice_cold_bytes(st.last.stat, cur.stat)
+            if tc is not None:
+                res.twice_cold = tc
+                st.tm.twice_cold = tc
         st.last, st.last_children = cur, kids
         tripped = bool(trips)
         zsw = cur.stat.get("zswap")
-        if tripped:
-            pass
+        action = self._action(tp)
+        if tripped or action != "writeback":
+            pass  # min_zswap gates writeback only
         elif zsw is not None and zsw < tp.min_zswap:
             res.outcome = "below_min_zswap"
         elif zsw is None and tp.min_zswap:
             self.events.once(("nozswap", st.ref.id), "zswap_size_unknown", cgroup=st.ref.path,
                              message="memory.stat has no 'zswap' key; min_zswap not enforced")
-        if not tripped and res.outcome == "done" and not cap.interface.writes:
+        if not tripped and res.outcome == "done" and (action == "observe" or (
+                action == "writeback" and not cap.interface.writes)):
             res.outcome = "observe_only"
-        if not tripped and res.outcome == "done":
+        if not tripped and res.outcome == "done" and action == "reclaim":
+            yield from self._paced_reclaim(st, res, h, cap, cur)
+            if res.outcome == "tripped_in_reclaim":
+                tripped, trips = True, res.trips
+        elif not tripped and res.outcome == "done":
             if tp.reclaim_step and not self.dry_run:
                 yield from self._reclaim(st, res, h)
             zero_eagain = 0
@@ -532,6 +578,82 @@ class Agent:
         res.duration = self.backend.now() - t0
         st.tm.cycle_seconds = res.duration
         return res
+
+    def _paced_reclaim(self, st: TargetState, res: TargetResult, h: CgroupHandle, cap: Capability,
+                       cur: Sample) -> Wait:
+        """PSI-paced proactive reclaim (kernels without the series): ``memory.reclaim`` of
+        :func:`~zswaplab.agent.pacing.paced_reclaim_bytes` this cycle, in writes of at most ``step``."""
+        tp = st.policy
+        if cur.psi is None:  # a pacing input that cannot be read: nothing is reclaimed (fails closed)
+            self.events.once(("unavail", st.ref.id, PSI_INPUT), "guardrail_input_missing", cgroup=st.ref.path,
+                             input=PSI_INPUT, message="PSI missing or garbled: no reclaim (pacing needs it)")
+            res.outcome = "psi_unavailable"
+            return
+        mark, st.psi_mark = st.psi_mark, (cur.t, cur.psi.some_total)
+        if mark is None:
+            res.outcome = "pacing_warmup"  # the first cycle only measures
+            return
+        p = psi_percent(mark[1], cur.psi.some_total, cur.t - mark[0])
+        if p is None:
+            res.outcome = "pacing_warmup"
+            return
+        res.psi_pct = p
+        left = paced_reclaim_bytes(p, tp.reclaim.psi_target, st.budget.allowance(cur.t))
+        if left < PAGE_SIZE:
+            res.outcome = "psi_above_target" if p >= tp.reclaim.psi_target else "quota_cycle"
+            return
+        key = cap.reclaim_key if tp.reclaim.swappiness == "max" else f"swappiness={tp.reclaim.swappiness}"
+        while left >= PAGE_SIZE and res.outcome == "done":
+            if self.stopping():
+                res.outcome = "stopped"
+                break
+            req = min(tp.step, left)
+            req -= req % PAGE_SIZE
+            text = f"{format_size(req)} {key}".rstrip()
+            left -= req
+            res.steps += 1
+            res.requested += req
+            st.tm.requested += req
+            now = self.backend.now()
+            if self.dry_run:
+                self.events.info("would_write", cgroup=st.ref.path, file=MEMORY_RECLAIM, text=text)
+                st.budget.charge(now, req, -1)
+                st.tm.two("steps", "dry_run")
+                continue
+            outcome = "ok"
+            try:
+                h.write(MEMORY_RECLAIM, text)
+            except StepAbandoned:
+                res.outcome = "abandoned"
+                break
+            except UnsafePath as e:
+                self.events.once(("unsafe", st.ref.id), "write_refused", cgroup=st.ref.path, reason=str(e))
+                res.outcome = "refused"
+                break
+            except OSError as e:
+                if e.errno != errno.EAGAIN:
+                    self._on_error(st, res, e, "write", text)
+                    st.tm.two("steps", "error")
+                    break
+                outcome = "eagain"  # reclaimed less than asked: nothing colder is left for now
+                left = 0
+            st.budget.charge(now, req, -1)
+            st.tm.two("steps", outcome)
+            if tp.step_interval > 0:
+                yield tp.step_interval
+            try:
+                after = self._sample(st, st.ref, h, psi=False)
+            except OSError as e:
+                self._on_error(st, res, e, "sample")
+                break
+            trips = self._guard(st, cur, after, {})
+            st.last = cur = after
+            if trips:
+                res.trips = trips
+                res.outcome = "tripped_in_reclaim"
+                break
+        if res.outcome == "done":
+            res.outcome = "reclaimed"
 
     def _reclaim(self, st: TargetState, res: TargetResult, h: CgroupHandle) -> Wait:
         """The compress phase: plain proactive reclaim of ``reclaim_step`` bytes (cold anon -> zswap)."""

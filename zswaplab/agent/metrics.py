@@ -39,6 +39,8 @@ _TWO = {
 _GAUGES = {
     "cycle_seconds": ("target_cycle_duration_seconds", "Duration of the target's last cycle (backend clock)"),
     "backoff": ("backoff_remaining_seconds", "Backoff left for the target"),
+    "twice_cold": ("twice_cold_bytes", "Compressed bytes in zswap since the previous cycle: what proactive "
+                   "writeback of twice-cold entries would write back (estimate from memory.stat)"),
 }
 
 
@@ -46,7 +48,7 @@ class TargetMetrics:
     """The per-target values of one target, updated in place (``tm.requested += n``, ``tm.two("steps",
     "ok")``); each target is updated by one lane at a time, scrapes only read."""
 
-    __slots__ = ("target", "name", "requested", "written", "cycle_seconds", "backoff", "by_value")
+    __slots__ = ("target", "name", "requested", "written", "cycle_seconds", "backoff", "twice_cold", "by_value")
 
     def __init__(self, target: str, name: str = "") -> None:
         self.target = target
@@ -55,6 +57,7 @@ class TargetMetrics:
         self.written = 0.0
         self.cycle_seconds = 0.0
         self.backoff = 0.0
+        self.twice_cold = 0.0
         self.by_value: dict[tuple[str, str], float] = {}
 
     def two(self, metric: str, value: str, amount: float = 1.0) -> None:

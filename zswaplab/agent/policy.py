@@ -107,6 +107,15 @@ class OnTrip(_Strict):
     resume_after: int = Field(default=1, ge=1)
 
 
+class ReclaimPacing(_Strict):
+    """PSI-paced proactive reclaim (``action = "reclaim"``, and ``"auto"`` on kernels without the series)."""
+
+    # memory pressure accepted: PSI "some", percent of wall time over a cycle (0.2 % ~ Senpai's 10 ms / 6 s)
+    psi_target: Percent = 0.2
+    # "max": anon only where the kernel takes swappiness=max (probed; else 200); or a number 0..200
+    swappiness: Literal["max"] | Annotated[int, Field(ge=0, le=200)] = "max"
+
+
 class TargetPolicy(_Strict):
     path: str
     name: str | None = None
@@ -123,6 +132,11 @@ class TargetPolicy(_Strict):
     # answers EAGAIN having written nothing (second chance, spec §5 Q3); the next call then makes progress
     eagain_retries: int = Field(default=4, ge=0)
     guard_scope: Literal["target", "children"] = "target"
+    # what the agent does to the target: "writeback" (the series' proactive zswap writeback), "reclaim"
+    # (PSI-paced memory.reclaim: cold anon -> zswap, on any kernel), "observe" (write nothing), or "auto":
+    # writeback where the kernel has the series, reclaim elsewhere
+    action: Literal["auto", "writeback", "reclaim", "observe"] = "auto"
+    reclaim: ReclaimPacing = ReclaimPacing()
     guardrails: Guardrails = Guardrails()
     on_trip: OnTrip = OnTrip()
 
@@ -209,7 +223,7 @@ _TARGET_KEYS = set(TargetPolicy.model_fields)
 def _merge(defaults: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
     out = dict(defaults)
     for k, v in target.items():
-        if k in ("guardrails", "on_trip") and isinstance(v, dict) and isinstance(out.get(k), dict):
+        if k in ("guardrails", "on_trip", "reclaim") and isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = {**out[k], **v}
         else:
             out[k] = v
