@@ -21,7 +21,8 @@ Controllers, each tuned to the same pressure target (Senpai's 10 ms of stall per
 
 Reported per run: MiB moved to zswap (``zswpout``) and to disk (``zswpwb``), mean MiB of the workload's memory
 not resident (offloaded) over the run, PSI ``some`` (total seconds and mean %, ``full`` equals ``some`` in the
-model), refaults (``zswpin`` from zswap, ``pswpin`` from disk). Deterministic for a seed.
+model), refaults (``zswpin`` from zswap, ``pswpin`` from disk; "n/a" where the profile's ``memory.stat`` has
+no ``pswpin``). Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -47,6 +48,26 @@ CONTROLLERS = ("senpai", "agent")
 PSI_TARGET_PCT = 100.0 * 0.010 / 6  # Senpai's default: 10 ms per 6 s interval
 
 
+def hot_indices(shape: str, order: list[int], t: float, duration_s: float) -> list[int]:
+    """The hot set at time ``t`` of a workload shape, as indices into its pages (``order``: a seeded
+    permutation). Shared by the model runs here and the real-kernel runs (``realcompare.py``)."""
+    n = len(order)
+    frac = t / max(1.0, duration_s)
+    if shape == "steady":
+        return order[: n // 4]
+    if shape == "phase":
+        return order[: n // 4] if frac < 0.5 else order[n // 4: n // 2]
+    if shape == "growth":
+        return order[: int(n * (0.10 + 0.50 * min(1.0, frac)))]
+    raise ValueError(f"unknown workload shape {shape!r}")
+
+
+def seeded_order(n: int, seed: int) -> list[int]:
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return order
+
+
 @dataclass
 class Workload:
     """Touches the hot set of ``pages`` once per simulated second (``tick``)."""
@@ -57,24 +78,12 @@ class Workload:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        rng = random.Random(self.seed)
-        self.order = list(range(len(self.pages)))
-        rng.shuffle(self.order)
+        self.order = seeded_order(len(self.pages), self.seed)
         self.next_s = 0.0
         self.offloaded_page_s = 0  # sum over ticks of non-resident pages
 
     def hot(self, t: float) -> list[Page]:
-        n = len(self.pages)
-        frac = t / max(1, self.duration_s)
-        if self.shape == "steady":
-            idx = self.order[: n // 4]
-        elif self.shape == "phase":
-            idx = self.order[: n // 4] if frac < 0.5 else self.order[n // 4: n // 2]
-        elif self.shape == "growth":
-            idx = self.order[: int(n * (0.10 + 0.50 * min(1.0, frac)))]
-        else:
-            raise ValueError(f"unknown workload shape {self.shape!r}")
-        return [self.pages[i] for i in idx]
+        return [self.pages[i] for i in hot_indices(self.shape, self.order, t, self.duration_s)]
 
     def tick(self, kernel: Kernel) -> None:
         t = kernel.clock_ns / 1e9
@@ -167,7 +176,8 @@ def compare(shape: str, controller: str, *, profile: str = "mainline", mb: int =
         "psi_some_s": psi_s,
         "psi_some_pct": 100.0 * psi_s / duration_s,
         "refaults_zswap": after.get("zswpin", 0) - before.get("zswpin", 0),
-        "refaults_disk": after.get("pswpin", 0) - before.get("pswpin", 0),
+        # memory.stat has pswpin since Linux 6.13-era kernels; on older profiles the disk refaults are unknown
+        "refaults_disk": after["pswpin"] - before["pswpin"] if "pswpin" in after else -1,
     }
 
 
@@ -180,5 +190,5 @@ def table(profile: str = "mainline", mb: int = 16, duration_s: int = 600, seed: 
             r = compare(shape, c, profile=profile, mb=mb, duration_s=duration_s, seed=seed)
             rows.append(f"| {shape} | {c} | {r['to_zswap_mib']:.1f} | {r['to_disk_mib']:.1f} | "
                         f"{r['offloaded_mean_mib']:.1f} | {r['psi_some_s']:.2f} ({r['psi_some_pct']:.3f}) | "
-                        f"{r['refaults_zswap']} / {r['refaults_disk']} |")
+                        f"{r['refaults_zswap']} / {r['refaults_disk'] if r['refaults_disk'] >= 0 else 'n/a'} |")
     return "\n".join(rows)
