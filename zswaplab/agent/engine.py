@@ -33,7 +33,9 @@ from .backend import Backend, CgroupHandle, CgroupRef, StepAbandoned, UnsafePath
 from .backoff import Backoff
 from .budget import Budget
 from .capability import Capability, detect, probe_swappiness
-from .globs import compile_glob, glob_match, norm_path, walk_scope  # noqa: F401 (glob_match re-exported)
+from .decide import Outcome, Step, gate, judge, max_steps, plan
+from .discovery import assign, errname, walk_paths
+from .globs import glob_match, walk_scope  # noqa: F401 (re-exported)
 from .guardrails import PSI_INPUT, Sample, Trip, evaluate
 from .interface import MEMORY_RECLAIM, PROACTIVE_COUNTERS, Interface
 from .logs import EventLog
@@ -45,10 +47,6 @@ from .signals import SignalWatcher
 from .stats import Pressure, parse_memory_stat, parse_pressure
 
 Wait = Generator[float, None, Any]
-
-
-def errname(e: OSError) -> str:
-    return errno.errorcode.get(e.errno or 0, f"errno{e.errno}")
 
 
 @dataclass
@@ -131,45 +129,15 @@ class Agent:
     # ------------------------------------------------------------------ discovery and detection
     def discover(self) -> list[TargetState]:
         """Match the policy's targets against the cgroup tree; keep state of known cgroups by id."""
-        seen: set[str] = set()
-        all_paths: list[str] = []
-        for tp in self.policy.targets:
-            start, depth = walk_scope(tp.path, tp.descendants)
-            try:
-                found = self.backend.walk(start, depth)
-            except OSError as e:
-                self.events.once(("walk", errname(e)), "walk_failed", errno=errname(e), error=str(e))
-                continue
-            for p in found:
-                if p not in seen:
-                    seen.add(p)
-                    all_paths.append(p)
-        children_of: dict[str, list[str]] = {}  # only needed by `descendants` targets
-        for p in all_paths if any(tp.descendants for tp in self.policy.targets) else ():
-            if p != "/":
-                parent = p.rsplit("/", 1)[0] or "/"
-                children_of.setdefault(parent, []).append(p)
-        claimed: dict[str, int] = {}
-        wanted: list[tuple[str, int]] = []
-        for i, tp in enumerate(self.policy.targets):
-            rx = compile_glob(tp.path)
-            matched = [p for p in all_paths if rx.fullmatch(norm_path(p)) is not None]
-            if tp.descendants:
-                leaves = []
-                for m in matched:
-                    prefix = m.rstrip("/") + "/"
-                    leaves += [p for p in all_paths if (p == m or p.startswith(prefix)) and p not in children_of]
-                matched = leaves
-            if not matched:
-                self.events.once(("nomatch", i, tp.path), "target_matches_nothing", target=tp.path)
-            for p in matched:
-                if p in claimed:
-                    if claimed[p] != i:
-                        self.events.once(("dup", p), "cgroup_matched_twice", cgroup=p, used_target=claimed[p],
-                                         ignored_target=i)
-                    continue
-                claimed[p] = i
-                wanted.append((p, i))
+        targets = self.policy.targets
+        paths = walk_paths(targets, self.backend.walk, lambda e: self.events.once(
+            ("walk", errname(e)), "walk_failed", errno=errname(e), error=str(e)))
+        found = assign(targets, paths)
+        for i in found.unmatched:
+            self.events.once(("nomatch", i, targets[i].path), "target_matches_nothing", target=targets[i].path)
+        for p, used, ignored in found.duplicates:
+            self.events.once(("dup", p), "cgroup_matched_twice", cgroup=p, used_target=used, ignored_target=ignored)
+        wanted = found.wanted
         states: dict[int, TargetState] = {}
         known = {st.ref.path: st for st in self.states.values() if not st.gone}
         for p, i in wanted:
@@ -436,16 +404,11 @@ class Agent:
         tripped = bool(trips)
         zsw = cur.stat.get("zswap")
         action = self._action(tp)
-        if tripped or action != "writeback":
-            pass  # min_zswap gates writeback only
-        elif zsw is not None and zsw < tp.min_zswap:
-            res.outcome = "below_min_zswap"
-        elif zsw is None and tp.min_zswap:
-            self.events.once(("nozswap", st.ref.id), "zswap_size_unknown", cgroup=st.ref.path,
-                             message="memory.stat has no 'zswap' key; min_zswap not enforced")
-        if not tripped and res.outcome == "done" and (action == "observe" or (
-                action == "writeback" and not cap.interface.writes)):
-            res.outcome = "observe_only"
+        if not tripped:
+            res.outcome = gate(action=action, writes=cap.interface.writes, zswap=zsw, min_zswap=tp.min_zswap)
+            if zsw is None and tp.min_zswap and action == "writeback":
+                self.events.once(("nozswap", st.ref.id), "zswap_size_unknown", cgroup=st.ref.path,
+                                 message="memory.stat has no 'zswap' key; min_zswap not enforced")
         if not tripped and res.outcome == "done" and action == "reclaim":
             yield from self._paced_reclaim(st, res, h, cap, cur)
             if res.outcome == "tripped_in_reclaim":
@@ -453,33 +416,25 @@ class Agent:
         elif not tripped and res.outcome == "done":
             if tp.reclaim_step and not self.dry_run:
                 yield from self._reclaim(st, res, h)
-            zero_eagain = 0
-            # defensive bound: the budget is charged with written bytes, so cap steps that write little
-            max_steps = 4 * -(-tp.budget_per_cycle // tp.step) + tp.eagain_retries + 4
+            zero_progress = 0
+            step_cap = max_steps(tp.budget_per_cycle, tp.step, tp.eagain_retries)
             while res.outcome == "done" and not tripped:
                 if self.stopping():
-                    res.outcome = "stopped"
+                    res.outcome = Outcome.STOPPED
                     break
                 now = self.backend.now()
                 allow = st.budget.allowance(now)
-                if allow <= 0:
-                    which = st.budget.exhausted_by(now) or "cycle"
-                    st.budget.qt_exceeds += 1
-                    st.tm.two("quota", which)
-                    res.outcome = f"quota_{which}"
-                    break
-                req = min(tp.step, allow)
-                if cap.interface is not Interface.SOURCE_ZSWAP:
-                    req -= req % PAGE_SIZE  # page-unit budgets: a sub-page request is a no-op
-                if req < PAGE_SIZE:
-                    st.budget.qt_exceeds += 1
-                    st.tm.two("quota", "cycle")
-                    res.outcome = "quota_cycle"
-                    break
-                if res.steps >= max_steps:
-                    self.events.once(("stepcap", st.ref.id), "step_cap_reached", cgroup=st.ref.path,
-                                     steps=res.steps, message="too many steps without using the budget")
-                    res.outcome = "step_cap"
+                req = plan(allowance=allow, exhausted_by=st.budget.exhausted_by(now) if allow <= 0 else None,
+                           step=tp.step, page_granular=cap.interface is not Interface.SOURCE_ZSWAP,
+                           steps=res.steps, step_cap=step_cap)
+                if isinstance(req, Outcome):
+                    res.outcome = req
+                    if req is Outcome.STEP_CAP:
+                        self.events.once(("stepcap", st.ref.id), "step_cap_reached", cgroup=st.ref.path,
+                                         steps=res.steps, message="too many steps without using the budget")
+                    else:
+                        st.budget.qt_exceeds += 1
+                        st.tm.two("quota", req.removeprefix("quota_"))
                     break
                 fname, text = cap.interface.request(req, tp.age)
                 res.steps += 1
@@ -530,39 +485,26 @@ class Agent:
                 st.bytes_requested += req
                 trips = self._guard(st, cur, after, kids)
                 st.last, st.last_children, cur = after, kids, after
-                outcome = "ok"
-                if abandoned:
-                    outcome = res.outcome = "abandoned"
+                eagain = err is not None and err.errno == errno.EAGAIN
+                outcome, zero_progress, res.outcome = judge(
+                    abandoned=abandoned, eagain=eagain, error=err is not None and not eagain, written=written,
+                    zero_progress=zero_progress, retries=tp.eagain_retries)
+                if outcome is Step.ABANDONED:
                     self.events.info("step_abandoned", cgroup=st.ref.path, request=text,
                                      written=max(written, 0))
-                elif err is not None and err.errno == errno.EAGAIN:
-                    outcome = "eagain"
+                elif outcome is Step.EAGAIN:
                     res.eagain += 1
-                    if written > 0:
-                        zero_eagain = 0
-                    else:
-                        zero_eagain += 1
-                        if zero_eagain > tp.eagain_retries:
-                            res.outcome = "exhausted"
-                elif err is not None:
-                    outcome = "error"
+                elif outcome is Step.ERROR and err is not None:
                     self._on_error(st, res, err, "write", text)
-                elif written == 0:
-                    outcome = "no_progress"  # accepted but nothing written (e.g. v4 rounding, v2 semantics)
-                    zero_eagain += 1
-                    if zero_eagain > tp.eagain_retries:
-                        res.outcome = "exhausted"
-                else:
-                    zero_eagain = 0
                 st.tm.two("steps", outcome)
                 if self.events.log.isEnabledFor(logging.DEBUG):
                     self.events.debug("step", cgroup=st.ref.path, request=text, outcome=outcome,
                                       written=written)
                 if trips:
                     tripped = True
-                zsw = after.stat.get("zswap")
-                if res.outcome == "done" and not tripped and zsw is not None and zsw < tp.min_zswap:
-                    res.outcome = "below_min_zswap"
+                if res.outcome == "done" and not tripped:
+                    res.outcome = gate(action=action, writes=True, zswap=after.stat.get("zswap"),
+                                       min_zswap=tp.min_zswap)
         if tripped:
             res.trips = trips
             res.outcome = "tripped"
