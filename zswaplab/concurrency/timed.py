@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .algorithms import Ctx, get_algorithm
-from .state import ONLINE, ROOT, Model, Op, State, TreeShape, Violation, apply
+from .state import ONLINE, ROOT, ZOMBIE, Model, Op, State, TreeShape, Violation, apply
 
 Gen = Generator[Op, Any, Any]
 
@@ -248,7 +248,7 @@ def _simulate(cfg: SimConfig) -> SimResult:
     st = State.initial_for(shape, model.specs, nthreads)
 
     for z in zombies:  # zombie = offline, base reference gone, pinned by one leftover reference
-        st.status[z] = 2
+        st.status[z] = ZOMBIE
         st.extra[z] = 1
     res = SimResult(cfg)
     nbatches = max(1, -(-c.agent_budget_pages // c.batch))
