@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.zswaplab-installed
 
-.PHONY: demo test lint bench vm-test vm-test-ci clean
+.PHONY: demo test lint bench vm-test vm-test-ci clean warmup
 
 $(PY):
 	@$(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --quiet virtualenv && $(PYTHON) -m virtualenv $(VENV); }
@@ -14,17 +14,21 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
+# compile the numba code ahead (about a second once cached; prints progress while compiling)
+warmup: $(STAMP)
+	@$(VENV)/bin/zswaplab warmup
+
+demo: warmup
 	$(VENV)/bin/zswaplab demo
 
-test: $(STAMP)
+test: warmup
 	@bash scripts/install-test-deps.sh
 	$(PY) -m pytest -q -n 2 -p no:cacheprovider
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check zswaplab tests benchmarks
 
-bench: $(STAMP)
+bench: warmup
 	$(PY) -m benchmarks
 
 vm-test: $(STAMP)
