@@ -141,6 +141,18 @@ def test_demo_leads_each_section_with_its_answer_at_80_columns():
 
 
 @needs_kernel
+def test_demo_json_has_each_sections_answer():
+    from zswaplab.cli import main
+
+    r = CliRunner().invoke(main, ["demo", "--json"])
+    assert r.exit_code == 0, r.output
+    secs = json.loads(r.output)
+    assert [s["id"] for s in secs] == ["a", "b", "c"]
+    assert all(s["answer"] and len(s["rows"][0]) == len(s["header"]) for s in secs)
+    assert secs[1]["answer"].startswith("Yes: with restart the agent stopped")
+
+
+@needs_kernel
 def test_run_exits_1_when_a_check_fails_and_prints_at_80_columns(tmp_path):
     r = CliRunner().invoke(cli.run, ["c_selftests", "--reduced", "-o", str(tmp_path / "all")], terminal_width=80)
     assert r.exit_code == 1, r.output

@@ -145,6 +145,26 @@ def _numeric(cells: Sequence[str]) -> bool:
     return bool(cells) and all(re.match(r"^[\d–.#-]", c) or c in ("never", "no trip") for c in cells)
 
 
+def _width(h: str, cells: Sequence[str]) -> int:
+    return max([len(c) for c in cells] + [len(w) for w in h.split()])
+
+
+def fit(header: list[str], rows: list[list[str]], width: int,
+        optional: Sequence[str] = ("written", "all by call")) -> tuple[list[str], list[list[str]]]:
+    """Drop ``optional`` columns (in that order) until the table fits ``width`` columns (they stay in
+    --details and the report)."""
+    header, rows = list(header), [list(r) for r in rows]
+    for name in optional:
+        need = sum(_width(h, [r[i] for r in rows]) for i, h in enumerate(header)) + 2 * len(header)
+        if need <= width or name not in header:
+            continue
+        i = header.index(name)
+        header.pop(i)
+        for r in rows:
+            r.pop(i)
+    return header, rows
+
+
 def rich_table(title: str | None, header: list[str], rows: list[list[str]], left: Sequence[int] = (0,)) -> Table:
     """A table that reads at 80 columns: name columns (``left``, and any column of words) are left-aligned and
     never wrap, number columns are right-aligned and keep their cells whole; headers wrap at spaces."""
@@ -153,7 +173,7 @@ def rich_table(title: str | None, header: list[str], rows: list[list[str]], left
         cells = [r[i] for r in rows]
         num = i not in left and _numeric(cells)
         widest = max((len(c) for c in cells), default=0)
-        fixed = max(widest, max((len(w) for w in h.split()), default=0))
+        fixed = _width(h, cells)
         t.add_column(h, justify="right" if num else "left", no_wrap=i in left,
                      width=fixed if num or i in left or widest <= 16 else None, overflow="fold")
     for r in rows:
@@ -170,6 +190,7 @@ def print_runs(console: Console, runs: list[Run], details: bool = False) -> None
     """The answer, the summary table; with ``details`` every metric, agent run, check and call."""
     print_answers(console, runs)
     h, rows, left = tables.summary(runs)
+    h, rows = fit(h, rows, console.width)
     console.print(rich_table(None, h, rows, left))
     if not details:
         console.print("[dim]every metric, check and call: --details (or the report); terms: see the report's "

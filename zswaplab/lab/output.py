@@ -116,8 +116,10 @@ def load_runs(out: Path) -> tuple[dict[str, Any], list[tuple[RunRecord, dict[str
             calls = [CallRecord(**json.loads(line)) for line in cpath.read_text().splitlines() if line]
         except OSError as e:
             raise OutputError(f"{cpath}: cannot read: {e.strerror}") from None
+        order = [kv.split("=", 1)[0] for kv in v["variant"].split(",")]  # summary.json sorts keys; names do not
+        axes = {k: v["axes"][k] for k in sorted(v["axes"], key=lambda k: order.index(k) if k in order else len(order))}
         rec = RunRecord(
-            scenario=v["scenario"], variant=v["variant"], axes=v["axes"], profile=v["profile"],
+            scenario=v["scenario"], variant=v["variant"], axes=axes, profile=v["profile"],
             strategy=v["strategy"], seed=v["seed"], parent=v["parent"], children=list(m.get("children", [])),
             eligible=dict(m.get("eligible_bytes", {})), calls=calls,
             agents=[AgentRun(**{**a, "steps": [AgentStep(**s) for s in a["steps"]]}) for a in v.get("agents", [])],
