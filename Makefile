@@ -11,6 +11,7 @@ $(PY):
 	@$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
+	@echo "installing zswaplab and its dependencies into $(VENV) (first run only: a few minutes, quiet) ..."
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
