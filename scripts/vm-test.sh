@@ -76,6 +76,9 @@ if ! ls "$CACHE"/kroot/boot/vmlinuz-6.12.* >/dev/null 2>&1; then
 fi
 say "kernel: $(cat "$CACHE/kernel-package.txt" 2>/dev/null || ls "$CACHE"/kroot/boot/vmlinuz-*); setup took $(( $(date +%s) - T0 ))s"
 
+# 3b. Linux 7.2.13 with the project's patch series (built once, cached outside the clone; docs/series-on-real-kernel.md)
+bash scripts/build-kernel.sh >/dev/null || die "scripts/build-kernel.sh failed (the patched 7.2 kernel)"
+
 # 4. the VM test suite ---------------------------------------------------------------------------------------
 # A guest run on the emulated kernel occasionally dies mid-scenario (seen once in ~6 full runs: the
 # global_pool_limit guest stopped after step 5 with an empty log). Failed tests get ONE more boot, said loudly;
