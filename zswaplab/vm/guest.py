@@ -208,7 +208,7 @@ class Driver:
             raw = parse_number(read_text(f"{cgpath(src['cgroup'])}/{src['file']}"))
         if not isinstance(raw, int):
             raise StepError(f"value_from {src} is not a number: {raw!r}")
-        return str(raw // int(src.get("div", 1)))
+        return str(raw // int(src.get("div", 1))) + str(src.get("suffix", ""))
 
     # -- steps ------------------------------------------------------------------------------------------------
     def run_step(self, step: dict[str, Any]) -> dict[str, Any]:

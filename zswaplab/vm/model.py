@@ -63,7 +63,7 @@ class ModelDriver:
             return str(step["value"])
         src = step["value_from"]
         raw = self.vars[src["var"]] if "var" in src else parse_number(self.k.fs.read(src["cgroup"], src["file"]))
-        return str(int(raw) // int(src.get("div", 1)))
+        return str(int(raw) // int(src.get("div", 1))) + str(src.get("suffix", ""))
 
     def _write(self, cgroup: str, file: str, value: str) -> dict[str, Any]:
         try:
