@@ -3,8 +3,9 @@ the model, step by step.
 
 For every step and every scenario cgroup the comparison takes the counters of :data:`COUNTERS` and the kernel's
 *envelope* over its recorded boots (lowest and highest value). The model must lie inside the envelope widened by
-the scenario's own boot-to-boot spread of that counter (:func:`scenario_spread`: the largest difference between
-two boots of the same kernel anywhere in the scenario) plus the counter's small floor (:data:`FLOOR`). Return
+the kernel's own boot-to-boot range at that step, and at least by the counter family's small floor
+(:data:`FLOOR`); a new boot of the kernel is held to the envelope widened by the scenario's largest range of the
+counter (:func:`scenario_spread`). Return
 codes, read-back values and lost pages are exact. A value outside is either explained by exactly one documented
 :data:`DEVIATIONS` entry -- a named mechanism, limited to the scenarios, steps, cgroups and counters where it
 acts, and to the size of difference it can cause (``bound``) -- or it is a failure. ``docs/validation.md``
@@ -271,7 +272,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
         from_match=(("op", "reclaim"), ("cgroup", "/wb_off/c"), ("value", "16M")),
         cgroups=("/wb_off", "/wb_off/c", "/wb_off/rand")),
     Deviation(
-        "disk-overreclaim", ("selftest_swapin_nozswap", "zswap_max_store_path", "offline_reparent"),
+        "disk-overreclaim",
+        ("selftest_swapin_nozswap", "zswap_max_store_path", "offline_reparent", "zswap_max_rotation"),
         ("swap_pages", "pswpout"),
         "pages rejected by zswap (zswap.max=0 or over memory.zswap.max) are written to the swap device, and "
         "reclaim counts them as reclaimed only once the virtio-blk write has completed; the charging task's or "
@@ -280,13 +282,19 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "pages it reclaims. At most 2,200 pages (one request's worth) per scenario.",
         from_op="alloc", to_match=(("op", "touch"),), bound=2200),
     Deviation(
-        "store-path-writeback-count", ("selftest_zswap_writeback_enabled", "selftest_no_invasive_cgroup_shrink"),
-        _WB,
-        "OPEN (cause not established): in the store path under memory.zswap.max the kernel writes back a few "
-        "dozen entries more or fewer than the model (test_zswap.c #4: 47 against 10 in the first pass, 31 "
-        "against 10 in the child; #7: 2,880 against 2,914), while stores, loads and the pass-before-writeback "
-        "order agree. Bounded at 64 entries, so a model change that makes it worse fails.",
-        from_match=(("op", "alloc"),), bound=64),
+        "footprint-shifts-writeback",
+        ("selftest_zswap_writeback_enabled", "selftest_no_invasive_cgroup_shrink", "global_pool_threshold"), _WB,
+        "the process footprint (process-footprint) reaches the writeback counters by changing how many entries "
+        "one LRU pass has: memory.reclaim stores 64 fewer region pages on the kernel (it drops the binary's "
+        "file pages first), so a pass of the referenced bits ends 64 stores earlier and the surplus stores "
+        "write back. global_pool_threshold: 10,176 entries against 10,240, the 40M of rejected stores write "
+        "back 89-118 entries on the kernel and none in the model, and the worker's later writeback agrees to "
+        "within that offset. test_zswap.c #4 sets memory.zswap.max to half the usage read after the first pass: "
+        "297,200 bytes on the kernel (a 36-page limit) against 314,368 (38 pages), so the kernel accepts ~480 "
+        "stores before the limit where the model accepts 507 and writes back more (6.12: 47 against 10; 7.2: "
+        "33-69; the parent counts the child's pass too). #7: the process's own pages count against "
+        "memory.max=32M (2,880 against 2,914 written back). At most 128 entries.",
+        from_op="alloc", bound=128),
     Deviation(
         "compress-retry-count", ("writeback_disabled_subtree",), ("reject_compress",),
         "with writeback disabled, incompressible pages can go nowhere and memory.reclaim keeps rescanning them "
@@ -307,6 +315,30 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "referenced entries per request, so it writes nothing back here. global_pool_threshold checks the same "
         "worker with the referenced bits cleared first, where the schedule does not matter.",
         from_match=(("op", "param"), ("name", "max_pool_percent"), ("value", "1"))),
+    Deviation(
+        "shrink-worker-scheduling", ("global_pool_threshold",),
+        _ALL_PAGES + _WB + ("pool_pages", "pool_limit_hit"),
+        "the same asynchronous worker, in the one step where it runs concurrently: the first store rejected at "
+        "the global limit queues shrink_worker and the 1M request returns while the kernel's worker is still "
+        "writing back (200-400 entries done), every other store of the request rejected to disk; the model runs "
+        "the worker synchronously after the first 32-page batch, down to the threshold, and accepts the rest of "
+        "the request's stores. After the sleep the two agree (written back within footprint-shifts-writeback).",
+        from_match=(("op", "reclaim"), ("value", "1M")), to_match=(("op", "sleep"),)),
+    Deviation(
+        "writeback-folio", ("global_pool_threshold",), _ALL_PAGES + ("pool_pages", "pool_limit_hit"),
+        WRITEBACK_FOLIO.split(". Unbounded")[0] + ". Here: after the worker, the kernel's next 1M request is met "
+        "by freeing the clean swap-cache folios its writeback left (no store at all), while the model stores "
+        "256 pages, and the model's pool ends ~100 pages above the threshold (the synchronous worker finished "
+        "before the rest of the first request's stores were accepted): at most 640 pages.",
+        from_match=(("op", "sleep"),), bound=_relative(0.0, 640)),
+    Deviation(
+        "shrinker-open", ("dynamic_shrinker",), _ALL_PAGES + _WB + ("pool_pages",),
+        "OPEN, NOT VALIDATED: the model's dynamic shrinker (zswap_shrinker_count/scan with the nr_zswap_protected "
+        "decay) disagrees with both kernels: during the second 16M memory.reclaim it writes back 16,379 entries "
+        "where the kernel writes back 5,300-6,200 of 11,700-12,000, and under memory.max=16M it stores 23,651 "
+        "and leaves 3,171 pool pages where the kernel writes back nearly everything (24,400-24,600, pool 28-84 "
+        "pages). Unbounded until the shrinker model is fixed; docs/validation.md lists it under not validated.",
+        from_match=(("op", "reclaim"),)),
     Deviation(
         "swap-readahead", ("reclaim_push",), ("zswpin", "zswap_bytes"),
         "the swap-in path reads ahead neighbouring swap slots (swap_vma_readahead, page-cluster 3); slots of the "
@@ -397,10 +429,17 @@ def scenario_spread(boots: list[Records]) -> dict[str, float]:
 
 
 def compare(scenario: str, kernel: Records | list[Records], model: Records,
-            deviations: Iterable[Deviation] = (), kernel_name: str = "*") -> list[Row]:
+            deviations: Iterable[Deviation] = (), kernel_name: str = "*", widen: str = "row") -> list[Row]:
     """Per step x cgroup x counter rows for one scenario. ``kernel`` is one run's records or a list of boots
     (records as written by guest.py; model records by model.py). ``deviations`` default to none: pass
-    :data:`DEVIATIONS` (or :func:`deviations_for`) to label the explained rows."""
+    :data:`DEVIATIONS` to label the explained rows.
+
+    The envelope [lowest, highest boot] is widened by ``widen``: "row" = the row's own boot-to-boot range (how
+    much the kernel varies at that step: the model comparison), "scenario" = the largest range of the counter
+    anywhere in the scenario (a looser bound for a *new boot* of the kernel, whose variation at a step the few
+    recorded boots may not have shown: the repeatability check). Never less than the family's floor."""
+    if widen not in ("row", "scenario"):
+        raise ValueError(f"widen must be 'row' or 'scenario', not {widen!r}")
     boots: list[Records] = kernel if kernel and isinstance(kernel[0], list) else [kernel]  # type: ignore[list-item]
     kboots = [_steps(b) for b in boots]
     ms = _steps(model)
@@ -424,7 +463,8 @@ def compare(scenario: str, kernel: Records | list[Records], model: Records,
                 if not kvals and mv is None:
                     continue
                 lo, hi = (min(kvals), max(kvals)) if kvals else (None, None)
-                tol = 0.0 if c.exact else max(spread[c.name], floor_of(c, kr, cg))
+                width = (hi - lo if kvals else 0) if widen == "row" else spread[c.name]  # type: ignore[operator]
+                tol = 0.0 if c.exact else max(width, floor_of(c, kr, cg))
                 if lo is None or hi is None or mv is None:
                     excess = float("inf")
                 else:
