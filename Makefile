@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.zswaplab-installed
 
-.PHONY: demo test lint bench vm-test clean
+.PHONY: demo test lint bench vm-test mutation clean
 
 $(PY):
 	@$(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --quiet virtualenv && $(PYTHON) -m virtualenv $(VENV); }
@@ -23,6 +23,9 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check zswaplab tests benchmarks
+
+mutation: $(STAMP)
+	ZSWAPLAB_MUTATION_ALL=1 $(PY) -m pytest -q -p no:cacheprovider tests/mutations
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
