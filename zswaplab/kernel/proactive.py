@@ -28,11 +28,12 @@ from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
 from .writeback import (
     EBUSY_STOP,
     WB_ITER,
-    ShrinkWalkArg,
     ZswapShrinkState,
     _walk,
+    proactive_walk_arg,
     zswap_mem_cgroup_iter,
     zswap_memcg_offline_cleanup_wb_iter,
+    zswap_shrink_one_memcg,
 )
 
 if TYPE_CHECKING:
@@ -120,18 +121,6 @@ def release_cursors(k: Kernel) -> None:
             k.tree.mem_cgroup_iter_break(m, pos)  # type: ignore[arg-type]
 
 
-def proactive_walk_arg(k: Kernel, cutoff_ns: int | None = None) -> ShrinkWalkArg:
-    """The profile's ``zswap_shrink_walk_arg`` for a proactive walk (v1 2/3, v3 3/4, v4 3/5)."""
-    stat = k.params.stat
-    return ShrinkWalkArg(
-        proactive=True,
-        cutoff_ns=cutoff_ns,
-        bypass_second_chance=k.params.bypass_second_chance,
-        proactive_stat="pages" if stat == "zswpwb_proactive" else ("bytes_owner" if k.config.profile == "v4"
-                                                                  else None),
-    )
-
-
 # ------------------------------------------------------------------------------------------ v1 / v2 / v3
 def zswap_proactive_shrink_memcg(k: Kernel, memcg: MemCgroup, nr_to_write: int, cutoff_ns: int | None) -> int:
     """``zswap_proactive_shrink_memcg(memcg, [cutoff,] nr_to_write)`` (v1 2/3, v2 2/4, v3 2/4; spec §2.1).
@@ -191,7 +180,7 @@ def zswap_proactive_writeback_v123(k: Kernel, root: MemCgroup | None, nr_max: in
                     break
                 continue
             want = min(nr_max - written, batch) if cursor.check_goal_per_memcg else batch
-            shrunk = k.proactive_shrink_memcg_v123(m, want, cutoff_ns)
+            shrunk = k.steps.proactive_shrink_memcg(m, want, cutoff_ns)
             k.tree.mem_cgroup_put(m)
             if shrunk == -errno.ENOENT:
                 continue
@@ -235,7 +224,7 @@ def zswap_proactive_writeback_v4(k: Kernel, memcg: MemCgroup | None, nr_to_write
                     break
                 continue
             want = min(upper - lower, k.params.wb_batch) if cursor.check_goal_per_memcg else k.params.wb_batch
-            shrunk = k.proactive_shrink_memcg_v4(it, want)
+            shrunk = k.steps.shrink_memcg_v4(it, want, True)
             k.tree.mem_cgroup_put(it)
             if shrunk == -errno.ENOENT:
                 continue
@@ -277,11 +266,11 @@ def zswap_proactive_writeback_v5(k: Kernel, memcg: MemCgroup | None, bytes_to_wr
             it = cursor.next()
             if it is None and not cursor.check_goal_per_memcg and written >= bytes_to_writeback:
                 break
-            shrunk = k.proactive_shrink_one_memcg(it, s)
+            shrunk = zswap_shrink_one_memcg(k, it, s, k.params.wb_batch, proactive=True)
             if shrunk > 0:
                 written += shrunk
                 assert it is not None
-                k.count_proactive_bytes(it, shrunk)  # 5/6: on the iterated memcg
+                k.steps.count_proactive_bytes(it, shrunk)  # 5/6: on the iterated memcg
             k.tree.mem_cgroup_put(it)
             if shrunk == EBUSY_STOP:
                 ret = -errno.EAGAIN

@@ -24,6 +24,9 @@ class ProactiveParams:
     stat: str | None  # "zswpwb_proactive" (pages, v1-v3) | "zswpwb_proactive_b" (bytes, v4/v5) | None
     budget_unit: str  # "pages" | "bytes/PAGE_SIZE" | "bytes"
     success: str  # "any" (v1/v2: 0 if anything written) | "full" (v3+: 0 only if the budget was met)
+    # where zswap_writeback_entry adds the proactive counter: "pages" (v1–v3 ZSWPWB_PROACTIVE event),
+    # "bytes_owner" (v4 MEMCG_ZSWPWB_PROACTIVE_B on the owner), None (v5 counts in its driver)
+    walk_stat: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,19 +80,20 @@ PROFILES: dict[str, Profile] = {
             _NONE,
         ),
         Profile("v1", "series v1: memory.zswap.proactive_writeback \"[max=<bytes>] <age>\"", dict(_WB_ITER),
-                ProactiveParams("file", "per-memcg", 128, 16, True, "zswpwb_proactive", "pages", "any")),
+                ProactiveParams("file", "per-memcg", 128, 16, True, "zswpwb_proactive", "pages", "any",
+                                "pages")),
         Profile("v2", "series v2: \"<size> zswap_writeback_only\", budget in pages, 0 if anything written",
                 dict(_WB_ITER),
                 ProactiveParams("zswap_writeback_only", "per-memcg", 128, 16, False, "zswpwb_proactive", "pages",
-                                "any")),
+                                "any", "pages")),
         Profile("v3", "series v3: as v2, 0 only when the whole budget was written (else EAGAIN/EINTR)",
                 dict(_WB_ITER),
                 ProactiveParams("zswap_writeback_only", "per-memcg", 128, 16, False, "zswpwb_proactive", "pages",
-                                "full")),
+                                "full", "pages")),
         Profile("v4", "series v4: compressed-bytes budget as bytes/PAGE_SIZE, no per-memcg cursor",
                 {**_MAINLINE_2026, "shrink_memcg_form": "v4", "shrink_worker_form": "v4"},
                 ProactiveParams("zswap_writeback_only", "restart", 64, 16, False, "zswpwb_proactive_b",
-                                "bytes/PAGE_SIZE", "full")),
+                                "bytes/PAGE_SIZE", "full", "bytes_owner")),
         Profile("v5", "series v5: \"<size> source=zswap\", exact bytes, batch 64, shared scans/failures",
                 {**_MAINLINE_2026, "shrink_memcg_form": "batched", "shrink_worker_form": "v5",
                  "memcg_disabled_fix": True, "store_shrink_nr": None},

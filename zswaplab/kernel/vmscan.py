@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from .constants import DEF_PRIORITY, MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX
 from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
 from .page import Page, PageState
-from .zswap import zswap_store
+from .shrinker import shrink_slab_zswap
+from .store import zswap_store
 
 if TYPE_CHECKING:
     from .system import Kernel
@@ -75,8 +76,6 @@ def try_to_free_mem_cgroup_pages(k: Kernel, target: MemCgroup, nr_pages: int,
     Reclaims up to ``nr_pages`` anon pages from ``target``'s subtree and drives the zswap shrinker through
     ``shrink_slab`` when it is enabled. ``swappiness == 0`` scans no anon pages. Returns pages reclaimed.
     """
-    from .shrinker import shrink_slab_zswap
-
     reclaimed = 0
     scan_anon = swappiness != 0
     for priority in range(DEF_PRIORITY, -1, -1):

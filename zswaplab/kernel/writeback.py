@@ -16,7 +16,7 @@ from .constants import MAX_RECLAIM_RETRIES, PAGE_SHIFT, PAGE_SIZE
 from .list_lru import LruList, LruStatus, WalkBudget, list_lru_walk_one
 from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
 from .page import PageState
-from .zswap import ZswapEntry, zswap_accept_thr_pages, zswap_entry_free, zswap_total_pages  # noqa: F401
+from .zswap import ZswapEntry, zswap_accept_thr_pages, zswap_entry_free
 
 if TYPE_CHECKING:
     from .system import Kernel
@@ -40,6 +40,12 @@ class ShrinkWalkArg:
     cutoff_ns: int | None = None
     bypass_second_chance: bool = False
     proactive_stat: str | None = None
+
+
+def proactive_walk_arg(k: Kernel, cutoff_ns: int | None = None) -> ShrinkWalkArg:
+    """The profile's ``zswap_shrink_walk_arg`` for a proactive walk (v1 2/3, v3 3/4, v4 3/5)."""
+    return ShrinkWalkArg(proactive=True, cutoff_ns=cutoff_ns, bypass_second_chance=k.params.bypass_second_chance,
+                         proactive_stat=k.params.walk_stat)
 
 
 # ------------------------------------------------------------------------------------------ entry writeback
@@ -300,7 +306,7 @@ def shrink_worker(k: Kernel) -> None:
     if form == "mainline":
         _shrink_worker_mainline(k)
     elif form == "v4":
-        zswap_try_to_writeback_global(k, zswap_accept_thr_pages(k), zswap_total_pages(k))
+        zswap_try_to_writeback_global(k, zswap_accept_thr_pages(k), k.zswap_total_pages())
     else:
         _shrink_worker_v5(k)
 
@@ -311,12 +317,12 @@ def worker_shrink_memcg(k: Kernel, memcg: MemCgroup | None) -> tuple[int, bool]:
     ``shrink_memcg(memcg, NR_ZSWAP_WB_BATCH)``, failure ``ret <= 0``."""
     form = k.config.shrink_memcg_form
     if form == "mainline":
-        ret = shrink_memcg(k, memcg)
+        ret = k.steps.shrink_memcg(memcg)
         return ret, ret != 0
     if form == "v4":
-        ret = shrink_memcg_v4(k, memcg, k.params.wb_batch)
+        ret = k.steps.shrink_memcg_v4(memcg, k.params.wb_batch, False)
     else:
-        ret = shrink_memcg_batched(k, memcg, k.params.wb_batch)
+        ret = k.steps.shrink_memcg_batched(memcg, k.params.wb_batch, False)
     return ret, ret <= 0
 
 
@@ -338,7 +344,7 @@ def _shrink_worker_mainline(k: Kernel) -> None:
             k.tree.mem_cgroup_put(memcg)
             if ret != -errno.ENOENT and s.attempted(failed):
                 break
-        if not zswap_total_pages(k) > thr:
+        if not k.zswap_total_pages() > thr:
             break
 
 
@@ -378,9 +384,9 @@ EBUSY_STOP = -errno.EBUSY
 
 def zswap_shrink_one_memcg(
     k: Kernel, memcg: MemCgroup | None, s: ZswapShrinkState, nr_to_scan: int = NR_ZSWAP_WB_BATCH,
-    arg: ShrinkWalkArg | None = None,
+    proactive: bool = False,
 ) -> int:
-    """``zswap_shrink_one_memcg(memcg, state)`` (v5 3/6; spec §2.5): one step of a caller-driven walk.
+    """``zswap_shrink_one_memcg(memcg, state)`` (v5 3/6): one step of a caller-driven walk.
 
     ``memcg is None`` (with memcg enabled) marks the end of a full pass. Returns bytes written (>= 0) or
     ``-EBUSY`` when the caller must stop (16 cumulative failures, or memcg disabled and the root list empty).
@@ -388,7 +394,7 @@ def zswap_shrink_one_memcg(
     disabled = k.tree.memcg_disabled
     if memcg is None and not disabled:
         return EBUSY_STOP if s.end_of_pass() else 0
-    shrunk = shrink_memcg_batched(k, memcg, nr_to_scan, arg)
+    shrunk = k.steps.shrink_memcg_batched(memcg, nr_to_scan, proactive)
     if shrunk == -errno.ENOENT:
         return EBUSY_STOP if disabled else 0
     if s.attempted(shrunk <= 0):
@@ -402,7 +408,7 @@ def _shrink_worker_v5(k: Kernel) -> None:
     (v5 1/6) is part of ``zswap_shrink_one_memcg``."""
     s = ZswapShrinkState()
     thr = zswap_accept_thr_pages(k)
-    while zswap_total_pages(k) > thr:
+    while k.zswap_total_pages() > thr:
         memcg = zswap_iter_global(k)
         ret = zswap_shrink_one_memcg(k, memcg, s, k.params.wb_batch)
         k.tree.mem_cgroup_put(memcg)
@@ -419,9 +425,9 @@ def zswap_try_to_writeback_global(k: Kernel, lower: int, upper: int) -> None:
             if s.end_of_pass():
                 break
             continue
-        shrunk = shrink_memcg_v4(k, memcg, min(upper - lower, k.params.wb_batch))
+        shrunk = k.steps.shrink_memcg_v4(memcg, min(upper - lower, k.params.wb_batch), False)
         k.tree.mem_cgroup_put(memcg)
-        upper = zswap_total_pages(k)
+        upper = k.zswap_total_pages()
         if shrunk != -errno.ENOENT and s.attempted(shrunk <= 0):
             break
 
@@ -431,6 +437,7 @@ __all__ = [
     "WB_ITER",
     "ShrinkWalkArg",
     "ZswapShrinkState",
+    "proactive_walk_arg",
     "shrink_memcg",
     "shrink_memcg_batched",
     "shrink_memcg_cb",
