@@ -163,7 +163,7 @@ class Deviation:
     from_match: tuple[tuple[str, str], ...] | None = None
     to_match: tuple[tuple[str, str], ...] | None = None
     kernels: tuple[str, ...] = ("*",)
-    bound: float | Bound | None = None
+    bound: float | Bound | dict[str, float | Bound | None] | None = None  # a dict: per counter
 
     def in_scope(self, kernel: str, scenario: str, steps: list[dict[str, Any]], step: int, counter: str,
                  cgroup: str | None) -> bool:
@@ -193,9 +193,10 @@ class Deviation:
         return start <= step < end
 
     def explains(self, diff: float, counter: Counter, kernel_rec: dict[str, Any], cgroup: str | None) -> bool:
-        if self.bound is None:
+        bound = self.bound.get(counter.name) if isinstance(self.bound, dict) else self.bound
+        if bound is None:
             return True
-        limit = self.bound(counter, kernel_rec, cgroup) if callable(self.bound) else self.bound
+        limit = bound(counter, kernel_rec, cgroup) if callable(bound) else bound
         return diff <= limit
 
 
@@ -339,6 +340,14 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "and leaves 3,171 pool pages where the kernel writes back nearly everything (24,400-24,600, pool 28-84 "
         "pages). Unbounded until the shrinker model is fixed; docs/validation.md lists it under not validated.",
         from_match=(("op", "reclaim"),)),
+    Deviation(
+        "shrink-worker-scheduling", ("offline_reparent",), ("pool_limit_hit",) + _WB,
+        "the asynchronous worker once more: during the 48M request under max_pool_percent=1 the kernel's worker "
+        "keeps the pool under the limit between the reclaimer's scheduling points, so far fewer stores hit the "
+        "limit (552-1,076) than in the model (6,260), whose worker runs after each 32-page batch; the entries "
+        "written back differ by at most 128 (6.12: 1,482-1,488 against 1,566).",
+        from_match=(("op", "param"), ("name", "max_pool_percent"), ("value", "1")),
+        bound={"pool_limit_hit": None, "zswpwb": 128, "written_back_pages": 128}),
     Deviation(
         "swap-readahead", ("reclaim_push",), ("zswpin", "zswap_bytes"),
         "the swap-in path reads ahead neighbouring swap slots (swap_vma_readahead, page-cluster 3); slots of the "
@@ -526,6 +535,42 @@ def summarize(scenario: str, rows: list[Row]) -> Summary:
 
 def _fmt(v: int | None) -> str:
     return "–" if v is None else f"{v:,}"
+
+
+def _describe_bound(bound: float | Bound | dict[str, Any] | None) -> str:
+    if bound is None:
+        return "unbounded"
+    if isinstance(bound, dict):
+        return "; ".join(f"{k}: {_describe_bound(v)}" for k, v in bound.items())
+    if callable(bound):
+        return "see the cause"
+    return f"{bound:,.0f}"
+
+
+def _describe_scope(d: Deviation) -> str:
+    parts = []
+    if d.from_op:
+        parts.append(f"from the first `{d.from_op}`")
+    if d.from_step is not None:
+        parts.append(f"from step {d.from_step}")
+    if d.from_match:
+        parts.append("from the first step with " + ", ".join(f"{k}={v}" for k, v in d.from_match))
+    if d.to_match:
+        parts.append("until the next step with " + ", ".join(f"{k}={v}" for k, v in d.to_match))
+    if d.cgroups is not None:
+        parts.append("cgroups " + ", ".join(c or "(global)" for c in d.cgroups))
+    return "; ".join(parts) or "every step"
+
+
+def render_deviations(deviations: Iterable[Deviation] = DEVIATIONS) -> str:
+    """The deviation list of docs/validation.md, generated from :data:`DEVIATIONS` (one source)."""
+    out = []
+    for d in deviations:
+        kind = "background" if "*" in d.scenarios else ", ".join(d.scenarios)
+        kern = "both kernels" if "*" in d.kernels else ", ".join(d.kernels)
+        out.append(f"- **{d.id}** ({kind}; {kern}; {', '.join(d.counters)}; {_describe_scope(d)}; bound: "
+                   f"{_describe_bound(d.bound)}): {d.cause}")
+    return "\n".join(out) + "\n"
 
 
 def render_summary(results: dict[str, list[Row]]) -> str:
