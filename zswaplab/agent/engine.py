@@ -29,12 +29,12 @@ from typing import Any
 
 from ..common.units import format_size
 from ..kernel.constants import PAGE_SIZE
-from .backend import Backend, CgroupHandle, CgroupRef, StepAbandoned, UnsafePath
+from .backend import Backend, CgroupHandle, CgroupRef, StepAbandoned, UnsafePath, errname
 from .backoff import Backoff
 from .budget import Budget
 from .capability import Capability, detect, probe_swappiness
 from .decide import Outcome, Step, gate, judge, max_steps, plan
-from .discovery import assign, errname, walk_paths
+from .discovery import assign, walk_paths
 from .globs import glob_match, walk_scope  # noqa: F401 (re-exported)
 from .guardrails import PSI_INPUT, Sample, Trip, evaluate
 from .interface import MEMORY_RECLAIM, PROACTIVE_COUNTERS, Interface
