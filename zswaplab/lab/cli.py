@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -141,10 +140,6 @@ def _meta(sf: ScenarioFile, variants: list[Variant], runs: list[Run]) -> dict[st
     return {"question": sc.question, "description": sc.description, "answers": answers.answer(runs)}
 
 
-def _numeric(cells: Sequence[str]) -> bool:
-    return bool(cells) and all(re.match(r"^[\d–.#-]", c) or c in ("never", "no trip") for c in cells)
-
-
 def _width(h: str, cells: Sequence[str]) -> int:
     return max([len(c) for c in cells] + [len(w) for w in h.split()])
 
@@ -171,7 +166,7 @@ def rich_table(title: str | None, header: list[str], rows: list[list[str]], left
     t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
     for i, h in enumerate(header):
         cells = [r[i] for r in rows]
-        num = i not in left and _numeric(cells)
+        num = i not in left and tables.numeric(cells)
         widest = max((len(c) for c in cells), default=0)
         fixed = _width(h, cells)
         t.add_column(h, justify="right" if num else "left", no_wrap=i in left,

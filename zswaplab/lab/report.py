@@ -99,7 +99,8 @@ def plot_jain(groups: dict[str, list[Run]]) -> str:
     cols = min(4, len(keys))
     rows = math.ceil(len(keys) / cols)
     with plt.rc_context(_rc()):
-        fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.9 * rows), squeeze=False, sharey=True)
+        fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.9 * rows), squeeze=False, sharey=True,
+                                 sharex=True)
         for ax in axes.flat[len(keys):]:
             ax.set_visible(False)
         handles: dict[str, Any] = {}
@@ -149,9 +150,27 @@ def plot_agent(r: RunRecord) -> str:
         return _png(fig)
 
 
+def plot_counters(runs: Sequence[Run]) -> str:
+    """Global shrinker work per page written back, one bar per variant (scenario d)."""
+    rs = [r for r, _m in runs if r.counters and not r.calls and not r.agents]
+    keys = [("counter.shrink_memcg_calls", "shrink_memcg calls"), ("counter.shrink_worker_wakeups", "worker wakeups")]
+    with plt.rc_context(_rc()):
+        fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
+        for ax, (k, label) in zip(axes[0], keys, strict=True):
+            vals = [r.counters.get(k, 0) / max(1, r.counters.get("debugfs.written_back_pages", 0)) for r in rs]
+            bars = ax.bar([r.variant.replace(",", "\n") for r in rs], vals, color=["#4477aa", "#ee6677"] * len(rs))
+            ax.bar_label(bars, fmt="%.3g")
+            ax.set_ylabel(f"{label}\nper page written back")
+            ax.grid(alpha=0.3, axis="y")
+        fig.tight_layout()
+        return _png(fig)
+
+
 def _table(header: list[str], rows: list[list[str]], left: Sequence[int] = (0,)) -> str:
+    nums = {i for i in range(len(header)) if i not in left and tables.numeric([r[i] for r in rows])}
+
     def cls(i: int) -> str:
-        return "" if i in left else " class='num'"
+        return " class='num'" if i in nums else ""
 
     h = "".join(f"<th{cls(i)}>{html.escape(x)}</th>" for i, x in enumerate(header))
     body = "".join("<tr>" + "".join(f"<td{cls(i)}>{html.escape(c)}</td>" for i, c in enumerate(row)) + "</tr>"
@@ -208,6 +227,9 @@ def write_report(out: Path, title: str, description: str, runs: Sequence[Run], q
                     break
                 parts.append(f"<h3>{html.escape(key)}</h3>")
                 parts.append(_img(plot_cumulative(group), f"cumulative writeback per child, {key}"))
+        if tables.counter_rows(runs)[1]:
+            parts.append("<h2>Global shrinker work per page written back</h2>")
+            parts.append(_img(plot_counters(runs), "shrink_memcg calls and worker wakeups per page written back"))
         agent_runs = [r for r, _m in runs if r.agents]
         if agent_runs:
             parts.append("<h2>Agent timeline: refaults per step against the guardrail</h2>")
