@@ -96,8 +96,9 @@ def agent(runs: Sequence[Run], group: str = "inactive") -> str | None:
         a = r.agents[0]
         total = r.zswap_bytes.get(group)
         done = a.bytes_by_group.get(group, 0)
+        ended = ", ".join(sorted({o for cyc in a.outcomes for o in cyc})) or "done"
         stop = (f"stopped at step {a.abort_step} on {fmt.child(a.abort_child)}'s refaults" if a.aborted
-                else f"ran {len(a.steps)} steps without a guardrail trip")
+                else f"ended its cycle '{ended}' after {len(a.steps)} steps, without a guardrail trip,")
         if total and done < total:
             short.append(f"with {_label(r)} the agent {stop} having written back {fmt.size(done)} of "
                          f"{fmt.size(total)} of the {group} memory ({fmt.percent(done / total)})")

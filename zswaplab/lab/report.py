@@ -166,6 +166,25 @@ def plot_counters(runs: Sequence[Run]) -> str:
         return _png(fig)
 
 
+def plot_series(series: dict[str, list[float]], key: str, variant: str, path: Path) -> Path:
+    """A stats.csv key over the steps, one line per memcg (``zswaplab timeline --png``)."""
+    with plt.rc_context(_rc()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        fig, ax = plt.subplots(figsize=(7, 3.6))
+        for i, (memcg, ys) in enumerate(series.items()):
+            ax.plot(range(len(ys)), ys, label=memcg, **_style(i, len(ys)))
+        ax.set_xlabel("step (setup, then one per action / call / agent step)")
+        ax.set_ylabel(key)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        if len(series) <= 12:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+        ax.set_title(variant, fontsize=FONT - 1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(_png(fig)))
+    return path
+
+
 def _table(header: list[str], rows: list[list[str]], left: Sequence[int] = (0,)) -> str:
     nums = {i for i in range(len(header)) if i not in left and tables.numeric([r[i] for r in rows])}
 
@@ -237,7 +256,7 @@ def write_report(out: Path, title: str, description: str, runs: Sequence[Run], q
                 parts.append(f"<h3>{html.escape(r.variant)}</h3>")
                 parts.append(_img(plot_agent(r), f"agent timeline {r.variant}"))
     parts.append("<h2>Details</h2>")
-    for name, (h2, rows2) in (("Fairness and harm metrics", tables.metric_rows([x for x in runs if x[0].calls])),
+    for name, (h2, rows2) in (("Fairness and harm metrics", tables.metric_rows([x for x in runs if x[0].calls and len(x[0].children) >= 2])),
                               ("Agent runs", tables.agent_rows(runs)), ("Checks", tables.check_rows(runs)),
                               ("Proactive calls", tables.call_rows(runs)),
                               ("Global shrinker counters", tables.counter_rows(runs))):
