@@ -117,17 +117,22 @@ def execute(sf: ScenarioFile, variants: list[Variant], console: Console, *, out:
             show_progress: bool = True, snapshots: bool = True, fast: bool = False) -> list[Run]:
     """Run every variant (progress: the variants with an ETA, and the current variant's phase and steps)."""
     runs: list[Run] = []
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True,
+
+    def short(text: str, n: int = 36) -> str:
+        return text if len(text) <= n else text[: n - 1] + "…"
+
+    with Progress(TextColumn("{task.description}"), BarColumn(bar_width=16), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True,
                   disable=not show_progress) as prog:
-        overall = prog.add_task(f"{sf.name}: variants", total=len(variants))
+        overall = prog.add_task(short(f"{sf.name}: variants"), total=len(variants))
         step = prog.add_task("", total=None)
+        current = [""]
 
-        def phase(name: str, total: int, v: Variant | None = None) -> None:
-            prog.reset(step, total=total, completed=0, description=f"  {name}")
+        def phase(name: str, total: int) -> None:
+            prog.reset(step, total=total, completed=0, description=short(f"  {name} [{current[0]}]"))
 
-        for i, v in enumerate(variants):
-            prog.update(overall, description=f"{sf.name} [{i + 1}/{len(variants)}: {v.name}]")
+        for v in variants:
+            current[0] = v.name
             rec, m = run_variant(v, scenario_name=sf.name, snapshots=snapshots or out is not None, fast=fast,
                                  phase=phase, progress=lambda d, _t: prog.update(step, completed=d))
             prog.advance(overall)
