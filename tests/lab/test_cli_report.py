@@ -227,3 +227,13 @@ def test_timeline_and_ascii_views_of_a_saved_run(tmp_path):
     assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = CliRunner().invoke(cli.timeline_cmd, [str(tmp_path), "zswpbw"])
     assert bad.exit_code != 0 and "did you mean 'zswpwb'?" in bad.output
+
+
+def test_check_json_carries_the_verdict_and_the_counterexample():
+    from zswaplab.cli import main
+
+    r = CliRunner().invoke(main, ["check", "xchg_sketch", "--json"])
+    assert r.exit_code == 1  # the sketch leaks a reference: a violation, exit 1 as without --json
+    d = json.loads(r.output)
+    assert d["ok"] is False and "reference leak" in d["violation"]
+    assert d["counterexample"] and {"tid", "text"} <= set(d["counterexample"][0])
