@@ -237,3 +237,23 @@ def test_check_json_carries_the_verdict_and_the_counterexample():
     d = json.loads(r.output)
     assert d["ok"] is False and "reference leak" in d["violation"]
     assert d["counterexample"] and {"tid", "text"} <= set(d["counterexample"][0])
+
+
+def test_stat_reads_a_real_cgroup_directory_or_a_saved_memory_stat(tmp_path):
+    from zswaplab.cli import main
+
+    (tmp_path / "web").mkdir()
+    (tmp_path / "memory.stat").write_text("anon 4096\nzswap 524288\nzswpwb 10\npswpin 2\n")
+    (tmp_path / "web" / "memory.stat").write_text("zswap 1048576\nzswpwb 0\n")
+    (tmp_path / "web" / "memory.zswap.max").write_text("2097152\n")
+    (tmp_path / "web" / "memory.zswap.writeback").write_text("0\n")
+    r = CliRunner().invoke(main, ["stat", str(tmp_path)], terminal_width=80)
+    assert r.exit_code == 0, r.output
+    lines = {ln.split()[0]: ln.split()[1:] for ln in r.output.splitlines() if ln.strip() and ln.split()[0] in
+             ("zswap", "zswpwb", "memory.zswap.max", "memory.zswap.writeback")}
+    assert lines["zswap"] == ["512", "KiB", "1", "MiB"] and lines["zswpwb"] == ["10", "pages", "0", "pages"]
+    assert lines["memory.zswap.max"] == ["–", "2", "MiB"] and lines["memory.zswap.writeback"] == ["–", "off"]
+    j = CliRunner().invoke(main, ["stat", str(tmp_path / "web" / "memory.stat"), "--json"])
+    assert json.loads(j.output)[0]["stat"] == {"zswap": 1048576, "zswpwb": 0}
+    bad = CliRunner().invoke(main, ["stat", str(tmp_path / "web" / "memory.zswap.max")])
+    assert bad.exit_code != 0 and "not a memory.stat" in bad.output

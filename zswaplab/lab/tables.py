@@ -44,7 +44,7 @@ COUNTERS = {
 
 def numeric(cells: Sequence[str]) -> bool:
     """A column of numbers (with their units): right-aligned."""
-    return bool(cells) and all(re.match(r"^[\d–.#-]", c) or c in ("never", "no trip") for c in cells)
+    return bool(cells) and all(re.match(r"^[\d–.#-]", c) or c in ("never", "no trip", "on", "off") for c in cells)
 
 
 def varying_axes(runs: Sequence[Run]) -> list[str]:
