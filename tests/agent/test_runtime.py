@@ -86,11 +86,14 @@ def test_metrics_endpoint_scraped_over_loopback(rig) -> None:
     written = r.fk.cgroups["/a"].counters["zswpwb_proactive_b"]
     # the zero-progress EAGAIN step is not charged to the budget (charged with what was written)
     assert written == 4 * 64 * 1024
-    assert values['zswaplab_agent_bytes_written_total{target="/a"}'] == written
-    assert values['zswaplab_agent_bytes_requested_total{target="/a"}'] == 5 * 64 * 1024
-    assert values['zswaplab_agent_eagain_total{target="/a"}'] == 1
+    assert values['zswaplab_agent_bytes_written_total{name="/a",target="/a"}'] == written
+    assert values['zswaplab_agent_bytes_requested_total{name="/a",target="/a"}'] == 5 * 64 * 1024
+    # issue 12: no separate eagain_total (it duplicated steps_total{outcome="eagain"})
+    assert values['zswaplab_agent_steps_total{name="/a",outcome="eagain",target="/a"}'] == 1
+    assert not any(k.startswith("zswaplab_agent_eagain") for k in values)
     assert values['zswaplab_agent_interface_info{interface="source=zswap"}'] == 1
-    assert 'zswaplab_agent_target_cycle_duration_seconds{target="/a"}' in values
+    assert 'zswaplab_agent_target_cycle_duration_seconds{name="/a",target="/a"}' in values
+    assert 'process_resident_memory_bytes' in body and 'zswaplab_agent_last_cycle_timestamp_seconds' in body
 
 
 def _policy_file(tmp_path, mount, extra_agent="") -> str:
@@ -104,7 +107,7 @@ def test_cli_once_dry_run(tmp_path) -> None:
     fk = FakeKernel(tmp_path / "cg", "v5")  # files only: the CLI uses the real os.write opener
     fk.mkdir("/a", entries=100)
     res = CliRunner().invoke(agent_cmd, ["--config", _policy_file(tmp_path, tmp_path / "cg"), "--once",
-                                         "--dry-run"])
+                                         "--dry-run", "--allow-any-fs"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "cg" / "a" / "memory.reclaim").read_text() == ""
     assert (tmp_path / "cg" / "memory.reclaim").read_text() == ""
@@ -131,7 +134,8 @@ def test_cli_subprocess_sigterm_exits_cleanly(tmp_path) -> None:
     fk = FakeKernel(tmp_path / "cg", "v5")
     fk.mkdir("/a", entries=100)
     cfg = _policy_file(tmp_path, tmp_path / "cg")
-    proc = subprocess.Popen([sys.executable, "-m", "zswaplab.cli", "agent", "--config", cfg, "--dry-run"],
+    proc = subprocess.Popen([sys.executable, "-m", "zswaplab.cli", "agent", "--config", cfg, "--dry-run",
+                             "--allow-any-fs"],
                             stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:

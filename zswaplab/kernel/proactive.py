@@ -25,12 +25,18 @@ from typing import TYPE_CHECKING
 from .constants import NSEC_PER_SEC, PAGE_SHIFT, PAGE_SIZE
 from .list_lru import WalkBudget
 from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
-from .writeback import EBUSY_STOP, ShrinkWalkArg, ZswapShrinkState, _walk
+from .writeback import (
+    EBUSY_STOP,
+    WB_ITER,
+    ShrinkWalkArg,
+    ZswapShrinkState,
+    _walk,
+    zswap_mem_cgroup_iter,
+    zswap_memcg_offline_cleanup_wb_iter,
+)
 
 if TYPE_CHECKING:
     from .system import Kernel
-
-WB_ITER = "zswap_wb_iter"  # MemCgroup.ext key of the per-memcg cursor position
 
 
 # ------------------------------------------------------------------------------------------ cursors
@@ -80,17 +86,14 @@ class BatchEachCursor(RestartCursor):
 
 
 class PerMemcgCursor(ProactiveCursor):
-    """``zswap_mem_cgroup_iter(root)`` (v1 1/3, v3 1/4): the persistent ``root->zswap_wb_iter.pos``."""
+    """``zswap_mem_cgroup_iter(root)`` (v1 1/3, v3 1/4): the persistent ``root->zswap_wb_iter.pos``.
+
+    Each advance takes the cursor's lock once (``proactive_cursor_lock`` counts acquisitions): the per-memcg
+    spinlock, or the one global lock of ``per-memcg-global-lock``."""
 
     def next(self) -> MemCgroup | None:
-        k = self.k
-        if k.tree.memcg_disabled:  # v3: if (mem_cgroup_disabled()) return NULL;
-            return None
-        while True:
-            pos = k.tree.mem_cgroup_iter(self.root, self.root.ext.get(WB_ITER))  # type: ignore[arg-type]
-            self.root.ext[WB_ITER] = pos
-            if pos is None or k.tree.mem_cgroup_tryget_online(pos):
-                return pos
+        self.k.counters["proactive_cursor_lock"] += 1
+        return zswap_mem_cgroup_iter(self.k, self.root)
 
 
 def make_cursor(k: Kernel, root: MemCgroup) -> ProactiveCursor:
@@ -99,26 +102,13 @@ def make_cursor(k: Kernel, root: MemCgroup) -> ProactiveCursor:
         return RestartCursor(k, root)
     if s == "batch-each-then-check":
         return BatchEachCursor(k, root)
-    k.counters["proactive_cursor_lock"] += 1  # per-memcg lock or the global lock: one acquisition per advance
     return PerMemcgCursor(k, root)
 
 
-def zswap_memcg_offline_cleanup_wb_iter(k: Kernel, dead: MemCgroup) -> None:
-    """v1–v3 ``zswap_memcg_offline_cleanup``: move every ancestor's ``zswap_wb_iter`` off the dying memcg."""
-    p: MemCgroup | None = dead
-    while p is not None:
-        if p.ext.get(WB_ITER) is dead:
-            while True:
-                pos = k.tree.mem_cgroup_iter(p, p.ext.get(WB_ITER))  # type: ignore[arg-type]
-                p.ext[WB_ITER] = pos
-                if pos is None or pos.online():
-                    break
-        p = p.parent
-
-
 def install_profile_hooks(k: Kernel) -> None:
-    """Register the offline cleanup the profile's cursors need (only per-memcg cursors need one)."""
-    if k.params.strategy in ("per-memcg", "per-memcg-global-lock"):
+    """Register the v1–v3 offline cleanup (the ancestor walk) when per-memcg cursors exist: the proactive
+    strategy uses them, or the profile's ``shrink_worker`` keeps its cursor in the root's ``zswap_wb_iter``."""
+    if k.params.strategy in ("per-memcg", "per-memcg-global-lock") or k.config.worker_root_wb_iter:
         k.tree.offline_hooks.append(lambda m: zswap_memcg_offline_cleanup_wb_iter(k, m))
 
 
@@ -174,11 +164,15 @@ def zswap_proactive_shrink_memcg(k: Kernel, memcg: MemCgroup, nr_to_write: int, 
     return written
 
 
-def zswap_proactive_writeback_v123(k: Kernel, root: MemCgroup, nr_max: int, cutoff_ns: int | None = None) -> int:
+def zswap_proactive_writeback_v123(k: Kernel, root: MemCgroup | None, nr_max: int, cutoff_ns: int | None = None) -> int:
     """``zswap_proactive_writeback(memcg, nr_max[, cutoff])`` of v1/v2/v3 (spec §2.1–§2.3).
 
     Returns 0 or ``-EAGAIN``/``-EINTR``: v1/v2 succeed if anything was written, v3 only if all of it was.
     """
+    if root is None:  # node-level reclaim (user_proactive_reclaim with a pgdat): if (!memcg) return -EINVAL;
+        return -errno.EINVAL
+    if nr_max == 0:  # if (!nr_to_writeback) return 0;
+        return 0
     cursor = make_cursor(k, root)
     batch = k.params.wb_batch
     written = 0
@@ -231,10 +225,7 @@ def zswap_proactive_writeback_v4(k: Kernel, memcg: MemCgroup | None, nr_to_write
     s = ZswapShrinkState()
     ret = 0
     try:
-        while lower < upper or not cursor.check_goal_per_memcg:
-            if k.signal_pending:
-                ret = -errno.EINTR
-                break
+        while lower < upper or not cursor.check_goal_per_memcg:  # v4 3/5 checks no signal here
             it = cursor.next()
             if it is None:
                 if not cursor.check_goal_per_memcg and lower >= upper:
@@ -302,8 +293,12 @@ def zswap_proactive_writeback_v5(k: Kernel, memcg: MemCgroup | None, bytes_to_wr
 
 
 # ------------------------------------------------------------------------------------------ entry points
-def proactive_writeback(k: Kernel, memcg: MemCgroup, nbytes: int, age_seconds: int | None = None) -> int:
-    """Dispatch a parsed request to the profile's driver. ``nbytes`` is the byte size the user wrote."""
+def proactive_writeback(k: Kernel, memcg: MemCgroup | None, nbytes: int, age_seconds: int | None = None) -> int:
+    """Dispatch a parsed request to the profile's driver. ``nbytes`` is the byte size the user wrote; ``memcg`` is
+    None for node-level reclaim (``/sys/devices/system/node/nodeN/reclaim``). Without CONFIG_ZSWAP the series'
+    ``zswap_proactive_writeback`` stub returns -EOPNOTSUPP."""
+    if not k.config.config_zswap:
+        return -errno.EOPNOTSUPP
     iface = k.params.interface
     if iface == "file":
         if age_seconds is None:
@@ -313,7 +308,7 @@ def proactive_writeback(k: Kernel, memcg: MemCgroup, nbytes: int, age_seconds: i
             return 0  # nothing can be that old
         nr_max = nbytes >> PAGE_SHIFT
         return zswap_proactive_writeback_v123(k, memcg, nr_max, cutoff)
-    if k.config.profile in ("v2", "v3") or (iface == "zswap_writeback_only" and k.params.budget_unit == "pages"):
+    if iface == "zswap_writeback_only" and k.params.budget_unit == "pages":
         return zswap_proactive_writeback_v123(k, memcg, nbytes // PAGE_SIZE)
     if iface == "zswap_writeback_only":
         return zswap_proactive_writeback_v4(k, memcg, nbytes // PAGE_SIZE)

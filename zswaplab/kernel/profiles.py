@@ -39,12 +39,19 @@ _NONE = ProactiveParams(None, None, 64, 16, False, None, "bytes", "full")
 # mainline 6.12 … mid-2026 behaviour shared by the series' base
 _MAINLINE_2026 = {
     "shrink_memcg_form": "mainline",
+    "shrink_worker_form": "mainline",
+    "worker_root_wb_iter": False,
     "memcg_disabled_fix": False,
     "incompressible_store_as_is": True,
     "swappiness_max": True,
     "store_shrink_nr": 1,
     "reclaim_batch_quarter": True,
+    "memparse_saturates": False,
+    "node_reclaim": True,
 }
+
+# series v1–v3 (1/3, 1/4): the worker's cursor is root_mem_cgroup->zswap_wb_iter
+_WB_ITER = {**_MAINLINE_2026, "worker_root_wb_iter": True}
 
 PROFILES: dict[str, Profile] = {
     p.name: p
@@ -53,35 +60,39 @@ PROFILES: dict[str, Profile] = {
             "6.12",
             "Linux 6.12 LTS (Debian bookworm-security): no incompressible store-as-is, no swappiness=max, "
             "memory.reclaim batches of min(remaining, SWAP_CLUSTER_MAX)",
-            {**_MAINLINE_2026, "incompressible_store_as_is": False, "swappiness_max": False,
+            {**_MAINLINE_2026, "incompressible_store_as_is": False, "swappiness_max": False, "node_reclaim": False,
              "reclaim_batch_quarter": False, "memcg_pswp_stat": False},
             _NONE,
         ),
         Profile("mainline", "mainline mid-2026 (v7.0 era), before the Jul-14 global-shrinker series",
                 dict(_MAINLINE_2026), _NONE),
+        Profile("7.2", "Linux 7.2.13 (Debian sid): mainline + the memcg-disabled shrink_worker fix (Jul-14 1/2) "
+                "and the saturating memparse/kstrto* of lib/",
+                {**_MAINLINE_2026, "memcg_disabled_fix": True, "memparse_saturates": True}, _NONE),
         Profile(
             "mm-new",
-            "mainline + the Jul-14 2026 series (batched shrink_memcg, memcg-disabled shrink_worker fix)",
+            "mainline + the Jul-14 2026 series: 1/2 memcg-disabled shrink_worker fix, 2/2 batched shrink_memcg "
+            "in the mainline worker loop",
             {**_MAINLINE_2026, "shrink_memcg_form": "batched", "memcg_disabled_fix": True, "store_shrink_nr": 1},
             _NONE,
         ),
-        Profile("v1", "series v1: memory.zswap.proactive_writeback \"[max=<bytes>] <age>\"", dict(_MAINLINE_2026),
+        Profile("v1", "series v1: memory.zswap.proactive_writeback \"[max=<bytes>] <age>\"", dict(_WB_ITER),
                 ProactiveParams("file", "per-memcg", 128, 16, True, "zswpwb_proactive", "pages", "any")),
         Profile("v2", "series v2: \"<size> zswap_writeback_only\", budget in pages, 0 if anything written",
-                dict(_MAINLINE_2026),
+                dict(_WB_ITER),
                 ProactiveParams("zswap_writeback_only", "per-memcg", 128, 16, False, "zswpwb_proactive", "pages",
                                 "any")),
         Profile("v3", "series v3: as v2, 0 only when the whole budget was written (else EAGAIN/EINTR)",
-                dict(_MAINLINE_2026),
+                dict(_WB_ITER),
                 ProactiveParams("zswap_writeback_only", "per-memcg", 128, 16, False, "zswpwb_proactive", "pages",
                                 "full")),
         Profile("v4", "series v4: compressed-bytes budget as bytes/PAGE_SIZE, no per-memcg cursor",
-                {**_MAINLINE_2026, "shrink_memcg_form": "v4"},
+                {**_MAINLINE_2026, "shrink_memcg_form": "v4", "shrink_worker_form": "v4"},
                 ProactiveParams("zswap_writeback_only", "restart", 64, 16, False, "zswpwb_proactive_b",
                                 "bytes/PAGE_SIZE", "full")),
         Profile("v5", "series v5: \"<size> source=zswap\", exact bytes, batch 64, shared scans/failures",
-                {**_MAINLINE_2026, "shrink_memcg_form": "batched", "memcg_disabled_fix": True,
-                 "store_shrink_nr": None},
+                {**_MAINLINE_2026, "shrink_memcg_form": "batched", "shrink_worker_form": "v5",
+                 "memcg_disabled_fix": True, "store_shrink_nr": None},
                 ProactiveParams("source=zswap", "restart", 64, 16, False, "zswpwb_proactive_b", "bytes", "full")),
     ]
 }

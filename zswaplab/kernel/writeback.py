@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from .system import Kernel
 
 NR_ZSWAP_WB_BATCH = 64  # v4 1/5, v5 2/6, Jul-14 2/2
-ZSWAP_WB_SCAN_FACTOR = 16  # v4 1/5
 
 
 @dataclass
@@ -62,14 +61,15 @@ def zswap_writeback_entry(k: Kernel, entry: ZswapEntry, swp: int, arg: ShrinkWal
     page = entry.page
     k.zswap.tree.pop(swp, None)
     owner = entry.objcg.memcg if entry.objcg is not None else None
+    proactive_stat = arg.proactive_stat if arg is not None and arg.proactive else None
     if owner is not None:
         owner.stat.zswpwb += 1
-        if arg is not None and arg.proactive:
-            if arg.proactive_stat == "pages":
-                owner.stat.zswpwb_proactive += 1
-                k.vm_events["zswpwb_proactive"] += 1
-            elif arg.proactive_stat == "bytes_owner":
-                owner.stat.zswpwb_proactive_b += entry.length
+        if proactive_stat == "pages":
+            owner.stat.zswpwb_proactive += 1  # count_objcg_events(objcg, ZSWPWB_PROACTIVE, 1)
+        elif proactive_stat == "bytes_owner":
+            owner.stat.zswpwb_proactive_b += entry.length
+    if proactive_stat == "pages":
+        k.vm_events["zswpwb_proactive"] += 1  # v1–v3: count_vm_event(ZSWPWB_PROACTIVE), objcg or not
     k.vm_events["zswpwb"] += 1
     k.zswap.stats.written_back_pages += 1
     zswap_entry_free(k, entry)
@@ -231,13 +231,35 @@ def zswap_store_shrink_memcg(k: Kernel, memcg: MemCgroup) -> bool:
     return shrink_memcg_batched(k, memcg, nr) > 0
 
 
-# ------------------------------------------------------------------------------------------ global cursor
-def zswap_iter_global(k: Kernel) -> MemCgroup | None:
-    """The locked advance of ``zswap_next_shrink`` (shrink_worker, v6.11+; ``zswap_iter_global`` in v4 2/5).
+# ------------------------------------------------------------------------------------------ cursors
+WB_ITER = "zswap_wb_iter"  # MemCgroup.ext key of the v1–v3 per-memcg cursor position (``memcg->zswap_wb_iter.pos``)
 
-    Under ``zswap_shrink_lock``: advance with ``mem_cgroup_iter`` until an online memcg (extra ref taken with
-    ``mem_cgroup_tryget_online``) or ``None`` (end of a full pass). The cursor keeps the iterator reference.
+
+def zswap_mem_cgroup_iter(k: Kernel, root: MemCgroup) -> MemCgroup | None:
+    """``zswap_mem_cgroup_iter(root)`` (series v1 1/3, v2/v3 1/4): under ``root->zswap_wb_iter.lock``, advance
+    ``root->zswap_wb_iter.pos`` with ``mem_cgroup_iter`` to the next online memcg (extra reference taken) or
+    ``None`` at the end of a full pass. ``shrink_worker`` of v1–v3 calls it on ``root_mem_cgroup``.
     """
+    if k.tree.memcg_disabled:  # v3: if (mem_cgroup_disabled()) return NULL;
+        return None
+    while True:
+        pos = k.tree.mem_cgroup_iter(root, root.ext.get(WB_ITER))  # type: ignore[arg-type]
+        root.ext[WB_ITER] = pos
+        if pos is None or k.tree.mem_cgroup_tryget_online(pos):
+            return pos
+
+
+def zswap_iter_global(k: Kernel) -> MemCgroup | None:
+    """The locked cursor advance of ``shrink_worker``.
+
+    v6.11 … 7.2 (and the series' v4/v5 ``zswap_iter_global``): under ``zswap_shrink_lock``, advance
+    ``zswap_next_shrink`` with ``mem_cgroup_iter`` until an online memcg (extra ref taken with
+    ``mem_cgroup_tryget_online``) or ``None`` (end of a full pass); the cursor keeps the iterator reference.
+    v1–v3 (``worker_root_wb_iter``): ``zswap_mem_cgroup_iter(root_mem_cgroup)`` — the same cursor as a
+    proactive request on the root cgroup.
+    """
+    if k.config.worker_root_wb_iter:
+        return zswap_mem_cgroup_iter(k, k.tree.root)
     while True:
         memcg = k.tree.mem_cgroup_iter(None, k.zswap_next_shrink)
         k.zswap_next_shrink = memcg
@@ -246,7 +268,7 @@ def zswap_iter_global(k: Kernel) -> MemCgroup | None:
 
 
 def zswap_memcg_offline_cleanup(k: Kernel, memcg: MemCgroup) -> None:
-    """``zswap_memcg_offline_cleanup(memcg)`` (v6.11+; spec §1.11): move the global cursor off a dying memcg."""
+    """``zswap_memcg_offline_cleanup(memcg)`` (v6.11 … 7.2): move the global cursor off a dying memcg."""
     if k.zswap_next_shrink is memcg:
         while True:
             k.zswap_next_shrink = k.tree.mem_cgroup_iter(None, k.zswap_next_shrink)
@@ -254,37 +276,67 @@ def zswap_memcg_offline_cleanup(k: Kernel, memcg: MemCgroup) -> None:
                 break
 
 
+def zswap_memcg_offline_cleanup_wb_iter(k: Kernel, dead: MemCgroup) -> None:
+    """``zswap_memcg_offline_cleanup(memcg)`` of series v1–v3 (1/3, 1/4): ``__zswap_memcg_offline_cleanup`` on
+    the dying memcg and on every ancestor up to and including the root — each cursor still at ``dead`` advances
+    to the next online memcg of its subtree."""
+    p: MemCgroup | None = dead
+    while p is not None:
+        if p.ext.get(WB_ITER) is dead:
+            while True:
+                pos = k.tree.mem_cgroup_iter(p, p.ext.get(WB_ITER))  # type: ignore[arg-type]
+                p.ext[WB_ITER] = pos
+                if pos is None or pos.online():
+                    break
+        p = p.parent
+
+
 # ------------------------------------------------------------------------------------------ shrink_worker
 def shrink_worker(k: Kernel) -> None:
-    """``shrink_worker(work)`` (v6.11 … mid-2026 and the series' v4/v5): global pool-limit writeback, in the form the configuration selects."""
+    """``shrink_worker(work)``: global pool-limit writeback down to the acceptance threshold, in the form the
+    configuration selects (``KernelConfig.shrink_worker_form``)."""
     k.counters["shrink_worker_runs"] += 1
-    form = k.config.shrink_memcg_form
+    form = k.config.shrink_worker_form
     if form == "mainline":
         _shrink_worker_mainline(k)
     elif form == "v4":
         zswap_try_to_writeback_global(k, zswap_accept_thr_pages(k), zswap_total_pages(k))
     else:
-        _shrink_worker_batched(k)
+        _shrink_worker_v5(k)
+
+
+def worker_shrink_memcg(k: Kernel, memcg: MemCgroup | None) -> tuple[int, bool]:
+    """One ``shrink_memcg`` call of the mainline worker loop in the configured ``shrink_memcg`` form:
+    (return value, counts as a failure). v6.11 … 7.2: ``shrink_memcg(memcg)``, failure ``ret != 0``; Jul-14 2/2:
+    ``shrink_memcg(memcg, NR_ZSWAP_WB_BATCH)``, failure ``ret <= 0``."""
+    form = k.config.shrink_memcg_form
+    if form == "mainline":
+        ret = shrink_memcg(k, memcg)
+        return ret, ret != 0
+    if form == "v4":
+        ret = shrink_memcg_v4(k, memcg, k.params.wb_batch)
+    else:
+        ret = shrink_memcg_batched(k, memcg, k.params.wb_batch)
+    return ret, ret <= 0
 
 
 def _shrink_worker_mainline(k: Kernel) -> None:
-    """``shrink_worker`` v6.11 … mid-2026 (spec §1.10), with the optional memcg-disabled fix (v5 1/6)."""
+    """``shrink_worker`` v6.11 … 7.2 and the Jul-14 2026 series (1/2 + 2/2): ``do { … } while (zswap_total_pages()
+    > thr)``. -ENOENT skips a memcg without counting it (``continue`` re-checks the threshold); a NULL memcg ends
+    a pass. With ``memcg_disabled_fix`` (Jul-14 1/2 = v5 1/6, in 7.2) a NULL memcg while memcg is disabled falls
+    through to ``shrink_memcg(NULL)``, the root list."""
     thr = zswap_accept_thr_pages(k)
     s = ZswapShrinkState()
-    memcg_disabled = k.tree.memcg_disabled
-    while True:  # do { ... } while (zswap_total_pages() > thr)
+    fall_through = k.tree.memcg_disabled and bool(k.config.memcg_disabled_fix)
+    while True:
         memcg = zswap_iter_global(k)
-        if memcg is None and memcg_disabled and k.config.memcg_disabled_fix:
-            ret = shrink_memcg(k, None)  # fix: the root list is the only target
-            if ret == -errno.ENOENT or s.attempted(ret != 0):
-                break
-        elif memcg is None:
+        if memcg is None and not fall_through:
             if s.end_of_pass():
                 break
         else:
-            ret = shrink_memcg(k, memcg)
+            ret, failed = worker_shrink_memcg(k, memcg)
             k.tree.mem_cgroup_put(memcg)
-            if ret != -errno.ENOENT and s.attempted(ret != 0):
+            if ret != -errno.ENOENT and s.attempted(failed):
                 break
         if not zswap_total_pages(k) > thr:
             break
@@ -344,8 +396,10 @@ def zswap_shrink_one_memcg(
     return shrunk
 
 
-def _shrink_worker_batched(k: Kernel) -> None:
-    """``shrink_worker`` of v5 3/6 / Jul-14 (spec §2.5): batch 64, loop while the pool is above threshold."""
+def _shrink_worker_v5(k: Kernel) -> None:
+    """``shrink_worker`` of series v5 3/6 (not the Jul-14 patch, which keeps the mainline loop): ``while
+    (zswap_total_pages() > thr)`` over ``zswap_shrink_one_memcg`` with batch 64; the memcg-disabled fallback
+    (v5 1/6) is part of ``zswap_shrink_one_memcg``."""
     s = ZswapShrinkState()
     thr = zswap_accept_thr_pages(k)
     while zswap_total_pages(k) > thr:
@@ -374,6 +428,7 @@ def zswap_try_to_writeback_global(k: Kernel, lower: int, upper: int) -> None:
 
 __all__ = [
     "NR_ZSWAP_WB_BATCH",
+    "WB_ITER",
     "ShrinkWalkArg",
     "ZswapShrinkState",
     "shrink_memcg",
@@ -382,7 +437,9 @@ __all__ = [
     "shrink_memcg_v4",
     "shrink_worker",
     "zswap_iter_global",
+    "zswap_mem_cgroup_iter",
     "zswap_memcg_offline_cleanup",
+    "zswap_memcg_offline_cleanup_wb_iter",
     "zswap_shrink_one_memcg",
     "zswap_store_shrink_memcg",
     "zswap_writeback_entry",

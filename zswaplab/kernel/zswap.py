@@ -150,9 +150,9 @@ def zswap_store(k: Kernel, page: Page) -> bool:
     """
     from .writeback import zswap_store_shrink_memcg
 
-    if not k.config.zswap_enabled:
-        return False
     cfg = k.config
+    if not cfg.zswap_enabled or not cfg.config_zswap:
+        return False
     objcg = k.get_obj_cgroup_from_page(page)
     pool = k.zswap
     if objcg is not None and not obj_cgroup_may_zswap(k, objcg):

@@ -240,6 +240,8 @@ class FastKernel(Kernel):
             raise UnsupportedConfig("FastKernel supports nr_nodes == 1 only")
         if cfg.memcg_disabled:
             raise UnsupportedConfig("FastKernel needs the memory controller (memcg_disabled=False)")
+        if not cfg.config_zswap:
+            raise UnsupportedConfig("FastKernel needs CONFIG_ZSWAP (config_zswap=True)")
         if cfg.shrinker_enabled:
             raise UnsupportedConfig("FastKernel does not model the dynamic zswap shrinker (shrinker_enabled)")
         self.keep_log = keep_log
@@ -777,7 +779,7 @@ class FastKernel(Kernel):
     def _enabled(self, m: MemCgroup) -> bool:
         return bool(nb.writeback_enabled(self.MC, self.K, m.id))
 
-    def proactive_writeback(self, memcg: MemCgroup, nbytes: int, age_seconds: int | None = None) -> int:
+    def proactive_writeback(self, memcg: MemCgroup | None, nbytes: int, age_seconds: int | None = None) -> int:
         """The oracle's ``proactive.proactive_writeback`` (drivers and cursors shared), with the per-memcg steps
         below running the compiled walks."""
         self._ensure_log(0)
@@ -846,7 +848,7 @@ class FastCgroupFS(CgroupFS):
         self.k._ensure_log(0)  # see FastKernel.memory_reclaim
         super()._reclaim_to_limit(m)
 
-    def _proactive_writeback(self, m: MemCgroup, nr_bytes: int, age_seconds: int | None = None) -> int:
+    def _proactive_writeback(self, m: MemCgroup | None, nr_bytes: int, age_seconds: int | None = None) -> int:
         return self.k.proactive_writeback(m, nr_bytes, age_seconds=age_seconds)
 
     def _reclaim(self, m: MemCgroup, nr_pages: int, swappiness: int | None) -> None:

@@ -8,14 +8,24 @@ one NUMA node, memcg enabled, no dynamic shrinker, no writeback fault injection 
 
 from __future__ import annotations
 
+import errno
 import math
 
 import numpy as np
 from numba import njit
 
+from zswaplab.kernel.constants import (
+    DEF_PRIORITY,
+    MAX_RECLAIM_RETRIES,
+    PAGE_COUNTER_MAX,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+)
+
 from .layout import (
     A_HEAD,
     C_SHRINK_MEMCG_CALLS,
+    C_WAKEUPS,
     CHARGE_DEFER,
     CHARGE_OK,
     CHARGE_OOM,
@@ -91,12 +101,10 @@ from .layout import (
     ZSWAP,
 )
 
-PAGE_SIZE = 4096
-PCMAX = (1 << 63) - 1
-ENOENT = 2
-EAGAIN = 11
-MAX_RECLAIM_RETRIES = 16
-DEF_PRIORITY = 12
+# the model's constants (numba freezes module globals at compile time)
+ENOENT = errno.ENOENT
+EAGAIN = errno.EAGAIN
+PCMAX = PAGE_COUNTER_MAX
 NOT_REF = np.uint8(0xFE)
 
 
@@ -220,9 +228,10 @@ def zswap_writeback_entry(A, p, proactive, pstat):
         if proactive:
             if pstat == PSTAT_PAGES:
                 MC[m, S_PRO] += 1
-                G[V_ZSWPWB_PRO] += 1
             elif pstat == PSTAT_BYTES_OWNER:
                 MC[m, S_PRO_B] += length
+    if proactive and pstat == PSTAT_PAGES:
+        G[V_ZSWPWB_PRO] += 1  # v1–v3: the vm event counts entries without an objcg too
     G[V_ZSWPWB] += 1
     G[D_WRITTEN_BACK] += 1
     zswap_entry_free(A, p)
@@ -301,7 +310,7 @@ def shrink_memcg_v4(A, m, nr_to_writeback, proactive, bypass, pstat):
     """``shrink_memcg(memcg, nr_to_writeback)`` (series v4 1/5; spec §2.4), one node. Bytes written or -ENOENT."""
     pm, pc, ps, pf, pp, pn, pt, MC, G, K, KF, LOG = A
     G[C_SHRINK_MEMCG_CALLS] += 1
-    target = nr_to_writeback << 12
+    target = nr_to_writeback << PAGE_SHIFT
     if not_candidate(MC, K, m):
         return -ENOENT
     batch = K[K_BATCH]
@@ -397,7 +406,7 @@ def zswap_check_limits(G, K, KF):
 def _reject(G):
     if G[G_FULL] != 0:
         if G[G_QUEUED] == 0:
-            G[24] += 1  # C_WAKEUPS: queue_work(shrink_wq, &zswap_shrink_work)
+            G[C_WAKEUPS] += 1  # queue_work(shrink_wq, &zswap_shrink_work)
         G[G_QUEUED] = 1
     return False
 

@@ -1,0 +1,152 @@
+"""The per-cgroup proactive writeback series on a real kernel (issue 11): Linux 7.2.13 + kernel/patches/7.2.
+
+Offline tests (always run): the scenario definitions, the parameter → model mapping, and the recorded runs of
+the patched kernel (zswaplab/vm/data/linux-7.2.13-zswaplab/) held against the model with the same steps.
+VM tests (``-m vm``): boot the patched kernel (scripts/build-kernel.sh must have built it) and check that a
+fresh run repeats the recorded one.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from zswaplab.vm import series as S
+
+RECORDED = sorted(p.stem for p in S.DATA_DIR.glob("*.jsonl")) if S.DATA_DIR.exists() else []
+
+
+def _recorded(name: str) -> list[dict]:
+    if name not in RECORDED:
+        pytest.skip(f"{name} not recorded on the patched kernel")
+    return S.load_recorded(name)
+
+
+# ----------------------------------------------------------------------------------------------- definitions
+def test_model_setup_maps_every_knob():
+    assert S.model_setup({}) == ("mainline", {})
+    prof, cfg = S.model_setup({"proactive": 3, "second_chance": "N", "proactive_cursor": "0",
+                               "proactive_batch": "32", "batch_writeback": "Y"})
+    assert prof == "v3"
+    assert cfg == {"bypass_second_chance": True, "strategy": "restart", "wb_batch": 32,
+                   "shrink_memcg_form": "batched", "store_shrink_nr": 1}
+    assert S.model_setup({"proactive": "3"})[1]["strategy"] == "per-memcg"
+    assert S.model_setup({"proactive": "3", "proactive_cursor": "2"})[1]["strategy"] == "per-memcg-global-lock"
+    assert S.model_setup({"proactive": "5", "wb_batch": "16"}) == ("v5", {"wb_batch": 16})
+    assert S.model_setup({"max_pool_percent": "1", "accept_threshold_percent": "50"}) == (
+        "mainline", {"max_pool_percent": 1, "accept_threshold_percent": 50})
+    with pytest.raises(ValueError, match="0, 2, 3 or 5"):
+        S.model_setup({"proactive": "4"})
+
+
+def test_scenarios_are_well_formed():
+    for name, sc in S.SERIES_SCENARIOS.items():
+        assert sc["name"] == name
+        ops = {s["op"] for s in sc["steps"]}
+        assert ops <= {"mkdir", "write", "reclaim", "spawn", "alloc", "touch", "kill", "read", "sleep"}, name
+        S.model_setup(sc["params"])  # every scenario's params map onto the model
+    fair = S.get("series_fairness_cursor_b32")
+    calls = [s for s in fair["steps"] if "fair_call" in s]
+    assert len(calls) == S.FAIR_CALLS and all(s["cgroup"] == S.FAIR_PARENT for s in calls)
+    assert all(s["value"] == f"{S.FAIR_BUDGET_PAGES * 4096} zswap_writeback_only" for s in calls)
+    assert fair["params"] == {"proactive": "3", "second_chance": "N", "proactive_cursor": "1",
+                              "proactive_batch": "32"}
+    v5 = S.get("series_selftest_v5")
+    assert [s["value"] for s in v5["steps"] if s.get("expect") == "EINVAL"][0] == "source=zswap"
+    with pytest.raises(KeyError, match="known"):
+        S.get("nope")
+
+
+def test_get_returns_a_copy():
+    a = S.get("series_selftest_v3")
+    a["steps"].clear()
+    assert S.get("series_selftest_v3")["steps"]
+
+
+# ----------------------------------------------------------------------------- the recorded patched kernel
+def test_recorded_headers_name_the_patched_build():
+    if not RECORDED:
+        pytest.skip("no recorded runs of the patched kernel")
+    for name in RECORDED:
+        h = S.load_recorded(name)[0]
+        assert h["type"] == "header" and h["kernel"].startswith("7.2.13-zswaplab"), name
+        assert h["kernel_build"].startswith("build-kernel.sh linux-7.2.13-p"), name
+        for key, value in S.get(name)["params"].items():
+            assert h["zswap_params"][key] == value, (name, key)
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_v2_v3_selftest_passes_on_the_kernel_and_the_model(version):
+    name = f"series_selftest_v{version}"
+    krec = _recorded(name)
+    k = S.outcome(name, krec)
+    assert k["passes"], k
+    m = S.outcome(name, S.model_for(krec, S.get(name)))
+    assert m["passes"], m
+    assert (m["rc"], m["pwb_delta"] > 0) == (k["rc"], k["pwb_delta"] > 0)
+
+
+def test_v2_sub_page_budget_returns_0_on_the_kernel():
+    """v2: ``if (!nr_to_writeback) return 0;`` — "1000 zswap_writeback_only" is a zero-page budget."""
+    k = S.outcome("series_selftest_v2", _recorded("series_selftest_v2"))
+    assert k["subpage_rc"] == 0
+
+
+def test_v5_selftest_and_fresh_entries_settle_the_eagain_question():
+    """v5: with >= 16 x 64 freshly stored (referenced) entries at the head of the only LRU, 16 zero-byte
+    shrink_memcg(memcg, 64) calls use up MAX_RECLAIM_RETRIES: -EAGAIN with nothing written."""
+    krec = _recorded("series_v5_fresh_entries")
+    calls = S.outcome("series_v5_fresh_entries", krec)
+    first_big = next(c for c in calls if c["cgroup"] == "/v5_fresh" and c["call"] == 1)
+    assert first_big["entries_before"] >= S.MAX_RECLAIM_RETRIES * S.V5_BATCH
+    assert (first_big["errno"], first_big["bytes_written"], first_big["pages_written"]) == ("EAGAIN", 0, 0)
+    control = next(c for c in calls if c["cgroup"] == "/v5_control" and c["call"] == 1)
+    assert control["entries_before"] < S.MAX_RECLAIM_RETRIES * S.V5_BATCH
+    assert control["pages_written"] > 0
+    m = S.outcome("series_v5_fresh_entries", S.model_for(krec, S.get("series_v5_fresh_entries")))
+    assert [(c["cgroup"], c["call"], c["rc"], c["bytes_written"] > 0) for c in m] == \
+        [(c["cgroup"], c["call"], c["rc"], c["bytes_written"] > 0) for c in calls]
+
+
+@pytest.mark.parametrize("name", [n for n in S.SERIES_SCENARIOS if n.startswith("series_fairness")])
+def test_fairness_split_model_matches_kernel_exactly(name):
+    krec = _recorded(name)
+    k = S.fairness_split(krec)
+    assert sum(k) > 0
+    assert S.fairness_split(S.model_for(krec, S.get(name))) == k
+
+
+def test_fairness_cursor_spreads_and_restart_concentrates():
+    for batch in (32, 128):
+        cur = S.fairness_split(_recorded(f"series_fairness_cursor_b{batch}"))
+        rst = S.fairness_split(_recorded(f"series_fairness_restart_b{batch}"))
+        assert all(v > 0 for v in cur), cur  # the cursor reaches every child
+        assert sum(v > 0 for v in rst) < S.FAIR_CHILDREN, rst  # restarting never gets past the first few
+
+
+@pytest.mark.parametrize("batch", [1, 64])
+def test_batch_writeback_counters_model_vs_kernel(batch):
+    name = f"series_batch_writeback_b{batch}"
+    krec = _recorded(name)
+    k = S.batch_counters(krec)
+    m = S.batch_counters(S.model_for(krec, S.get(name)))
+    assert k["pool_limit_hit"] > 0 and k["shrink_worker_wakeups"] > 0
+    assert m == k
+
+
+def test_batch_64_needs_fewer_wakeups_and_calls_than_batch_1():
+    b1 = S.batch_counters(_recorded("series_batch_writeback_b1"))
+    b64 = S.batch_counters(_recorded("series_batch_writeback_b64"))
+    assert b64["shrink_worker_wakeups"] < b1["shrink_worker_wakeups"]
+    assert b64["shrink_memcg_calls"] < b1["shrink_memcg_calls"]
+
+
+# ------------------------------------------------------------------------------------------------- in the VM
+@pytest.mark.vm
+@pytest.mark.parametrize("name", ["series_selftest_v3", "series_v5_fresh_entries", "series_fairness_cursor_b32"])
+def test_patched_kernel_repeats_the_recorded_run(name):
+    try:
+        bz = S.build_kernel_path()
+    except FileNotFoundError as e:
+        pytest.fail(str(e), pytrace=False)
+    fresh = S.run_in_vm(name, bz)
+    assert S.outcome(name, fresh) == S.outcome(name, _recorded(name))

@@ -1,0 +1,413 @@
+"""Scenarios for Linux 7.2.13 with the project's patch series (``kernel/patches/7.2``), run in the VM and on
+the model with the same steps.
+
+The patched kernel selects the series at run time through zswap module parameters (all default to unpatched
+7.2; ``docs/series-on-real-kernel.md``). A scenario's ``params`` are written by the guest driver before the
+first step; :func:`model_setup` maps the same parameters onto the model's profile and config, so one scenario
+dict drives both sides.
+
+Scenarios (the review's questions, scaled to a 1 GiB single-vCPU VM):
+
+* ``series_selftest_v2`` / ``_v3`` / ``_v5`` — each version's ``test_zswap_proactive_writeback``;
+* ``series_v5_fresh_entries`` — v5, one call sized to a memcg's zswap usage with >= 1024 freshly stored entries
+  (and a control memcg with fewer than 1024): EAGAIN with nothing written?
+* ``series_fairness_{cursor,restart}_b{32,128}`` — Hao Jia's fairness experiment: a parent with 10 children,
+  everything pushed into zswap, repeated small ``zswap_writeback_only`` budgets on the parent, second chance
+  bypassed; the per-child ``zswpwb_proactive`` split with and without the per-memcg cursor;
+* ``series_batch_writeback_b{1,64}`` — the Jul-14 measurement: pool limit 1 %, acceptance threshold 50 %,
+  incompressible pages, then a trickle of allocate-and-reclaim; shrink_worker wakeups and shrink_memcg calls.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from zswaplab.vm.scenarios import PAGE_SIZE, mb
+
+# the kernel's name in records and under zswaplab/vm/data/ (uname -r of the patched build)
+KERNEL_NAME = "linux-7.2.13-zswaplab"
+REPO = Path(__file__).resolve().parents[2]
+MAX_RECLAIM_RETRIES = 16
+V5_BATCH = 64  # NR_ZSWAP_WB_BATCH
+
+_CURSOR_STRATEGY = {"0": "restart", "1": "per-memcg", "2": "per-memcg-global-lock"}
+_PROFILE = {"0": "mainline", "2": "v2", "3": "v3", "5": "v5"}
+_YES = ("1", "Y", "y")
+
+
+def model_setup(params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The model profile and config overrides that match the patched kernel's zswap parameters ``params``.
+
+    ``proactive`` 0/2/3/5 → profile mainline/v2/v3/v5; ``batch_writeback`` → the batched ``shrink_memcg``
+    form with a store-path budget of 1 (Jul-14); ``second_chance=N`` → ``bypass_second_chance``;
+    ``proactive_cursor`` 0/1/2 → strategy restart/per-memcg/per-memcg-global-lock; ``proactive_batch`` (v2/v3)
+    or ``wb_batch`` (v5) → ``wb_batch``; ``max_pool_percent``/``accept_threshold_percent`` as they are.
+    """
+    p = {k: str(v) for k, v in params.items()}
+    version = p.get("proactive", "0")
+    if version not in _PROFILE:
+        raise ValueError(f"zswap.proactive={version!r}: the patched kernel accepts 0, 2, 3 or 5")
+    cfg: dict[str, Any] = {}
+    if p.get("batch_writeback", "N") in _YES:
+        cfg.update(shrink_memcg_form="batched", store_shrink_nr=1)
+    if p.get("second_chance", "Y") not in _YES:
+        cfg["bypass_second_chance"] = True
+    if version in ("2", "3"):
+        cfg["strategy"] = _CURSOR_STRATEGY[p.get("proactive_cursor", "1")]
+        if "proactive_batch" in p:
+            cfg["wb_batch"] = int(p["proactive_batch"])
+    elif "wb_batch" in p:
+        cfg["wb_batch"] = int(p["wb_batch"])
+    for key in ("max_pool_percent", "accept_threshold_percent"):
+        if key in p:
+            cfg[key] = int(p[key])
+    return _PROFILE[version], cfg
+
+
+def _mkdirs(*paths: str) -> list[dict[str, Any]]:
+    return [{"op": "mkdir", "cgroup": p} for p in paths]
+
+
+def _invalid_inputs(cg: str, key: str) -> list[dict[str, Any]]:
+    """The selftest's five inputs that must fail with EINVAL (no size; the key combined with swappiness)."""
+    values = [key, f"1M {key} swappiness=60", f"1M swappiness=60 {key}", f"1M {key} swappiness=max",
+              f"1M swappiness=max {key}"]
+    return [{"op": "reclaim", "cgroup": cg, "value": v, "expect": "EINVAL"} for v in values]
+
+
+def _push(cg: str, proc: str, pages: int, pattern: str = "half", seed: int = 1) -> list[dict[str, Any]]:
+    return [
+        {"op": "spawn", "proc": proc, "cgroup": cg},
+        {"op": "alloc", "proc": proc, "region": "m", "pages": pages, "pattern": pattern, "seed": seed},
+        {"op": "reclaim", "cgroup": cg, "value": str(pages * PAGE_SIZE)},
+        {"op": "read", "cgroup": cg, "file": "memory.zswap.current", "var": f"usage_{proc}"},
+    ]
+
+
+def series_selftest(version: int) -> dict[str, Any]:
+    """The series' ``test_zswap_proactive_writeback`` (v2: must return 0; v3: 0 or EAGAIN with a page budget of
+    1024 pages; v5: 0 or EAGAIN with a budget of the memcg's zswap usage in bytes), preceded by its EINVAL
+    checks; v2 also probes a sub-page budget (``if (!nr_to_writeback) return 0``)."""
+    cg = "/zswap_proactive_test"
+    key = "source=zswap" if version == 5 else "zswap_writeback_only"
+    steps = _mkdirs(cg) + _invalid_inputs(cg, key) + _push(cg, "p", 1024)
+    if version == 5:
+        steps.append({"op": "reclaim", "cgroup": cg, "value_from": {"var": "usage_p", "suffix": f" {key}"},
+                      "selftest": True})
+    else:
+        steps.append({"op": "reclaim", "cgroup": cg, "value": f"{1024 * PAGE_SIZE} {key}", "selftest": True})
+    if version == 2:
+        steps.append({"op": "reclaim", "cgroup": cg, "value": f"1000 {key}", "expect": "0"})
+    steps += [{"op": "touch", "proc": "p", "region": "m"}, {"op": "kill", "proc": "p"}]
+    return {"name": f"series_selftest_v{version}", "description": series_selftest.__doc__,
+            "params": {"proactive": str(version)}, "steps": steps}
+
+
+def series_v5_fresh_entries() -> dict[str, Any]:
+    """v5, one ``"<zswap usage> source=zswap"`` call on a memcg holding >= 1024 freshly stored (referenced)
+    entries, then the same call again; a control memcg holds 960 (< 16 x 64) entries."""
+    big, small = "/v5_fresh", "/v5_control"
+    steps = _mkdirs(big, small) + _push(big, "big", 2048, seed=41) + _push(small, "small", 960, seed=42)
+    for cg, proc in ((big, "big"), (small, "small")):
+        steps += [
+            {"op": "reclaim", "cgroup": cg, "value_from": {"var": f"usage_{proc}", "suffix": " source=zswap"},
+             "call": 1},
+            {"op": "reclaim", "cgroup": cg, "value_from": {"var": f"usage_{proc}", "suffix": " source=zswap"},
+             "call": 2},
+        ]
+    steps += [{"op": "touch", "proc": "big", "region": "m"}, {"op": "touch", "proc": "small", "region": "m"}]
+    return {"name": "series_v5_fresh_entries", "description": series_v5_fresh_entries.__doc__,
+            "params": {"proactive": "5"}, "steps": steps}
+
+
+FAIR_PARENT = "/fair"
+FAIR_CHILDREN = 10
+FAIR_CHILD_PAGES = 2048  # no child is drained by the requests below, so the split does not depend on its size
+FAIR_BUDGET_PAGES = 96  # below both batch sizes' multiples of 10 children: the case the cursor was made for
+FAIR_CALLS = 12
+
+
+def fair_children() -> list[str]:
+    return [f"{FAIR_PARENT}/c{i}" for i in range(FAIR_CHILDREN)]
+
+
+def series_fairness(cursor: bool, batch: int) -> dict[str, Any]:
+    """Hao Jia's fairness experiment (v3 review), scaled: 10 children x 8 MB pushed into zswap, then 12
+    requests of 96 pages ("384K zswap_writeback_only") on the parent with the second chance bypassed; the
+    per-child zswpwb_proactive split with the per-memcg cursor (v3 as posted) or restarting at the parent."""
+    children = fair_children()
+    steps = _mkdirs(FAIR_PARENT, *children)
+    for i, c in enumerate(children):
+        steps += [{"op": "spawn", "proc": f"p{i}", "cgroup": c},
+                  {"op": "alloc", "proc": f"p{i}", "region": "m", "pages": FAIR_CHILD_PAGES, "pattern": "half",
+                   "seed": 100 + i}]
+    steps.append({"op": "reclaim", "cgroup": FAIR_PARENT,
+                  "value": str(FAIR_CHILDREN * FAIR_CHILD_PAGES * PAGE_SIZE)})
+    steps += [{"op": "reclaim", "cgroup": FAIR_PARENT, "value": f"{FAIR_BUDGET_PAGES * PAGE_SIZE} zswap_writeback_only",
+               "fair_call": n} for n in range(FAIR_CALLS)]
+    name = f"series_fairness_{'cursor' if cursor else 'restart'}_b{batch}"
+    return {"name": name, "description": series_fairness.__doc__,
+            "params": {"proactive": "3", "second_chance": "N", "proactive_cursor": "1" if cursor else "0",
+                       "proactive_batch": str(batch)},
+            "snapshot_cgroups": [FAIR_PARENT, *children], "steps": steps}
+
+
+BW_CGROUP = "/bw"
+BW_TRICKLE = 100
+
+
+def series_batch_writeback(batch: bool) -> dict[str, Any]:
+    """The Jul-14 batch-writeback measurement, scaled: max_pool_percent=1, accept_threshold_percent=50, 16 MB of
+    incompressible pages pushed into zswap (the pool hits its limit), then 100 x (allocate one page, reclaim
+    4K); debugfs shrink_worker_wakeups / shrink_memcg_calls / written_back_pages, batch 1 (7.2) vs 64."""
+    steps = _mkdirs(BW_CGROUP) + [
+        {"op": "spawn", "proc": "p", "cgroup": BW_CGROUP},
+        {"op": "alloc", "proc": "p", "region": "m", "pages": mb(16), "pattern": "random", "seed": 51},
+        {"op": "reclaim", "cgroup": BW_CGROUP, "value": "16M"},
+        {"op": "sleep", "seconds": 0.5},
+    ]
+    for i in range(BW_TRICKLE):
+        steps += [{"op": "alloc", "proc": "p", "region": f"t{i}", "pages": 1, "pattern": "byte", "seed": i},
+                  {"op": "reclaim", "cgroup": BW_CGROUP, "value": "4K"}]
+    steps += [{"op": "sleep", "seconds": 0.5}]
+    return {"name": f"series_batch_writeback_b{64 if batch else 1}", "description": series_batch_writeback.__doc__,
+            "params": {"max_pool_percent": "1", "accept_threshold_percent": "50",
+                       "batch_writeback": "Y" if batch else "N"},
+            "steps": steps}
+
+
+SERIES_SCENARIOS: dict[str, dict[str, Any]] = {
+    s["name"]: s for s in (
+        series_selftest(2), series_selftest(3), series_selftest(5), series_v5_fresh_entries(),
+        series_fairness(True, 128), series_fairness(False, 128), series_fairness(True, 32),
+        series_fairness(False, 32), series_batch_writeback(False), series_batch_writeback(True),
+    )
+}
+
+
+def get(name: str) -> dict[str, Any]:
+    """A deep copy of the named series scenario (KeyError lists the known names)."""
+    if name not in SERIES_SCENARIOS:
+        raise KeyError(f"unknown series scenario {name!r}; known: {', '.join(SERIES_SCENARIOS)}")
+    return copy.deepcopy(SERIES_SCENARIOS[name])
+
+
+# ------------------------------------------------------------------------------------------- result extraction
+def steps_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in records if r.get("type") == "step"]
+
+
+def _stat(rec: dict[str, Any], cg: str, key: str) -> int:
+    return int(rec["cgroups"].get(cg, {}).get("memory.stat", {}).get(key, 0))
+
+
+def reclaim_results(records: list[dict[str, Any]], marker: str, value: Any = None) -> list[dict[str, Any]]:
+    """The result (rc, errno) of every reclaim step whose action carries ``marker`` (equal to ``value`` if given)."""
+    return [r["result"] for r in steps_of(records) if r["action"].get("op") == "reclaim" and marker in r["action"]
+            and (value is None or r["action"][marker] == value)]
+
+
+def selftest_outcome(records: list[dict[str, Any]], version: int) -> dict[str, Any]:
+    """The selftest's verdict inputs: EINVAL checks, the request's rc and the counter deltas around it."""
+    steps = steps_of(records)
+    cg = "/zswap_proactive_test"
+    i = next(n for n, r in enumerate(steps) if r["action"].get("selftest"))
+    before, after = steps[i - 1], steps[i]
+    stat = "zswpwb_proactive_b" if version == 5 else "zswpwb_proactive"
+    out = {
+        "einval": [r["errno"] for r in reclaim_results(records, "expect", "EINVAL")],
+        "rc": after["result"]["rc"], "errno": after["result"]["errno"],
+        "pwb_delta": _stat(after, cg, stat) - _stat(before, cg, stat),
+        "wb_delta": _stat(after, cg, "zswpwb") - _stat(before, cg, "zswpwb"),
+        "entries_before": _stat(before, cg, "zswapped") // PAGE_SIZE,
+    }
+    if version == 2:
+        out["subpage_rc"] = reclaim_results(records, "expect", "0")[0]["rc"]
+    return out
+
+
+def selftest_passes(outcome: dict[str, Any], version: int) -> bool:
+    """The selftest's own assertions (spec §4.2)."""
+    if outcome["einval"] != ["EINVAL"] * 5:
+        return False
+    ok_rc = (0,) if version == 2 else (0, -11)
+    if outcome["rc"] not in ok_rc or outcome["pwb_delta"] <= 0 or outcome["wb_delta"] <= 0:
+        return False
+    if version in (2, 3) and outcome["pwb_delta"] > outcome["wb_delta"]:
+        return False
+    return True
+
+
+def fairness_split(records: list[dict[str, Any]]) -> list[int]:
+    """Pages each child wrote back proactively over the repeated requests (zswpwb_proactive deltas)."""
+    steps = steps_of(records)
+    first = next(n for n, r in enumerate(steps) if "fair_call" in r["action"])
+    before, after = steps[first - 1], steps[-1]
+    return [_stat(after, c, "zswpwb_proactive") - _stat(before, c, "zswpwb_proactive") for c in fair_children()]
+
+
+def fresh_entries_outcome(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per v5 call of ``series_v5_fresh_entries``: cgroup, entries before, rc, bytes and pages written."""
+    steps = steps_of(records)
+    out = []
+    for n, r in enumerate(steps):
+        if "call" not in r["action"]:
+            continue
+        cg, before = r["action"]["cgroup"], steps[n - 1]
+        out.append({"cgroup": cg, "call": r["action"]["call"], "rc": r["result"]["rc"],
+                    "errno": r["result"]["errno"], "entries_before": _stat(before, cg, "zswapped") // PAGE_SIZE,
+                    "bytes_written": _stat(r, cg, "zswpwb_proactive_b") - _stat(before, cg, "zswpwb_proactive_b"),
+                    "pages_written": _stat(r, cg, "zswpwb") - _stat(before, cg, "zswpwb")})
+    return out
+
+
+BW_COUNTERS = ("shrink_worker_wakeups", "shrink_memcg_calls", "written_back_pages", "pool_limit_hit")
+
+
+def batch_counters(records: list[dict[str, Any]]) -> dict[str, int]:
+    """debugfs counters at the end of a batch-writeback run."""
+    last = steps_of(records)[-1]["debugfs"]
+    return {k: int(last.get(k, 0)) for k in BW_COUNTERS}
+
+
+# the patched kernel's extra debugfs counters, which the model keeps in Kernel.counters
+MODEL_COUNTERS = ("shrink_worker_wakeups", "shrink_memcg_calls")
+
+
+def run_on_model(scenario: dict[str, Any], *, totalram_pages: int, swap_pages: int,
+                 seed: int = 0) -> list[dict[str, Any]]:
+    """Run a series scenario on the model configured by :func:`model_setup` from the scenario's params; the
+    model's ``shrink_worker_wakeups``/``shrink_memcg_calls`` counters appear in ``debugfs`` as on the kernel."""
+    from zswaplab.vm.model import ModelDriver
+
+    profile, cfg = model_setup(scenario.get("params", {}))
+
+    class _Driver(ModelDriver):
+        def snapshot(self) -> dict[str, Any]:
+            snap = super().snapshot()
+            snap["debugfs"].update({k: int(self.k.counters.get(k, 0)) for k in MODEL_COUNTERS})
+            return snap
+
+    return _Driver(scenario, totalram_pages=totalram_pages, swap_pages=swap_pages, profile=profile, seed=seed,
+                   **cfg).run()
+
+
+def model_for(records: list[dict[str, Any]], scenario: dict[str, Any]) -> list[dict[str, Any]]:
+    """The model's records for ``scenario`` on the machine size the kernel's header reports."""
+    h = records[0]
+    return run_on_model(scenario, totalram_pages=int(h["totalram_pages"]),
+                        swap_pages=int(h["swap"]["swap_pages"]))
+
+
+# --------------------------------------------------------------------------------------------- running in the VM
+def build_kernel_path(build: bool = False) -> Path:
+    """The patched bzImage from ``scripts/build-kernel.sh`` (built when ``build``; else it must be cached)."""
+    cmd = ["bash", str(REPO / "scripts" / "build-kernel.sh")] + ([] if build else ["--path"])
+    p = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if p.returncode != 0:
+        raise FileNotFoundError(f"the patched kernel is not built (run scripts/build-kernel.sh): {p.stderr[-2000:]}")
+    return Path(p.stdout.strip().splitlines()[-1])
+
+
+def _find_vng() -> Path:
+    from zswaplab.vm.harness import cache_dir
+
+    for cand in (os.environ.get("ZSWAPLAB_VNG"), cache_dir() / "vng-venv" / "bin" / "vng",
+                 Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zswaplab" / "vng-venv" / "bin" / "vng",
+                 shutil.which("vng")):
+        if cand and Path(cand).exists():
+            return Path(cand)
+    raise FileNotFoundError("virtme-ng (vng) not found: run `make vm-test` or set ZSWAPLAB_VNG")
+
+
+def patched_assets(bzimage: Path) -> Any:
+    """Harness assets that boot ``bzimage`` (the patched 7.2 build) instead of the harness's default kernel."""
+    from zswaplab.vm.harness import Assets, build_memeater
+
+    meta = json.loads((bzimage.parent / "meta.json").read_text()) if (bzimage.parent / "meta.json").exists() else {}
+    return Assets(vmlinuz=bzimage, kernel_release=meta.get("release", KERNEL_NAME.removeprefix("linux-")),
+                  kernel_package=f"build-kernel.sh {meta.get('key', bzimage.parent.name)}", vng=_find_vng(),
+                  memeater=build_memeater(), python=sys.executable)
+
+
+def run_in_vm(name: str, bzimage: Path, *, timeout: float = 900) -> list[dict[str, Any]]:
+    """Boot the patched kernel, run series scenario ``name``, return its records (header names the build)."""
+    from zswaplab.vm.harness import run_scenario
+
+    assets = patched_assets(bzimage)
+    run = run_scenario(get(name), timeout=timeout, assets=assets)
+    header = run.records[0]
+    header["kernel_build"] = assets.kernel_package
+    return run.records
+
+
+DATA_DIR = Path(__file__).resolve().with_name("data") / KERNEL_NAME
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m zswaplab.vm.series record [NAME...]`` boots the patched kernel per scenario and writes
+    ``zswaplab/vm/data/linux-7.2.13-zswaplab/NAME.jsonl``; ``report`` prints kernel vs model per question."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m zswaplab.vm.series", description=main.__doc__)
+    ap.add_argument("command", choices=("record", "report", "list"))
+    ap.add_argument("names", nargs="*")
+    args = ap.parse_args(argv)
+    names = args.names or list(SERIES_SCENARIOS)
+    if args.command == "list":
+        print("\n".join(SERIES_SCENARIOS))
+        return 0
+    if args.command == "record":
+        bz = build_kernel_path()
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            t0 = time.monotonic()
+            recs = run_in_vm(name, bz)
+            (DATA_DIR / f"{name}.jsonl").write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in recs))
+            print(f"{name}: {len(recs)} records in {time.monotonic() - t0:.0f}s", flush=True)
+        return 0
+    print(report(names))
+    return 0
+
+
+def load_recorded(name: str) -> list[dict[str, Any]]:
+    path = DATA_DIR / f"{name}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def outcome(name: str, records: list[dict[str, Any]]) -> Any:
+    """The question-specific result of one run (kernel or model)."""
+    if name.startswith("series_selftest_v"):
+        v = int(name.removeprefix("series_selftest_v"))
+        o = selftest_outcome(records, v)
+        return {**o, "passes": selftest_passes(o, v)}
+    if name.startswith("series_fairness"):
+        return fairness_split(records)
+    if name == "series_v5_fresh_entries":
+        return fresh_entries_outcome(records)
+    return batch_counters(records)
+
+
+def report(names: list[str]) -> str:
+    lines = ["| scenario | kernel | model | same |", "|---|---|---|---|"]
+    for name in names:
+        path = DATA_DIR / f"{name}.jsonl"
+        if not path.exists():
+            lines.append(f"| {name} | (not recorded) | | |")
+            continue
+        krec = load_recorded(name)
+        k, m = outcome(name, krec), outcome(name, model_for(krec, get(name)))
+        lines.append(f"| {name} | `{json.dumps(k)}` | `{json.dumps(m)}` | {k == m} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
