@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import time
 
 import click
 from rich.console import Console
@@ -31,27 +30,6 @@ def main() -> None:
     """zswaplab: Linux zswap writeback, the per-cgroup proactive writeback series, and an agent for it."""
 
 
-def warm_fast_core() -> float:
-    """Compile the fast core's numba functions (or load them from numba's cache) with a tiny run of the
-    operations the demos time; return the seconds it took."""
-    from .kernel import KernelConfig
-    from .scale.fastkernel import FastKernel
-
-    t0 = time.perf_counter()
-    for strategy in ("per-memcg", "restart"):
-        k = FastKernel(KernelConfig(profile="v3", totalram_pages=1 << 16, swap_pages=1 << 16, strategy=strategy,
-                                    bypass_second_chance=True), seed=0)
-        k.fs.mkdir("/p")
-        for i in range(2):
-            k.fs.mkdir(f"/p/c{i}")
-            k.alloc(f"/p/c{i}", 64, clen=lambda r: 1000 + r.randrange(100))
-            k.fs.write(f"/p/c{i}", "memory.reclaim", "256K")
-        k.advance(1)
-        k.fs.write("/p", "memory.reclaim", "16K zswap_writeback_only")
-        k.stats_of(k.tree.lookup("/p/c0"))
-    return time.perf_counter() - t0
-
-
 @main.command()
 @click.option("--json", "as_json", is_flag=True,
               help="print the lab's sections (question, answer, table) as JSON instead (the other demos are "
@@ -66,14 +44,8 @@ def demo(as_json: bool) -> None:
     console = Console()
     for mod in _subsystem_modules():
         fn = getattr(mod, "demo", None)
-        if fn is None:
-            continue
-        if mod.__name__ == "zswaplab.scale.cli":
-            with console.status("compiling the fast core (numba, one-off; cached for later runs) …"):
-                dt = warm_fast_core()
-            console.print(f"compiling fast core (one-off) … {dt:.1f} s — not counted in the wall times below",
-                          highlight=False)
-        fn(console)
+        if fn is not None:
+            fn(console)
 
 
 for _mod in _subsystem_modules():

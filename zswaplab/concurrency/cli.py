@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -30,8 +32,10 @@ from .timed import DEFAULT_MS, DEFAULT_STRATEGIES, Costs, SimConfig, UnsafeAlgor
 @click.option("--max-states", default=3_000_000, show_default=True)
 @click.option("--show", "show", multiple=True,
               help='print the shortest execution showing an observation, e.g. --show "restarted from the root"')
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON (verdict, counts, counterexample)")
 def check_cmd(algorithm: str, threads: int, memcgs: int, rounds: int, targets: str, no_offline: bool,
-              no_symmetry: bool, no_por: bool, no_observe: bool, max_states: int, show: tuple[str, ...]) -> None:
+              no_symmetry: bool, no_por: bool, no_observe: bool, max_states: int, show: tuple[str, ...],
+              as_json: bool = False) -> None:
     """Explore every interleaving of a cursor ALGORITHM; exit status 1 on a violation."""
     cfg = CheckConfig(algorithm, threads=threads, memcgs=memcgs, rounds=rounds, targets=targets,
                       offline=not no_offline, symmetry=not no_symmetry, por=not no_por, observe=not no_observe,
@@ -42,7 +46,15 @@ def check_cmd(algorithm: str, threads: int, memcgs: int, rounds: int, targets: s
         raise click.BadParameter(str(e)) from None
     console = Console(width=None if sys.stdout.isatty() else 200)
     res = check(cfg)
-    print_check(console, res, show_observations=show)
+    if as_json:
+        click.echo(json.dumps({
+            "algorithm": algorithm, "config": dataclasses.asdict(cfg), "ok": res.ok, "violation": res.violation,
+            "livelock": res.livelock, "truncated": res.truncated, "states": res.states,
+            "transitions": res.transitions,
+            "counterexample": [dataclasses.asdict(s) if dataclasses.is_dataclass(s) else str(s) for s in res.trace],
+            "observations": res.observations}, indent=1, default=str))
+    else:
+        print_check(console, res, show_observations=show)
     if not res.ok:
         sys.exit(1)
 

@@ -96,8 +96,9 @@ def agent(runs: Sequence[Run], group: str = "inactive") -> str | None:
         a = r.agents[0]
         total = r.zswap_bytes.get(group)
         done = a.bytes_by_group.get(group, 0)
+        ended = ", ".join(sorted({o for cyc in a.outcomes for o in cyc})) or "done"
         stop = (f"stopped at step {a.abort_step} on {fmt.child(a.abort_child)}'s refaults" if a.aborted
-                else f"ran {len(a.steps)} steps without a guardrail trip")
+                else f"ended its cycle '{ended}' after {len(a.steps)} steps, without a guardrail trip,")
         if total and done < total:
             short.append(f"with {_label(r)} the agent {stop} having written back {fmt.size(done)} of "
                          f"{fmt.size(total)} of the {group} memory ({fmt.percent(done / total)})")
@@ -115,8 +116,9 @@ def agent(runs: Sequence[Run], group: str = "inactive") -> str | None:
     return f"No: {tail} (compressed bytes)."
 
 
-def checks(runs: Sequence[Run]) -> str | None:
-    """Do the scenario's checks and expected errnos pass?"""
+def checks(runs: Sequence[Run], lead: bool = True) -> str | None:
+    """Do the scenario's checks and expected errnos pass? (``lead``: the checks are the scenario's question,
+    so the sentence starts with Yes/No; otherwise it starts with "Checks:")"""
     runs = [(r, m) for r, m in runs if r.checks or r.expects]
     if not runs:
         return None
@@ -124,35 +126,38 @@ def checks(runs: Sequence[Run]) -> str | None:
                + [e.label or e.text for e in r.expects if not e.passed]) for r, _m in runs]
     bad = [(r, f) for r, f in failed if f]
     if not bad:
-        return f"Yes: every check passes in all {len(runs)} variants."
+        return f"{'Yes' if lead else 'Checks'}: every check passes in all {len(runs)} variants."
     descr = []
     for r, f in bad:
         last = r.calls[-1] if r.calls else None
         call = (f"; its proactive call answered {errno_name(last.errno)} having written "
                 f"{fmt.pages(sum(last.pages.values()))}") if last else ""
         descr.append(f"{r.variant} fails {', '.join(f)}{call}")
-    return f"No: {len(runs) - len(bad)} of {len(runs)} variants pass every check; " + "; ".join(descr) + "."
+    return (f"{'No' if lead else 'Checks'}: {len(runs) - len(bad)} of {len(runs)} variants pass every check; "
+            + "; ".join(descr) + ".")
 
 
 def counters(runs: Sequence[Run], key: str = "counter.shrink_memcg_calls",
              per: str = "debugfs.written_back_pages") -> str | None:
     """How much work the global shrinker did per page written back, by variant (scenario d)."""
-    rows = [(r, r.counters.get(key, 0), r.counters.get(per, 0)) for r, _m in runs
+    rows = [(r, r.counters.get(key, 0) / r.counters[per]) for r, _m in runs
             if r.counters and not r.calls and not r.agents and r.counters.get(per)]
     if len(rows) < 2:
         return None
-    rows.sort(key=lambda t: t[1] / t[2])
-    lo, hi = rows[0], rows[-1]
-    lo_r, hi_r = lo[1] / lo[2], hi[1] / hi[2]
-    return (f"{hi[0].variant} needed {hi_r:.2f} shrink_memcg calls per page written back, {lo[0].variant} "
-            f"{lo_r:.2f} ({hi_r / lo_r:.0f}× fewer)." if lo_r else
-            f"{hi[0].variant} needed {hi_r:.2f} shrink_memcg calls per page written back.")
+    rows.sort(key=lambda t: t[1])
+    (lo, lo_r), (hi, hi_r) = rows[0], rows[-1]
+    hits = {r.variant: r.counters.get("debugfs.pool_limit_hit", 0) for r, _x in rows}
+    ratio = f" ({hi_r / lo_r:.0f}× fewer)" if lo_r else ""
+    return (f"{lo.variant} needed {lo_r:.2f} shrink_memcg calls per page written back, {hi.variant} {hi_r:.2f}"
+            f"{ratio}; the pool limit was hit {hits[lo.variant]} times with {lo.variant}, {hits[hi.variant]} with "
+            f"{hi.variant}.")
 
 
 def answer(runs: Sequence[Run]) -> list[str]:
     """Every answer that applies to these runs, most specific first."""
-    return [s for s in (agent(runs), fairness([(r, m) for r, m in runs if not r.agents]), checks(runs),
-                        counters(runs)) if s]
+    main = [s for s in (agent(runs), fairness([(r, m) for r, m in runs if not r.agents]), counters(runs)) if s]
+    chk = checks(runs, lead=not main)
+    return main + ([chk] if chk else [])
 
 
 __all__ = ["agent", "answer", "checks", "counters", "fairness", "never_written"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,8 +22,16 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from . import answers, fmt, report, tables
-from .output import OutputError, load_runs, summary_doc, write_run, write_summary
+from . import answers, ascii, fmt, report, tables
+from .output import (
+    OutputError,
+    load_runs,
+    stats_series,
+    summary_doc,
+    variant_dirname,
+    write_run,
+    write_summary,
+)
 from .records import RunRecord
 from .runner import RunError, run_variant
 from .schema import (
@@ -110,17 +117,22 @@ def execute(sf: ScenarioFile, variants: list[Variant], console: Console, *, out:
             show_progress: bool = True, snapshots: bool = True, fast: bool = False) -> list[Run]:
     """Run every variant (progress: the variants with an ETA, and the current variant's phase and steps)."""
     runs: list[Run] = []
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True,
+
+    def short(text: str, n: int = 36) -> str:
+        return text if len(text) <= n else text[: n - 1] + "…"
+
+    with Progress(TextColumn("{task.description}"), BarColumn(bar_width=16), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True,
                   disable=not show_progress) as prog:
-        overall = prog.add_task(f"{sf.name}: variants", total=len(variants))
+        overall = prog.add_task(short(f"{sf.name}: variants"), total=len(variants))
         step = prog.add_task("", total=None)
+        current = [""]
 
-        def phase(name: str, total: int, v: Variant | None = None) -> None:
-            prog.reset(step, total=total, completed=0, description=f"  {name}")
+        def phase(name: str, total: int) -> None:
+            prog.reset(step, total=total, completed=0, description=short(f"  {name} [{current[0]}]"))
 
-        for i, v in enumerate(variants):
-            prog.update(overall, description=f"{sf.name} [{i + 1}/{len(variants)}: {v.name}]")
+        for v in variants:
+            current[0] = v.name
             rec, m = run_variant(v, scenario_name=sf.name, snapshots=snapshots or out is not None, fast=fast,
                                  phase=phase, progress=lambda d, _t: prog.update(step, completed=d))
             prog.advance(overall)
@@ -139,10 +151,6 @@ def _meta(sf: ScenarioFile, variants: list[Variant], runs: list[Run]) -> dict[st
     # the description as run (reduced or not): params substituted for this size
     sc = variants[0].scenario.scenario if variants else sf.base.scenario
     return {"question": sc.question, "description": sc.description, "answers": answers.answer(runs)}
-
-
-def _numeric(cells: Sequence[str]) -> bool:
-    return bool(cells) and all(re.match(r"^[\d–.#-]", c) or c in ("never", "no trip") for c in cells)
 
 
 def _width(h: str, cells: Sequence[str]) -> int:
@@ -171,7 +179,7 @@ def rich_table(title: str | None, header: list[str], rows: list[list[str]], left
     t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
     for i, h in enumerate(header):
         cells = [r[i] for r in rows]
-        num = i not in left and _numeric(cells)
+        num = i not in left and tables.numeric(cells)
         widest = max((len(c) for c in cells), default=0)
         fixed = _width(h, cells)
         t.add_column(h, justify="right" if num else "left", no_wrap=i in left,
@@ -196,13 +204,28 @@ def print_runs(console: Console, runs: list[Run], details: bool = False) -> None
         console.print("[dim]every metric, check and call: --details (or the report); terms: see the report's "
                       "glossary[/]", highlight=False)
         return
-    for title, (h2, rows2) in (("fairness and harm metrics", tables.metric_rows([r for r in runs if r[0].calls])),
+    for title, (h2, rows2) in (("fairness and harm metrics", tables.metric_rows([r for r in runs if r[0].calls and len(r[0].children) >= 2])),
                                ("agent runs", tables.agent_rows(runs)), ("checks", tables.check_rows(runs)),
                                ("proactive calls", tables.call_rows(runs)),
                                ("global shrinker counters", tables.counter_rows(runs))):
         if rows2:
             console.print(rich_table(title, h2, rows2))
     console.print(rich_table("glossary", ["term", "meaning"], [[k, v] for k, v in tables.GLOSSARY.items()]))
+
+
+def print_ascii(console: Console, runs: list[Run]) -> None:
+    """Per variant, each child's written-back fraction of its zswap as a heat strip (█ = all of it)."""
+    fair = [(r, m) for r, m in runs if r.calls and len(m.get("eligible_bytes", {})) >= 2]
+    if not fair:
+        return
+    axes = tables.varying_axes(fair)
+    kids = list(fair[0][1]["eligible_bytes"])
+    header = [*(axes or ["variant"]), f"{fmt.child(kids[0])}…{fmt.child(kids[-1])}"]
+    rows = [[*([str(r.axes.get(k)) for k in axes] if axes else [r.variant]),
+             "|" + ascii.written_heat(m["pages"], m["eligible_bytes"], m["bytes"]) + "|"] for r, m in fair]
+    console.print(rich_table(None, header, rows, left=list(range(len(header)))))
+    console.print("[dim]each character is one child: blank = nothing written back, █ = all its zswap[/]",
+                  highlight=False)
 
 
 def exit_status(runs: list[Run]) -> int:
@@ -291,6 +314,8 @@ def _scenario_variants(scenario: str, profile: str | None, strategy: str | None,
 _json_opt = click.option("--json", "as_json", is_flag=True,
                          help="print the answers and every variant's metrics as JSON on stdout (no tables)")
 _details_opt = click.option("--details", is_flag=True, help="also print every metric, check and call")
+_ascii_opt = click.option("--ascii", "as_ascii", is_flag=True,
+                          help="also draw each variant's per-child writeback as a heat strip in the terminal")
 
 
 @click.command("run")
@@ -299,9 +324,10 @@ _details_opt = click.option("--details", is_flag=True, help="also print every me
 @click.option("--strategy", "-s", help=f"strategy(s), comma-separated ({', '.join(KNOWN_STRATEGIES)})")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="output directory")
 @_details_opt
+@_ascii_opt
 @_json_opt
 def run(scenario: str, profile: str | None, seed: int | None, reduced: bool, sets: tuple[str, ...], fast: bool,
-        strategy: str | None, out: Path | None, details: bool, as_json: bool) -> None:
+        strategy: str | None, out: Path | None, details: bool, as_ascii: bool, as_json: bool) -> None:
     """Run SCENARIO (a file, or a shipped scenario name such as 'a' or 'b-premature-abort').
 
     Prints the answer to the scenario's question, a summary table, and writes JSONL/CSV/summary.json and
@@ -321,6 +347,8 @@ def run(scenario: str, profile: str | None, seed: int | None, reduced: bool, set
         _json_out(summary_doc(sf.name, runs, **_meta(sf, variants, runs)))
     else:
         print_runs(console, runs, details)
+        if as_ascii:
+            print_ascii(console, runs)
         console.print(f"report: {out / 'report.html'}  (re-render: zswaplab report {out})", highlight=False)
     status = exit_status(runs)
     if status and not as_json:
@@ -355,8 +383,9 @@ def compare(scenario: str, profile: str | None, seed: int | None, reduced: bool,
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--html/--no-html", default=True, show_default=True, help="re-write DIRECTORY/report.html")
 @_details_opt
+@_ascii_opt
 @_json_opt
-def report_cmd(directory: Path, html: bool, details: bool, as_json: bool) -> None:
+def report_cmd(directory: Path, html: bool, details: bool, as_ascii: bool, as_json: bool) -> None:
     """Re-render a run's outputs (a `zswaplab run --out` DIRECTORY) without re-running: the answer and summary
     on the terminal, report.html, or --json."""
     try:
@@ -375,8 +404,41 @@ def report_cmd(directory: Path, html: bool, details: bool, as_json: bool) -> Non
     if doc.get("question"):
         console.print(f"[bold]Question:[/] {doc['question']}", highlight=False)
     print_runs(console, runs, details)
+    if as_ascii:
+        print_ascii(console, runs)
     if html:
         console.print(f"report: {directory / 'report.html'}", highlight=False)
+
+
+@click.command("timeline")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("key")
+@click.option("--variant", "-v", help="which variant (default: the first); a prefix is enough")
+@click.option("--memcg", "-m", "memcgs", multiple=True, help="memcg(s) to draw (default: every memcg but /)")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="also write the plot as a PNG")
+def timeline_cmd(directory: Path, key: str, variant: str | None, memcgs: tuple[str, ...], png: Path | None) -> None:
+    """Draw any stats.csv KEY (a memory.stat key: zswap, zswpwb, pswpin, …) over a run's steps, per memcg, in
+    the terminal (and --png). DIRECTORY is a `zswaplab run --out` directory."""
+    try:
+        doc, _runs = load_runs(directory)
+    except OutputError as e:
+        raise click.ClickException(str(e)) from None
+    names = [v["variant"] for v in doc["variants"]]
+    pick = [n for n in names if variant is None or n == variant or n.startswith(variant)]
+    if not pick:
+        raise click.BadParameter(f"no variant {variant!r}{did_you_mean(variant or '', names)} (variants: "
+                                 f"{', '.join(names)})", param_hint="--variant")
+    try:
+        series = stats_series(directory / variant_dirname(pick[0]) / "stats.csv", key, memcgs)
+    except OutputError as e:
+        raise click.ClickException(str(e)) from None
+    console = Console()
+    console.print(f"[bold]{key}[/] per memcg over the steps of {pick[0]}", highlight=False)
+    for line in ascii.line_chart(series, width=min(64, console.width - 12)):
+        console.print(line, highlight=False, markup=False)
+    if png is not None:
+        report.plot_series(series, key, pick[0], png)
+        console.print(f"plot: {png}", highlight=False)
 
 
 @click.command("scenarios")
@@ -396,7 +458,7 @@ def scenarios_cmd(as_json: bool) -> None:
     console.print("[dim]run one: zswaplab run NAME --reduced  (a prefix is enough: 'a', 'b', 'c-self')[/]")
 
 
-commands = [run, compare, report_cmd, scenarios_cmd]
+commands = [run, compare, report_cmd, scenarios_cmd, timeline_cmd]
 
 
 def demo(console: Console) -> None:

@@ -130,3 +130,25 @@ def load_runs(out: Path) -> tuple[dict[str, Any], list[tuple[RunRecord, dict[str
         )
         runs.append((rec, m))
     return doc, runs
+
+
+def stats_series(path: Path, key: str, memcgs: tuple[str, ...] = ()) -> dict[str, list[float]]:
+    """``key`` of every memcg (or of ``memcgs``) over the steps of a ``stats.csv``."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise OutputError(f"{path}: cannot read: {e.strerror}") from None
+    if rows and key not in rows[0]:
+        known = [k for k in rows[0] if k not in ("step", "clock_ns", "action", "memcg")]
+        from .schema import did_you_mean
+
+        raise OutputError(f"{path}: no column {key!r}{did_you_mean(key, known)} (keys: {', '.join(known)})")
+    out: dict[str, list[float]] = {}
+    for r in rows:
+        if (memcgs and r["memcg"] not in memcgs) or (not memcgs and r["memcg"] == "/"):
+            continue
+        out.setdefault(r["memcg"], []).append(float(r[key] or 0))
+    if memcgs and not out:
+        raise OutputError(f"{path}: no rows for memcg {', '.join(memcgs)}")
+    return out

@@ -99,7 +99,8 @@ def plot_jain(groups: dict[str, list[Run]]) -> str:
     cols = min(4, len(keys))
     rows = math.ceil(len(keys) / cols)
     with plt.rc_context(_rc()):
-        fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.9 * rows), squeeze=False, sharey=True)
+        fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.9 * rows), squeeze=False, sharey=True,
+                                 sharex=True)
         for ax in axes.flat[len(keys):]:
             ax.set_visible(False)
         handles: dict[str, Any] = {}
@@ -149,9 +150,46 @@ def plot_agent(r: RunRecord) -> str:
         return _png(fig)
 
 
+def plot_counters(runs: Sequence[Run]) -> str:
+    """Global shrinker work per page written back, one bar per variant (scenario d)."""
+    rs = [r for r, _m in runs if r.counters and not r.calls and not r.agents]
+    keys = [("counter.shrink_memcg_calls", "shrink_memcg calls"), ("counter.shrink_worker_wakeups", "worker wakeups")]
+    with plt.rc_context(_rc()):
+        fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
+        for ax, (k, label) in zip(axes[0], keys, strict=True):
+            vals = [r.counters.get(k, 0) / max(1, r.counters.get("debugfs.written_back_pages", 0)) for r in rs]
+            bars = ax.bar([r.variant.replace(",", "\n") for r in rs], vals, color=["#4477aa", "#ee6677"] * len(rs))
+            ax.bar_label(bars, fmt="%.3g")
+            ax.set_ylabel(f"{label}\nper page written back")
+            ax.grid(alpha=0.3, axis="y")
+        fig.tight_layout()
+        return _png(fig)
+
+
+def plot_series(series: dict[str, list[float]], key: str, variant: str, path: Path) -> Path:
+    """A stats.csv key over the steps, one line per memcg (``zswaplab timeline --png``)."""
+    with plt.rc_context(_rc()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        fig, ax = plt.subplots(figsize=(7, 3.6))
+        for i, (memcg, ys) in enumerate(series.items()):
+            ax.plot(range(len(ys)), ys, label=memcg, **_style(i, len(ys)))
+        ax.set_xlabel("step (setup, then one per action / call / agent step)")
+        ax.set_ylabel(key)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        if len(series) <= 12:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+        ax.set_title(variant, fontsize=FONT - 1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(_png(fig)))
+    return path
+
+
 def _table(header: list[str], rows: list[list[str]], left: Sequence[int] = (0,)) -> str:
+    nums = {i for i in range(len(header)) if i not in left and tables.numeric([r[i] for r in rows])}
+
     def cls(i: int) -> str:
-        return "" if i in left else " class='num'"
+        return " class='num'" if i in nums else ""
 
     h = "".join(f"<th{cls(i)}>{html.escape(x)}</th>" for i, x in enumerate(header))
     body = "".join("<tr>" + "".join(f"<td{cls(i)}>{html.escape(c)}</td>" for i, c in enumerate(row)) + "</tr>"
@@ -208,6 +246,9 @@ def write_report(out: Path, title: str, description: str, runs: Sequence[Run], q
                     break
                 parts.append(f"<h3>{html.escape(key)}</h3>")
                 parts.append(_img(plot_cumulative(group), f"cumulative writeback per child, {key}"))
+        if tables.counter_rows(runs)[1]:
+            parts.append("<h2>Global shrinker work per page written back</h2>")
+            parts.append(_img(plot_counters(runs), "shrink_memcg calls and worker wakeups per page written back"))
         agent_runs = [r for r, _m in runs if r.agents]
         if agent_runs:
             parts.append("<h2>Agent timeline: refaults per step against the guardrail</h2>")
@@ -215,7 +256,7 @@ def write_report(out: Path, title: str, description: str, runs: Sequence[Run], q
                 parts.append(f"<h3>{html.escape(r.variant)}</h3>")
                 parts.append(_img(plot_agent(r), f"agent timeline {r.variant}"))
     parts.append("<h2>Details</h2>")
-    for name, (h2, rows2) in (("Fairness and harm metrics", tables.metric_rows([x for x in runs if x[0].calls])),
+    for name, (h2, rows2) in (("Fairness and harm metrics", tables.metric_rows([x for x in runs if x[0].calls and len(x[0].children) >= 2])),
                               ("Agent runs", tables.agent_rows(runs)), ("Checks", tables.check_rows(runs)),
                               ("Proactive calls", tables.call_rows(runs)),
                               ("Global shrinker counters", tables.counter_rows(runs))):

@@ -7,6 +7,7 @@ the scenario's question) that fits 80 columns; the ``*_rows`` functions are the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +40,11 @@ COUNTERS = {
     "debugfs.written_back_pages": "pages written back",
     "debugfs.pool_limit_hit": "pool limit hits",
 }
+
+
+def numeric(cells: Sequence[str]) -> bool:
+    """A column of numbers (with their units): right-aligned."""
+    return bool(cells) and all(re.match(r"^[\d–.#-]", c) or c in ("never", "no trip", "on", "off") for c in cells)
 
 
 def varying_axes(runs: Sequence[Run]) -> list[str]:
