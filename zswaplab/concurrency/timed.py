@@ -506,3 +506,28 @@ def thresholds(rows: list[SweepRow], alg: str, limit: float) -> int | None:
         if r.algorithm == alg and r.regression > limit:
             return r.agents
     return None
+
+
+def vary(base: SimConfig, dim: str, value: Any) -> SimConfig:
+    """``base`` with one dimension changed: ``agents``, ``children``, ``zombies``, ``cpus`` or a cost field."""
+    if dim in ("agents", "children", "zombies", "cpus"):
+        return replace(base, **{dim: value})
+    if dim in Costs.names():
+        return replace(base, costs=replace(base.costs, **{dim: value}))
+    raise ValueError(f"unknown dimension {dim!r}")
+
+
+def regression_curve(base: SimConfig, alg: str, dim: str, values: tuple[Any, ...]) -> list[tuple[Any, float]]:
+    """Reclaim regression along one dimension: each point against the same configuration without agents."""
+    out = []
+    for v in values:
+        cfg = replace(vary(base, dim, v), algorithm=alg)
+        ref = simulate(replace(cfg, agents=0)).reclaim_throughput
+        r = simulate(cfg).reclaim_throughput
+        out.append((v, 1.0 - r / ref if ref > 0 else 0.0))
+    return out
+
+
+def onset(curve: list[tuple[Any, float]], limit: float) -> Any | None:
+    """First value of a curve whose regression exceeds ``limit`` (None: never)."""
+    return next((v for v, reg in curve if reg > limit), None)
