@@ -100,3 +100,15 @@ def test_shared_list_lru_lock_makes_writers_of_one_memcg_wait() -> None:
                      costs=Costs(agent_interval_s=0.01, swap_bw_mb_s=0, lru_hold_ns=2000))
     r = simulate(base)
     assert r.reclaim_resource_wait_ns["list_lru"] > 0
+
+
+def test_regression_curve_vary_and_onset() -> None:
+    from zswaplab.concurrency.timed import onset, regression_curve, vary
+
+    base = SimConfig("memcg_lock", agents=2, duration_s=0.05, costs=Costs(agent_interval_s=0.01))
+    assert vary(base, "batch", 8).costs.batch == 8 and vary(base, "zombies", 3).zombies == 3
+    with pytest.raises(ValueError, match="unknown dimension"):
+        vary(base, "nope", 1)
+    curve = regression_curve(base, "memcg_lock", "agents", (0, 1))
+    assert curve[0] == (0, 0.0)
+    assert onset([(1, 0.0), (2, 0.06), (3, 0.5)], 0.05) == 2 and onset([(1, 0.01)], 0.05) is None
