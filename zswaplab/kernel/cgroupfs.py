@@ -2,7 +2,7 @@
 
 Reads return the kernel's text; writes parse exactly as the kernel does and raise ``OSError`` with the errno the
 kernel returns (mm/memcontrol.c ``memory_*_write``, ``memory_reclaim``/``user_proactive_reclaim``, the series'
-``zswap_writeback_only`` / ``source=zswap`` keys and v1's ``memory.zswap.proactive_writeback``; spec §1.14, §2).
+``zswap_writeback_only`` / ``source=zswap`` keys and v1's ``memory.zswap.proactive_writeback``; kernel-semantics §1.14, §2).
 Failed writes change nothing.
 """
 
@@ -364,7 +364,7 @@ class CgroupFS:
         memory_reclaim(self.k, m, nr_pages, swappiness)
 
     def _proactive_writeback_file(self, m: MemCgroup, buf: str) -> None:
-        """v1 ``memory.zswap.proactive_writeback`` write handler (series v1 2/3; spec §2.1)."""
+        """v1 ``memory.zswap.proactive_writeback`` write handler (series v1 2/3; kernel-semantics §2.1)."""
         if not mem_cgroup_zswap_writeback_enabled(m, self.k.config.zswap_enabled):
             raise _err(errno.EINVAL, "zswap writeback disabled")
         max_bytes, age = parse_proactive_writeback_file(buf, bool(self.k.config.memparse_saturates))

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def zswap_store(k: Kernel, page: Page) -> bool:
-    """``zswap_store(folio)`` for a base page (v6.12 … v7.0; spec §1.4).
+    """``zswap_store(folio)`` for a base page (v6.12 … v7.0; kernel-semantics §1.4).
 
     The caller (``swap_writepage``) has allocated ``page.swp`` and filtered zero-filled pages. On success the
     entry is charged to the page's objcg, marked referenced and added at the LRU tail; ``ZSWPOUT`` is counted.

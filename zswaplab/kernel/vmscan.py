@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def swap_writepage(k: Kernel, page: Page) -> bool:
-    """``shrink_folio_list`` → ``add_to_swap`` → ``swap_writepage`` for one anon page (v6.12+; spec §1.4 caller).
+    """``shrink_folio_list`` → ``add_to_swap`` → ``swap_writepage`` for one anon page (v6.12+; kernel-semantics §1.4 caller).
 
     Returns True if the page left RAM.
     """
@@ -104,7 +104,7 @@ def try_to_free_mem_cgroup_pages(k: Kernel, target: MemCgroup, nr_pages: int,
 
 
 def memory_reclaim(k: Kernel, memcg: MemCgroup, nr_to_reclaim: int, swappiness: int | None) -> None:
-    """The ``memory.reclaim`` loop (``memory_reclaim`` / ``user_proactive_reclaim``; spec §1.14).
+    """The ``memory.reclaim`` loop (``memory_reclaim`` / ``user_proactive_reclaim``; kernel-semantics §1.14).
 
     6.12 reclaims in batches of ``min(remaining, SWAP_CLUSTER_MAX)``; newer kernels use ``remaining / 4``.
     A zero-progress round consumes one of MAX_RECLAIM_RETRIES retries; the zero-progress round after they are

@@ -1,7 +1,7 @@
 """zswap writeback: the LRU callback, ``zswap_writeback_entry``, ``shrink_memcg`` in each form, ``shrink_worker``
 with its global cursor, and the offline cleanup of that cursor.
 
-Models mm/zswap.c (spec §1.7–§1.11 for mainline v6.12 … mid-2026; §2.4–§2.5 for the series' reworked
+Models mm/zswap.c (kernel-semantics §1.7–§1.11 for mainline v6.12 … mid-2026; §2.4–§2.5 for the series' reworked
 ``shrink_memcg`` and worker). Which form runs is chosen by ``KernelConfig.shrink_memcg_form``:
 ``"mainline"`` (one entry per node), ``"v4"`` (v4 1/5, scan factor) or ``"batched"`` (v5 2/6 = Jul-14 2/2).
 """
@@ -50,7 +50,7 @@ def proactive_walk_arg(k: Kernel, cutoff_ns: int | None = None) -> ShrinkWalkArg
 
 # ------------------------------------------------------------------------------------------ entry writeback
 def zswap_writeback_entry(k: Kernel, entry: ZswapEntry, swp: int, arg: ShrinkWalkArg | None) -> int:
-    """``zswap_writeback_entry(entry, swpentry)`` (v6.12+; spec §1.8).
+    """``zswap_writeback_entry(entry, swpentry)`` (v6.12+; kernel-semantics §1.8).
 
     Outcomes: 0 (written to the swap device), ``-EEXIST`` (the slot already has a swap-cache folio — a racing
     swapin), ``-ENOMEM`` (folio allocation failed, or the entry vanished under us). Failures are injected with
@@ -91,7 +91,7 @@ def zswap_writeback_entry(k: Kernel, entry: ZswapEntry, swp: int, arg: ShrinkWal
 
 
 def shrink_memcg_cb(k: Kernel, entry: ZswapEntry, lst: LruList, arg: ShrinkWalkArg | None) -> LruStatus:
-    """``shrink_memcg_cb`` (v6.12+ second chance; spec §1.7; v1 proactive age/second-chance rules §2.1).
+    """``shrink_memcg_cb`` (v6.12+ second chance; kernel-semantics §1.7; v1 proactive age/second-chance rules §2.1).
 
     A referenced entry loses the bit and rotates; otherwise it is rotated to the tail *before* writeback
     (so a failure leaves it rotated) and written back. ``-EEXIST`` stops the walk only when the caller passed
@@ -132,7 +132,7 @@ def _not_candidate(k: Kernel, memcg: MemCgroup | None) -> bool:
 
 # ------------------------------------------------------------------------------------------ shrink_memcg forms
 def shrink_memcg(k: Kernel, memcg: MemCgroup | None) -> int:
-    """``shrink_memcg(memcg)`` — mainline v6.12 … mid-2026 (spec §1.9).
+    """``shrink_memcg(memcg)`` — mainline v6.12 … mid-2026 (kernel-semantics §1.9).
 
     Walks one entry on each node's list of ``memcg`` (its own lists only). Returns 0 if something was written
     back, ``-EAGAIN`` if entries were scanned but none written, ``-ENOENT`` if writeback is disabled, the memcg
@@ -154,7 +154,7 @@ def shrink_memcg(k: Kernel, memcg: MemCgroup | None) -> int:
 def shrink_memcg_v4(
     k: Kernel, memcg: MemCgroup | None, nr_to_writeback: int, arg: ShrinkWalkArg | None = None
 ) -> int:
-    """``shrink_memcg(memcg, nr_to_writeback)`` — series v4 1/5 (spec §2.4).
+    """``shrink_memcg(memcg, nr_to_writeback)`` — series v4 1/5 (kernel-semantics §2.4).
 
     Budget = ``nr_to_writeback * PAGE_SIZE`` compressed bytes; per node scans at most
     ``min(list length, remaining pages * scan factor)`` entries in sub-walks of the batch size. Returns bytes
@@ -194,7 +194,7 @@ def shrink_memcg_v4(
 def shrink_memcg_batched(
     k: Kernel, memcg: MemCgroup | None, nr_to_scan: int, arg: ShrinkWalkArg | None = None
 ) -> int:
-    """``shrink_memcg(memcg, nr_to_scan)`` — series v5 2/6 and the Jul-14 2/2 final form (spec §2.5).
+    """``shrink_memcg(memcg, nr_to_scan)`` — series v5 2/6 and the Jul-14 2/2 final form (kernel-semantics §2.5).
 
     Scans at most ``nr_to_scan`` entries in total, each per-node list at most once per call (budget capped by
     the list length), unused budget handed to the next node. Returns compressed bytes written (>= 0) or
@@ -222,11 +222,11 @@ def shrink_memcg_batched(
 
 
 def zswap_store_shrink_memcg(k: Kernel, memcg: MemCgroup) -> bool:
-    """The memcg-limit branch of ``zswap_store`` (spec §1.4): True if the store may proceed.
+    """The memcg-limit branch of ``zswap_store`` (kernel-semantics §1.4): True if the store may proceed.
 
     mainline: ``shrink_memcg(memcg) == 0``; v4: ``shrink_memcg(memcg, 1) > 0``; batched: ``shrink_memcg(memcg,
     n) > 0`` with n = 1 (Jul-14) or the number of nodes (v5). The store then proceeds without re-checking the
-    memcg limit (spec §5 Q9).
+    memcg limit (kernel-semantics §5 Q9).
     """
     form = k.config.shrink_memcg_form
     if form == "mainline":
@@ -417,7 +417,7 @@ def _shrink_worker_v5(k: Kernel) -> None:
 
 
 def zswap_try_to_writeback_global(k: Kernel, lower: int, upper: int) -> None:
-    """``zswap_try_to_writeback(lower_pages, upper_pages)`` non-proactive path (v4 2/5; spec §2.4)."""
+    """``zswap_try_to_writeback(lower_pages, upper_pages)`` non-proactive path (v4 2/5; kernel-semantics §2.4)."""
     s = ZswapShrinkState()
     while lower < upper:
         memcg = zswap_iter_global(k)

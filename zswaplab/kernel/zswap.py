@@ -1,6 +1,6 @@
 """The zswap pool: entries, store, load, invalidate, limits and global statistics.
 
-Models mm/zswap.c of Linux v6.12 … v7.0 (spec §1.1–§1.5). Functions take the :class:`~zswaplab.kernel.system.Kernel`
+Models mm/zswap.c of Linux v6.12 … v7.0 (kernel-semantics §1.1–§1.5). Functions take the :class:`~zswaplab.kernel.system.Kernel`
 as their first argument; it stands for the kernel's global state.
 """
 
@@ -53,7 +53,7 @@ class ZswapEntry:
 
 @dataclass
 class ZswapDebugfs:
-    """The counters of ``/sys/kernel/debug/zswap/`` (mm/zswap.c, v6.12+; spec §1.14)."""
+    """The counters of ``/sys/kernel/debug/zswap/`` (mm/zswap.c, v6.12+; kernel-semantics §1.14)."""
 
     pool_limit_hit: int = 0
     reject_reclaim_fail: int = 0
@@ -103,7 +103,7 @@ def zswap_accept_thr_pages(k: Kernel) -> int:
 
 
 def zswap_check_limits(k: Kernel) -> bool:
-    """``zswap_check_limits()`` (v6.10+; spec §1.3): latch full at ``>=`` max, unlatch at ``<=`` threshold.
+    """``zswap_check_limits()`` (v6.10+; kernel-semantics §1.3): latch full at ``>=`` max, unlatch at ``<=`` threshold.
 
     Returns True when the store must be rejected.
     """
@@ -119,7 +119,7 @@ def zswap_check_limits(k: Kernel) -> bool:
 
 # ------------------------------------------------------------------------------------------ memcg limit
 def obj_cgroup_may_zswap(k: Kernel, objcg: ObjCgroup) -> bool:
-    """``obj_cgroup_may_zswap(objcg)`` (mm/memcontrol.c, v6.8+; spec §1.4).
+    """``obj_cgroup_may_zswap(objcg)`` (mm/memcontrol.c, v6.8+; kernel-semantics §1.4).
 
     Walks from the objcg's memcg up to (not including) the root; an ancestor with ``memory.zswap.max`` = 0
     refuses; one whose subtree's compressed bytes (``MEMCG_ZSWAP_B``) in pages reach its max refuses.
@@ -157,7 +157,7 @@ def zswap_entry_free(k: Kernel, entry: ZswapEntry) -> None:
 
 
 def zswap_load(k: Kernel, page: Page) -> bool:
-    """``zswap_load(folio)`` (v6.12+; spec §1.5): exclusive load — the entry is erased and freed.
+    """``zswap_load(folio)`` (v6.12+; kernel-semantics §1.5): exclusive load — the entry is erased and freed.
 
     Returns False when zswap has no entry for the slot (-ENOENT: the caller reads from disk).
     """

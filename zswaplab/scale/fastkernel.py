@@ -3,8 +3,9 @@
 Same public surface as :class:`zswaplab.kernel.Kernel` (``fs`` facade, ``alloc``/``touch``/``free``/``advance``,
 ``debugfs()``, ``counters``, ``vm_events``, ``writeback_log``, ``tree``) and the same semantics — checked
 against the oracle by the differential tests in ``tests/scale``. What is not hot is reused from the oracle:
-the memcg tree and ``mem_cgroup_iter`` (``MemcgTree``), profiles, the proactive cursors, PSI, and the cgroupfs
-parsing. Supported subset (anything else raises :class:`UnsupportedConfig`): ``nr_nodes == 1``, memcg enabled,
+the memcg tree and ``mem_cgroup_iter`` (``MemcgTree``), profiles, PSI, the cgroupfs parsing and every driver —
+``shrink_worker`` in each form and the proactive drivers run the model's code over :class:`FastSteps`, the
+compiled per-memcg steps (``zswaplab.kernel.steps.ShrinkSteps``). Supported subset (anything else raises :class:`UnsupportedConfig`): ``nr_nodes == 1``, memcg enabled,
 no dynamic shrinker, no writeback fault injection, no pending signals.
 """
 
