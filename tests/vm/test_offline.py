@@ -267,19 +267,24 @@ def test_compare_flags_disagreement_and_scopes_deviations():
 
 
 def test_tolerance_is_the_kernels_own_spread_over_boots():
-    """Three boots that differ by up to 40 pages somewhere in the scenario widen every zswpout row of that
-    scenario by 40 around the boots' envelope, and no more."""
+    """Model vs kernel: the boots' envelope at a step, widened by the kernel's own range at that step (40 at
+    step 1, 0 at step 2 -> only the floor). A new boot is held to the scenario's largest range (40) everywhere."""
     boots = [[_rec(0, "alloc", 0), _rec(1, "reclaim", 1000 + d), _rec(2, "reclaim", 2000)] for d in (0, 40, 13)]
-    model = [_rec(0, "alloc", 0), _rec(1, "reclaim", 1080), _rec(2, "reclaim", 2040)]
+    model = [_rec(0, "alloc", 0), _rec(1, "reclaim", 1080), _rec(2, "reclaim", 2016)]
     rows = _rows(boots, model)
     assert compare.scenario_spread(boots)["zswpout"] == 40
     assert rows[(1, "zswpout")].status == "ok"  # envelope 1000..1040, +40
     assert (rows[(1, "zswpout")].kernel_lo, rows[(1, "zswpout")].kernel_hi) == (1000, 1040)
-    assert rows[(2, "zswpout")].status == "ok"  # 2000 + 40
+    assert rows[(2, "zswpout")].status == "ok"  # 2000 + the floor
     model[1] = _rec(1, "reclaim", 1081)
     assert _rows(boots, model)[(1, "zswpout")].status == "FAIL"
+    model[2] = _rec(2, "reclaim", 2017)
+    assert _rows(boots, model)[(2, "zswpout")].status == "FAIL"  # the range elsewhere does not widen step 2
+    assert _rows(boots, model, widen="scenario")[(2, "zswpout")].status == "ok"  # ... but does for a new boot
     assert _rows(boots[:1], [_rec(0, "alloc", 0), _rec(1, "reclaim", 1040), _rec(2, "reclaim", 2000)])[
         (1, "zswpout")].status == "FAIL"  # one boot: no spread, only the floor
+    with pytest.raises(ValueError, match="widen"):
+        compare.compare("s", boots, model, widen="boot")
 
 
 def test_deviation_scope_ends_and_its_bound_limits_what_it_explains():
@@ -299,9 +304,13 @@ def test_deviation_scope_ends_and_its_bound_limits_what_it_explains():
         (1, "zswpout")].status == "FAIL"
 
 
-def test_a_row_two_deviations_could_explain_is_labelled_with_both():
+def test_a_row_is_labelled_with_the_narrowest_deviation_and_ties_with_both():
     kernel = [_rec(0, "reclaim", 0), _rec(1, "reclaim", 1000)]
     model = [_rec(0, "reclaim", 0), _rec(1, "reclaim", 2000)]
-    a = compare.Deviation("a", ("s",), ("zswpout",), "one")
-    b = compare.Deviation("b", ("s",), ("zswpout",), "two", bound=5000)
-    assert _rows(kernel, model, deviations=(a, b))[(1, "zswpout")].status == "dev:a+b"
+    unbounded = compare.Deviation("a", ("*",), ("zswpout",), "one")
+    bounded = compare.Deviation("b", ("*",), ("zswpout",), "two", bound=5000)
+    specific = compare.Deviation("c", ("s",), ("zswpout",), "three")
+    assert _rows(kernel, model, deviations=(unbounded, bounded))[(1, "zswpout")].status == "dev:b"
+    assert _rows(kernel, model, deviations=(bounded, specific))[(1, "zswpout")].status == "dev:c"
+    twin = compare.Deviation("d", ("*",), ("zswpout",), "four", bound=5000)
+    assert _rows(kernel, model, deviations=(bounded, twin))[(1, "zswpout")].status == "dev:b+d"
