@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.zswaplab-installed
 
-.PHONY: demo test lint bench vm-test vm-test-ci clean warmup
+.PHONY: demo test lint bench vm-test vm-test-ci mutation clean warmup
 
 $(PY):
 	@$(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --quiet virtualenv && $(PYTHON) -m virtualenv $(VENV); }
@@ -28,6 +28,9 @@ test: warmup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check zswaplab tests benchmarks
+
+mutation: warmup
+	ZSWAPLAB_MUTATION_ALL=1 $(PY) -m pytest -q -p no:cacheprovider tests/mutations tests/vm/test_mutations_vs_kernel.py
 
 bench: warmup
 	$(PY) -m benchmarks

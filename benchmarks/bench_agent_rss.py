@@ -121,7 +121,7 @@ def slope_kib_per_10k(points: list[tuple[int, int]]) -> float:
     return num / den * 10_000
 
 
-def measure(cycles: int, keep: int) -> list[tuple[int, int]]:
+def measure(cycles: int, keep: int, label: str = "") -> list[tuple[int, int]]:
     logs.setup(io.StringIO(), "info", wall_clock=False)
     stream = logs.logging.getLogger(logs.LOGGER).handlers[0]
     ag = Agent(loads(POLICY), MemBackend(N_TARGETS), metrics=Metrics(process=False))
@@ -135,6 +135,8 @@ def measure(cycles: int, keep: int) -> list[tuple[int, int]]:
             stream.stream.truncate()
             gc.collect()
             points.append((rep.index + 1, rss_kib()))
+            if label:  # progress, so a run cut short still reports what it measured
+                print(f"   {label}: cycle {points[-1][0]}: RSS {points[-1][1]} KiB", flush=True)
 
     ag.run(max_cycles=cycles, keep=keep, on_cycle=on_cycle)
     return points
@@ -142,10 +144,10 @@ def measure(cycles: int, keep: int) -> list[tuple[int, int]]:
 
 def main() -> None:
     t1 = time.perf_counter()
-    pts = measure(CYCLES, keep=64)  # first: the baseline's garbage must not pad the agent's heap
+    pts = measure(CYCLES, keep=64, label="agent")  # first: the baseline's garbage must not pad the agent's heap
     t2 = time.perf_counter()
     t0 = time.perf_counter()
-    base = measure(max(1000, CYCLES // 100), keep=CYCLES)
+    base = measure(max(1000, CYCLES // 100), keep=CYCLES, label="baseline")
     t1b = time.perf_counter()
     start, mid, end = pts[0][1], pts[len(pts) // 2][1], pts[-1][1]
     s_base, s = slope_kib_per_10k(base), slope_kib_per_10k(pts[len(pts) // 4:])

@@ -28,6 +28,9 @@ def test_paced_reclaim_law() -> None:
     assert paced_reclaim_bytes(0.5, 1.0, 1 << 20) == 512 << 10
     assert paced_reclaim_bytes(1.0, 1.0, 1 << 20) == 0 and paced_reclaim_bytes(3.0, 1.0, 1 << 20) == 0
     assert paced_reclaim_bytes(0.25, 1.0, 10_000) % 4096 == 0
+    # refaults from zswap per page reclaimed scale the reclaim down (all of it refaulting: nothing)
+    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20, refault_ratio=0.25) == 768 << 10
+    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20, refault_ratio=3.0) == 0
     assert psi_percent(0, 60_000, 6.0) == 1.0 and psi_percent(10, 5, 6.0) is None
 
 
@@ -85,6 +88,26 @@ def test_paced_reclaim_stops_above_the_psi_target() -> None:
                      '[target.reclaim]\npsi_target = 0.001\n'), be, metrics=Metrics(process=False))
     outcomes = [r.results[0].outcome for r in ag.run(max_cycles=4)]
     assert outcomes[:2] == ["pacing_warmup", "reclaimed"] and "psi_above_target" in outcomes[2:]
+
+
+def test_paced_reclaim_backs_off_when_what_it_reclaims_refaults() -> None:
+    k = Kernel(KernelConfig(profile="mainline"), seed=0)
+    k.fs.mkdir("/w")
+    pages = k.alloc("/w", 256, clen=1000)
+    logs.setup(io.StringIO(), "info", wall_clock=False)
+
+    class Hot:  # every page is hot: whatever is reclaimed faults straight back in
+        def tick(self, kernel):
+            kernel.touch(pages)
+
+    be = SimBackend(k, Hot(), tick_s=1.0)
+    ag = Agent(loads('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "256K"\nstep_interval = "0s"\n'
+                     'budget_per_cycle = "256K"\n[target.reclaim]\npsi_target = 100.0\n'), be,
+               metrics=Metrics(process=False))
+    reps = ag.run(max_cycles=3)
+    # cycle 2 reclaims the budget; all of it refaults, so cycle 3 reclaims nothing although PSI is far below
+    assert [r.results[0].requested for r in reps] == [0, 256 << 10, 0]
+    assert reps[-1].results[0].outcome == "refaulting"
 
 
 def test_observe_mode_is_explicit_and_writes_nothing() -> None:

@@ -116,7 +116,7 @@ def test_cgroupfs_backend_over_the_model_matches_the_sim_backend(tmp_path) -> No
     """Both backends, same scenario and policy: the cgroupfs backend on real files mirrored from the model
     (writes forwarded to the model) must reach exactly the state the sim backend reaches."""
     from zswaplab.agent.cgroupfs import CgroupFSBackend
-    from zswaplab.agent.fakefs import ModelKernel
+    from zswaplab.agent.mirror import ModelTree
     from zswaplab.agent.scenario import PrematureAbort
 
     text = ('[agent]\nworkers = 1\n[[target]]\npath = "/parent"\nstep = "32K"\nguard_scope = "children"\n'
@@ -127,7 +127,7 @@ def test_cgroupfs_backend_over_the_model_matches_the_sim_backend(tmp_path) -> No
         if backend == "sim":
             be = SimBackend(sc.kernel, sc)
         else:
-            mk = ModelKernel(sc.kernel, tmp_path / "cg")
+            mk = ModelTree(sc.kernel, tmp_path / "cg")
             be = CgroupFSBackend(str(tmp_path / "cg"), opener=mk, allow_any_fs=True)
             sim = SimBackend(sc.kernel, sc)
 

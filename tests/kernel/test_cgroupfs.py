@@ -1,4 +1,4 @@
-"""cgroup file parsing and errnos (spec §1.14, §2.1–§2.5, §4.2)."""
+"""cgroup file parsing and errnos (kernel-semantics §1.14, §2.1–§2.5, §4.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The series' proactive writeback per version (spec §2, §4.2, §5 Q3)."""
+"""The series' proactive writeback per version (kernel-semantics §2, §4.2, §5 Q3)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_v5_source_value_rules():
 
 
 def _series_selftest(profile: str) -> tuple[int, int, int]:
-    """test_zswap_proactive_writeback: 1024 pages pushed, then one proactive request (spec §4.2)."""
+    """test_zswap_proactive_writeback: 1024 pages pushed, then one proactive request (kernel-semantics §4.2)."""
     k = kernel(profile=profile)
     cg = "/zswap_proactive_test"
     pushed(k, cg, 1024, clen=300)

@@ -34,9 +34,13 @@ def fact_header(rec: Records, kernel: str) -> None:
 def fact_reclaim_push_and_key_probes(rec: Records, kernel: str) -> None:
     push = find(rec, "reclaim", cgroup="/parent", value="50M")[0]
     assert push["result"]["rc"] == 0
-    assert stat(push, "/parent", "zswpout") == 50 * MB // 4096 == 12800  # exactly 12,800 pages to zswap
-    assert push["debugfs"]["stored_pages"] == 12800
-    assert stat(push, "/parent/c1", "zswpout") + stat(push, "/parent/c2", "zswpout") == 12800
+    stored = stat(push, "/parent", "zswpout")
+    if is_612(kernel):  # 6.12: exactly 12,800 pages to zswap
+        assert stored == 50 * MB // 4096 == 12800
+    else:  # 7.2 takes a few of the 50M from the processes' file pages (12,773)
+        assert 12800 - 64 <= stored <= 12800, stored
+    assert push["debugfs"]["stored_pages"] == stored
+    assert stat(push, "/parent/c1", "zswpout") + stat(push, "/parent/c2", "zswpout") == stored
     assert stat(push, "/parent", "zswpwb") == 0
 
     def probe(value: str) -> dict:
@@ -200,7 +204,8 @@ def fact_dynamic_shrinker(rec: Records, kernel: str) -> None:
     memory.max is lowered; every page reads back intact."""
     cg = "/shrink"
     first, second, third = find(rec, "reclaim", cgroup=cg)
-    assert stat(first, cg, "zswpwb") < stat(second, cg, "zswpwb") < stat(third, cg, "zswpwb")
+    # 7.2 writes back from the second request on (1,920, then 5,300-6,200); 6.12 only in the third (128)
+    assert stat(first, cg, "zswpwb") <= stat(second, cg, "zswpwb") < stat(third, cg, "zswpwb")
     lowered = find(rec, "write", cgroup=cg, file="memory.max", value="16M")[0]
     assert stat(lowered, cg, "zswpwb") > stat(third, cg, "zswpwb") + 8192
     assert all(t["result"]["bad"] == 0 for t in find(rec, "touch"))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass
 
-from .backend import Backend, CgroupRef, StepAbandoned, UnsafePath
+from .backend import Backend, CgroupRef, StepAbandoned, UnsafePath, errname
 from .interface import MEMORY_RECLAIM, PROACTIVE_COUNTERS, PROACTIVE_FILE, Interface
 from .stats import parse_memory_stat
 
@@ -42,10 +42,6 @@ class Capability:
         unit = "pages" if self.counter_is_pages else "bytes"
         ctr = f"{self.counter} ({unit})" if self.counter else "none (written bytes not measurable)"
         return f"proactive writeback via {self.interface.value} ({self.detail}); written counter: {ctr}"
-
-
-def _errname(e: OSError) -> str:
-    return errno.errorcode.get(e.errno or 0, str(e.errno))
 
 
 def effective_writeback(backend: Backend, path: str) -> bool | None:
@@ -89,7 +85,7 @@ def probe_swappiness(backend: Backend, ref: CgroupRef, write_probes: bool = True
         e = _try(backend, ref, f"0 {key}")
         if e is None:
             return key, f"'0 {key}' accepted" + (f" ({'; '.join(notes)})" if notes else "")
-        notes.append(f"'0 {key}' -> {_errname(e)}")
+        notes.append(f"'0 {key}' -> {errname(e)}")
     return "", "; ".join(notes) + ": plain memory.reclaim"
 
 
@@ -169,16 +165,16 @@ def detect(backend: Backend, candidates: list[CgroupRef], write_probes: bool = T
         ctr, pages = _counter(backend, ref)
         return Capability(Interface.SOURCE_ZSWAP, ref.path, "'0 source=zswap' accepted: v5 semantics", ctr, pages)
     if e.errno in (errno.EPERM, errno.EACCES):
-        return Capability(Interface.NONE, ref.path, f"cannot probe memory.reclaim: {_errname(e)} ({e.strerror})")
-    notes.append(f"'0 source=zswap' -> {_errname(e)}")
+        return Capability(Interface.NONE, ref.path, f"cannot probe memory.reclaim: {errname(e)} ({e.strerror})")
+    notes.append(f"'0 source=zswap' -> {errname(e)}")
     e = _try(backend, ref, "0 zswap_writeback_only")
     if e is None or e.errno == errno.EAGAIN:
         ctr, pages = _counter(backend, ref)
         flavour = "v2 (EAGAIN on zero)" if e is not None else ("v4" if ctr == "zswpwb_proactive_b" else "v3")
         return Capability(Interface.WRITEBACK_ONLY, ref.path,
-                          f"'0 zswap_writeback_only' -> {_errname(e) if e else 'ok'}: {flavour} semantics",
+                          f"'0 zswap_writeback_only' -> {errname(e) if e else 'ok'}: {flavour} semantics",
                           ctr, pages)
-    notes.append(f"'0 zswap_writeback_only' -> {_errname(e)}")
+    notes.append(f"'0 zswap_writeback_only' -> {errname(e)}")
     for c in [*pool, *candidates]:
         if c.path == "/":
             continue

@@ -8,7 +8,6 @@ matched twice. The engine then reconciles the result with the cgroups it already
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -70,7 +69,3 @@ def assign(targets: Sequence[TargetPolicy], paths: list[str]) -> Assignment:
             claimed[p] = i
             out.wanted.append((p, i))
     return out
-
-
-def errname(e: OSError) -> str:
-    return errno.errorcode.get(e.errno or 0, f"errno{e.errno}")

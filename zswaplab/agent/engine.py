@@ -29,12 +29,12 @@ from typing import Any
 
 from ..common.units import format_size
 from ..kernel.constants import PAGE_SIZE
-from .backend import Backend, CgroupHandle, CgroupRef, StepAbandoned, UnsafePath
+from .backend import Backend, CgroupHandle, CgroupRef, StepAbandoned, UnsafePath, errname
 from .backoff import Backoff
 from .budget import Budget
 from .capability import Capability, detect, probe_swappiness
 from .decide import Outcome, Step, gate, judge, max_steps, plan
-from .discovery import assign, errname, walk_paths
+from .discovery import assign, walk_paths
 from .globs import glob_match, walk_scope  # noqa: F401 (re-exported)
 from .guardrails import PSI_INPUT, Sample, Trip, evaluate
 from .interface import MEMORY_RECLAIM, PROACTIVE_COUNTERS, Interface
@@ -67,6 +67,8 @@ class TargetState:
     backoff_gauge: bool = True
     paced: bool = False  # PSI-paced reclaim: memory.pressure is read every cycle
     psi_mark: tuple[float, int] | None = None  # (time, PSI some total µs) of the last pacing measurement
+    zswpin_mark: int | None = None  # memory.stat zswpin at the last pacing measurement
+    reclaimed_pages: int = 0  # asked of memory.reclaim since the last pacing measurement
 
     @property
     def label(self) -> str:
@@ -540,9 +542,16 @@ class Agent:
             res.outcome = "pacing_warmup"
             return
         res.psi_pct = p
-        left = paced_reclaim_bytes(p, tp.reclaim.psi_target, st.budget.allowance(cur.t))
+        # refaults from zswap since the last measurement per page reclaimed in the last cycle
+        zin = cur.stat.get("zswpin")
+        ratio = 0.0
+        if zin is not None and st.zswpin_mark is not None and st.reclaimed_pages > 0:
+            ratio = max(0, zin - st.zswpin_mark) / st.reclaimed_pages
+        st.zswpin_mark, st.reclaimed_pages = zin, 0
+        left = paced_reclaim_bytes(p, tp.reclaim.psi_target, st.budget.allowance(cur.t), ratio)
         if left < PAGE_SIZE:
-            res.outcome = "psi_above_target" if p >= tp.reclaim.psi_target else "quota_cycle"
+            res.outcome = ("psi_above_target" if p >= tp.reclaim.psi_target else
+                           "refaulting" if ratio > 0 else "quota_cycle")
             return
         key = cap.reclaim_key if tp.reclaim.swappiness == "max" else f"swappiness={tp.reclaim.swappiness}"
         while left >= PAGE_SIZE and res.outcome == "done":
@@ -580,6 +589,7 @@ class Agent:
                 outcome = "eagain"  # reclaimed less than asked: nothing colder is left for now
                 left = 0
             st.budget.charge(now, req, -1)
+            st.reclaimed_pages += req // PAGE_SIZE
             st.tm.two("steps", outcome)
             if tp.step_interval > 0:
                 yield tp.step_interval

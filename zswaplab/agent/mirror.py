@@ -30,6 +30,9 @@ class ModelTree:
         self.writes: list[tuple[str, str, str, str]] = []  # (cgroup, file, text, "ok" or errno name)
         self.faults: dict[tuple[str, str], list[int]] = {}  # (cgroup, file) -> errnos answered, in order
         self.on_write: Callable[[str, str, str], None] | None = None
+        self.after_write: Callable[[str, str, str], None] | None = None  # after the model answered
+        # (cgroup, file) -> text rendered instead of the model's (a file-level fault: garbled PSI, ...)
+        self.pinned: dict[tuple[str, str], str] = {}
         self.sync_on_write = sync_on_write
         self._mirrored: set[str] = set()  # cgroup paths this mirror created
         self.sync()
@@ -54,8 +57,9 @@ class ModelTree:
             for f in fs.listdir(m.path):
                 if not f.startswith(("memory.", "cgroup.")):
                     continue
+                pin = self.pinned.get((m.path, f))
                 try:
-                    text = fs.read(m.path, f)
+                    text = pin if pin is not None else fs.read(m.path, f)
                 except OSError:
                     text = ""  # write-only files (memory.reclaim, ...)
                 p = d / f
@@ -96,6 +100,8 @@ class ModelTree:
             self.writes.append((path, fname, text, errno.errorcode.get(e.errno or 0, "?")))
             raise
         finally:
+            if self.after_write is not None:
+                self.after_write(path, fname, text)
             if self.sync_on_write:
                 self.sync()
         self.writes.append((path, fname, text, "ok"))

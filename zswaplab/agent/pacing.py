@@ -32,11 +32,13 @@ def psi_percent(prev_total_us: int, cur_total_us: int, dt_s: float) -> float | N
     return min(100.0, (cur_total_us - prev_total_us) / (dt_s * 1e6) * 100.0)
 
 
-def paced_reclaim_bytes(psi_pct: float, target_pct: float, budget: int) -> int:
-    """Bytes to reclaim this cycle: ``budget * (1 - psi / target)``, whole pages, 0 at or above the target."""
+def paced_reclaim_bytes(psi_pct: float, target_pct: float, budget: int, refault_ratio: float = 0.0) -> int:
+    """Bytes to reclaim this cycle: ``budget * (1 - psi / target) * (1 - refault_ratio)``, whole pages, 0 at
+    or above the target. ``refault_ratio``: pages that came back from zswap over the last cycle per page
+    reclaimed in it (capped at 1): reclaim that only makes the hot set refault is scaled down."""
     if target_pct <= 0 or psi_pct >= target_pct:
         return 0
-    n = int(budget * (1.0 - psi_pct / target_pct))
+    n = int(budget * (1.0 - psi_pct / target_pct) * (1.0 - min(1.0, max(0.0, refault_ratio))))
     return n - n % PAGE_SIZE
 
 

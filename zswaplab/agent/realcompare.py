@@ -4,7 +4,8 @@
 
 For each workload shape (:func:`~zswaplab.agent.compare.hot_indices`, the schedule of the model runs) and each
 controller, a cgroup ``/sys/fs/cgroup/zswaplab-cmp/<shape>-<controller>`` is created with the memory
-controller enabled, a worker process is moved into it, maps ``mb`` MiB of anonymous memory filled with
+controller enabled and ``memory.zswap.max`` a quarter of the workload's compressed size, a worker process is
+moved into it, maps ``mb`` MiB of anonymous memory filled with
 compressible data (~4:1) and touches its hot set once per second. The controller runs meanwhile:
 
 * ``senpai``: :class:`~zswaplab.agent.pacing.Senpai` ticked every second on the cgroup's real
@@ -74,6 +75,8 @@ def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) ->
     (top / "cgroup.subtree_control").write_text("+memory")
     cg = top / f"{shape}-{controller}"
     cg.mkdir()
+    # as on the model: zswap may hold a quarter of the workload's compressed size (~4:1), then it writes back
+    (cg / "memory.zswap.max").write_text(str(mb * (1 << 20) // 16))
     proc = subprocess.Popen([sys.executable, "-m", "zswaplab.agent.realcompare", "--worker", shape, "--mb", str(mb),
                              "--duration", str(duration_s), "--seed", str(seed)],
                             stdout=subprocess.PIPE, text=True)

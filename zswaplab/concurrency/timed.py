@@ -138,7 +138,7 @@ class SimConfig:
     pattern: str = "different"  # "same": every agent writes the same parent; "different": one cgroup each
     children: int = 10  # children of the shared parent (Hao's fairness setup: 10 children, spec §2.6)
     zombies: int = 0  # offline (zombie) memcgs interleaved in the tree, skipped by every walk
-    duration_s: float = 2.0
+    duration_s: float = 2.0  # measured window, after a warm-up of 1.5 agent intervals (when there are agents)
     seed: int = 0
     costs: Costs = field(default_factory=Costs)
 
@@ -168,7 +168,7 @@ class SimResult:
     events: int = 0
     reclaim_resource_wait_ns: dict[str, float] = field(default_factory=lambda: {
         "list_lru": 0.0, "swap_cache": 0.0, "swap_device": 0.0, "cpu": 0.0})
-    agents_called: int = 0  # distinct agents that completed at least one call
+    agents_called: int = 0  # distinct agents that completed at least one call in the measured window
 
     @property
     def reclaim_throughput(self) -> float:
@@ -300,7 +300,10 @@ def _simulate(cfg: SimConfig) -> SimResult:
         threads.append(_Thread(i, reclaim_program(ctx), "reclaim"))
     for k in range(cfg.agents):
         threads.append(_Thread(cfg.reclaimers + k, agent_program(ctx, targets[k], nbatches), "agent"))
-    end_ns = cfg.duration_s * 1e9
+    # agents start at a random phase of their interval; the measured window starts after one interval, when
+    # every agent is in its steady rhythm (so even a short run sees the agents' real rate)
+    warm_ns = c.agent_interval_s * 1e9 * 1.5 if cfg.agents else 0.0
+    end_ns = warm_ns + cfg.duration_s * 1e9
     heap: list[tuple[float, int, int]] = []
     seq = 0
     free_cpus = cfg.cpus
@@ -325,8 +328,8 @@ def _simulate(cfg: SimConfig) -> SimResult:
         nonlocal free_cpus
         if runq:
             nxt = runq.popleft()
-            if threads[nxt].kind == "reclaim":
-                res.reclaim_resource_wait_ns["cpu"] += t - threads[nxt].queued_since
+            if threads[nxt].kind == "reclaim" and t >= warm_ns:
+                res.reclaim_resource_wait_ns["cpu"] += t - max(warm_ns, threads[nxt].queued_since)
             schedule(t, nxt)
         else:
             free_cpus += 1
@@ -344,13 +347,12 @@ def _simulate(cfg: SimConfig) -> SimResult:
     lock_vars = [i for i, sp in enumerate(model.specs) if sp.kind == "lock"]
 
     mean_think = c.agent_interval_s * 1e9
-    first_window = min(mean_think, end_ns / 2)
     for th in threads:
         th.op = _next(model, st, th, None, first=True)
         if th.kind == "reclaim":
             wake(0.0, th.tid)
-        else:  # agents start thinking: the first call at a random phase, inside the first half of the run
-            schedule(rng.uniform(0, first_window), -1 - th.tid)
+        else:  # agents start thinking: their first call comes at a random phase of the interval
+            schedule(rng.uniform(0, mean_think), -1 - th.tid)
 
     while heap:
         now, _, tid = heapq.heappop(heap)
@@ -385,7 +387,8 @@ def _simulate(cfg: SimConfig) -> SimResult:
                 waiters.append(tid)  # spins (keeps its CPU) until handed the lock
                 continue
             apply(model, st, tid, op)
-            _record_wait(res, th, 0.0)
+            if now >= warm_ns:
+                _record_wait(res, th, 0.0)
             cost = c.lock_ns
         elif k == "unlock":
             apply(model, st, tid, op)
@@ -396,17 +399,19 @@ def _simulate(cfg: SimConfig) -> SimResult:
                 wt = threads[w]
                 at = now + c.handoff_ns
                 apply(model, st, w, wt.op)
-                _record_wait(res, wt, at - wt.wait_since)
+                if now >= warm_ns:
+                    _record_wait(res, wt, at - wt.wait_since)
                 wt.op = _next(model, st, wt, None)
                 schedule(at + c.lock_ns, w)
             cost = c.atomic_ns
         elif k == "syscall":
             cost = c.agent_syscall_ns
         elif k == "done_call":
-            res.agent_calls += 1
-            th.calls += 1
-            if th.calls == 1:
-                res.agents_called += 1
+            if now >= warm_ns:
+                res.agent_calls += 1
+                th.calls += 1
+                if th.calls == 1:
+                    res.agents_called += 1
         else:
             result, _ = apply(model, st, tid, op)
             th.result = result
@@ -422,7 +427,7 @@ def _simulate(cfg: SimConfig) -> SimResult:
                     if bw > 0:
                         reserve("device", now, pages * 4096 / bw)
                         w_dev = max(0.0, busy["device"] - queue_ns - done_cpu)
-                    if th.kind == "reclaim":
+                    if th.kind == "reclaim" and now >= warm_ns:
                         waits = res.reclaim_resource_wait_ns
                         waits["list_lru"] += w_lru
                         waits["swap_cache"] += w_sc
@@ -430,7 +435,7 @@ def _simulate(cfg: SimConfig) -> SimResult:
                     cost = done_cpu + w_dev - now
                     if c.preempt and not any(st.vars[v] == tid + 1 for v in lock_vars):
                         th.yield_cpu = True
-                if now + cost > end_ns:  # the batch would complete after the run: not counted
+                if not warm_ns <= now + cost <= end_ns:  # completes outside the measured window: not counted
                     pages = 0
                 if th.kind == "reclaim":
                     res.reclaim_pages += pages
@@ -501,3 +506,28 @@ def thresholds(rows: list[SweepRow], alg: str, limit: float) -> int | None:
         if r.algorithm == alg and r.regression > limit:
             return r.agents
     return None
+
+
+def vary(base: SimConfig, dim: str, value: Any) -> SimConfig:
+    """``base`` with one dimension changed: ``agents``, ``children``, ``zombies``, ``cpus`` or a cost field."""
+    if dim in ("agents", "children", "zombies", "cpus"):
+        return replace(base, **{dim: value})
+    if dim in Costs.names():
+        return replace(base, costs=replace(base.costs, **{dim: value}))
+    raise ValueError(f"unknown dimension {dim!r}")
+
+
+def regression_curve(base: SimConfig, alg: str, dim: str, values: tuple[Any, ...]) -> list[tuple[Any, float]]:
+    """Reclaim regression along one dimension: each point against the same configuration without agents."""
+    out = []
+    for v in values:
+        cfg = replace(vary(base, dim, v), algorithm=alg)
+        ref = simulate(replace(cfg, agents=0)).reclaim_throughput
+        r = simulate(cfg).reclaim_throughput
+        out.append((v, 1.0 - r / ref if ref > 0 else 0.0))
+    return out
+
+
+def onset(curve: list[tuple[Any, float]], limit: float) -> Any | None:
+    """First value of a curve whose regression exceeds ``limit`` (None: never)."""
+    return next((v for v, reg in curve if reg > limit), None)

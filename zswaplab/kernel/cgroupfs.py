@@ -2,7 +2,7 @@
 
 Reads return the kernel's text; writes parse exactly as the kernel does and raise ``OSError`` with the errno the
 kernel returns (mm/memcontrol.c ``memory_*_write``, ``memory_reclaim``/``user_proactive_reclaim``, the series'
-``zswap_writeback_only`` / ``source=zswap`` keys and v1's ``memory.zswap.proactive_writeback``; spec §1.14, §2).
+``zswap_writeback_only`` / ``source=zswap`` keys and v1's ``memory.zswap.proactive_writeback``; kernel-semantics §1.14, §2).
 Failed writes change nothing.
 """
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import kparse
 from .constants import (
+    MAX_RECLAIM_RETRIES,
     MAX_SWAPPINESS,
     MIN_SWAPPINESS,
     PAGE_COUNTER_MAX,
@@ -22,7 +23,9 @@ from .constants import (
     PAGE_SIZE,
     SWAPPINESS_ANON_ONLY,
 )
-from .memcg import MemCgroup
+from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
+from .proactive import proactive_writeback
+from .vmscan import memory_reclaim
 
 if TYPE_CHECKING:
     from .system import Kernel
@@ -334,8 +337,6 @@ class CgroupFS:
     def _reclaim_to_limit(self, m: MemCgroup) -> None:
         """``memory_max_write``: reclaim until usage fits (MAX_RECLAIM_RETRIES failed rounds, then give up; the
         kernel would OOM-kill here)."""
-        from .constants import MAX_RECLAIM_RETRIES
-
         k = self.k
         retries = MAX_RECLAIM_RETRIES
         while k.memory_current(m) > m.memory_max * PAGE_SIZE and retries > 0:
@@ -357,19 +358,13 @@ class CgroupFS:
 
     # the two actions behind memory.reclaim and v1's file (overridden by the fast core)
     def _proactive_writeback(self, m: MemCgroup | None, nr_bytes: int, age_seconds: int | None = None) -> int:
-        from .proactive import proactive_writeback
-
         return proactive_writeback(self.k, m, nr_bytes, age_seconds=age_seconds)
 
     def _reclaim(self, m: MemCgroup, nr_pages: int, swappiness: int | None) -> None:
-        from .vmscan import memory_reclaim
-
         memory_reclaim(self.k, m, nr_pages, swappiness)
 
     def _proactive_writeback_file(self, m: MemCgroup, buf: str) -> None:
-        """v1 ``memory.zswap.proactive_writeback`` write handler (series v1 2/3; spec §2.1)."""
-        from .memcg import mem_cgroup_zswap_writeback_enabled
-
+        """v1 ``memory.zswap.proactive_writeback`` write handler (series v1 2/3; kernel-semantics §2.1)."""
         if not mem_cgroup_zswap_writeback_enabled(m, self.k.config.zswap_enabled):
             raise _err(errno.EINVAL, "zswap writeback disabled")
         max_bytes, age = parse_proactive_writeback_file(buf, bool(self.k.config.memparse_saturates))

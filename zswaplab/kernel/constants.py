@@ -1,4 +1,4 @@
-"""Kernel constants used by the model (values from spec §1.2, exact identifiers).
+"""Kernel constants used by the model (values from kernel-semantics §1.2, exact identifiers).
 
 Each constant names where it lives in the kernel tree.
 """

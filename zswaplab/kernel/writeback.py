@@ -1,7 +1,7 @@
 """zswap writeback: the LRU callback, ``zswap_writeback_entry``, ``shrink_memcg`` in each form, ``shrink_worker``
 with its global cursor, and the offline cleanup of that cursor.
 
-Models mm/zswap.c (spec §1.7–§1.11 for mainline v6.12 … mid-2026; §2.4–§2.5 for the series' reworked
+Models mm/zswap.c (kernel-semantics §1.7–§1.11 for mainline v6.12 … mid-2026; §2.4–§2.5 for the series' reworked
 ``shrink_memcg`` and worker). Which form runs is chosen by ``KernelConfig.shrink_memcg_form``:
 ``"mainline"`` (one entry per node), ``"v4"`` (v4 1/5, scan factor) or ``"batched"`` (v5 2/6 = Jul-14 2/2).
 """
@@ -16,7 +16,7 @@ from .constants import MAX_RECLAIM_RETRIES, PAGE_SHIFT, PAGE_SIZE
 from .list_lru import LruList, LruStatus, WalkBudget, list_lru_walk_one
 from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
 from .page import PageState
-from .zswap import ZswapEntry, zswap_accept_thr_pages, zswap_entry_free, zswap_total_pages  # noqa: F401
+from .zswap import ZswapEntry, zswap_accept_thr_pages, zswap_entry_free
 
 if TYPE_CHECKING:
     from .system import Kernel
@@ -42,9 +42,15 @@ class ShrinkWalkArg:
     proactive_stat: str | None = None
 
 
+def proactive_walk_arg(k: Kernel, cutoff_ns: int | None = None) -> ShrinkWalkArg:
+    """The profile's ``zswap_shrink_walk_arg`` for a proactive walk (v1 2/3, v3 3/4, v4 3/5)."""
+    return ShrinkWalkArg(proactive=True, cutoff_ns=cutoff_ns, bypass_second_chance=k.params.bypass_second_chance,
+                         proactive_stat=k.params.walk_stat)
+
+
 # ------------------------------------------------------------------------------------------ entry writeback
 def zswap_writeback_entry(k: Kernel, entry: ZswapEntry, swp: int, arg: ShrinkWalkArg | None) -> int:
-    """``zswap_writeback_entry(entry, swpentry)`` (v6.12+; spec §1.8).
+    """``zswap_writeback_entry(entry, swpentry)`` (v6.12+; kernel-semantics §1.8).
 
     Outcomes: 0 (written to the swap device), ``-EEXIST`` (the slot already has a swap-cache folio — a racing
     swapin), ``-ENOMEM`` (folio allocation failed, or the entry vanished under us). Failures are injected with
@@ -85,7 +91,7 @@ def zswap_writeback_entry(k: Kernel, entry: ZswapEntry, swp: int, arg: ShrinkWal
 
 
 def shrink_memcg_cb(k: Kernel, entry: ZswapEntry, lst: LruList, arg: ShrinkWalkArg | None) -> LruStatus:
-    """``shrink_memcg_cb`` (v6.12+ second chance; spec §1.7; v1 proactive age/second-chance rules §2.1).
+    """``shrink_memcg_cb`` (v6.12+ second chance; kernel-semantics §1.7; v1 proactive age/second-chance rules §2.1).
 
     A referenced entry loses the bit and rotates; otherwise it is rotated to the tail *before* writeback
     (so a failure leaves it rotated) and written back. ``-EEXIST`` stops the walk only when the caller passed
@@ -126,7 +132,7 @@ def _not_candidate(k: Kernel, memcg: MemCgroup | None) -> bool:
 
 # ------------------------------------------------------------------------------------------ shrink_memcg forms
 def shrink_memcg(k: Kernel, memcg: MemCgroup | None) -> int:
-    """``shrink_memcg(memcg)`` — mainline v6.12 … mid-2026 (spec §1.9).
+    """``shrink_memcg(memcg)`` — mainline v6.12 … mid-2026 (kernel-semantics §1.9).
 
     Walks one entry on each node's list of ``memcg`` (its own lists only). Returns 0 if something was written
     back, ``-EAGAIN`` if entries were scanned but none written, ``-ENOENT`` if writeback is disabled, the memcg
@@ -148,7 +154,7 @@ def shrink_memcg(k: Kernel, memcg: MemCgroup | None) -> int:
 def shrink_memcg_v4(
     k: Kernel, memcg: MemCgroup | None, nr_to_writeback: int, arg: ShrinkWalkArg | None = None
 ) -> int:
-    """``shrink_memcg(memcg, nr_to_writeback)`` — series v4 1/5 (spec §2.4).
+    """``shrink_memcg(memcg, nr_to_writeback)`` — series v4 1/5 (kernel-semantics §2.4).
 
     Budget = ``nr_to_writeback * PAGE_SIZE`` compressed bytes; per node scans at most
     ``min(list length, remaining pages * scan factor)`` entries in sub-walks of the batch size. Returns bytes
@@ -188,7 +194,7 @@ def shrink_memcg_v4(
 def shrink_memcg_batched(
     k: Kernel, memcg: MemCgroup | None, nr_to_scan: int, arg: ShrinkWalkArg | None = None
 ) -> int:
-    """``shrink_memcg(memcg, nr_to_scan)`` — series v5 2/6 and the Jul-14 2/2 final form (spec §2.5).
+    """``shrink_memcg(memcg, nr_to_scan)`` — series v5 2/6 and the Jul-14 2/2 final form (kernel-semantics §2.5).
 
     Scans at most ``nr_to_scan`` entries in total, each per-node list at most once per call (budget capped by
     the list length), unused budget handed to the next node. Returns compressed bytes written (>= 0) or
@@ -216,11 +222,11 @@ def shrink_memcg_batched(
 
 
 def zswap_store_shrink_memcg(k: Kernel, memcg: MemCgroup) -> bool:
-    """The memcg-limit branch of ``zswap_store`` (spec §1.4): True if the store may proceed.
+    """The memcg-limit branch of ``zswap_store`` (kernel-semantics §1.4): True if the store may proceed.
 
     mainline: ``shrink_memcg(memcg) == 0``; v4: ``shrink_memcg(memcg, 1) > 0``; batched: ``shrink_memcg(memcg,
     n) > 0`` with n = 1 (Jul-14) or the number of nodes (v5). The store then proceeds without re-checking the
-    memcg limit (spec §5 Q9).
+    memcg limit (kernel-semantics §5 Q9).
     """
     form = k.config.shrink_memcg_form
     if form == "mainline":
@@ -300,7 +306,7 @@ def shrink_worker(k: Kernel) -> None:
     if form == "mainline":
         _shrink_worker_mainline(k)
     elif form == "v4":
-        zswap_try_to_writeback_global(k, zswap_accept_thr_pages(k), zswap_total_pages(k))
+        zswap_try_to_writeback_global(k, zswap_accept_thr_pages(k), k.zswap_total_pages())
     else:
         _shrink_worker_v5(k)
 
@@ -311,12 +317,12 @@ def worker_shrink_memcg(k: Kernel, memcg: MemCgroup | None) -> tuple[int, bool]:
     ``shrink_memcg(memcg, NR_ZSWAP_WB_BATCH)``, failure ``ret <= 0``."""
     form = k.config.shrink_memcg_form
     if form == "mainline":
-        ret = shrink_memcg(k, memcg)
+        ret = k.steps.shrink_memcg(memcg)
         return ret, ret != 0
     if form == "v4":
-        ret = shrink_memcg_v4(k, memcg, k.params.wb_batch)
+        ret = k.steps.shrink_memcg_v4(memcg, k.params.wb_batch, False)
     else:
-        ret = shrink_memcg_batched(k, memcg, k.params.wb_batch)
+        ret = k.steps.shrink_memcg_batched(memcg, k.params.wb_batch, False)
     return ret, ret <= 0
 
 
@@ -338,7 +344,7 @@ def _shrink_worker_mainline(k: Kernel) -> None:
             k.tree.mem_cgroup_put(memcg)
             if ret != -errno.ENOENT and s.attempted(failed):
                 break
-        if not zswap_total_pages(k) > thr:
+        if not k.zswap_total_pages() > thr:
             break
 
 
@@ -378,9 +384,9 @@ EBUSY_STOP = -errno.EBUSY
 
 def zswap_shrink_one_memcg(
     k: Kernel, memcg: MemCgroup | None, s: ZswapShrinkState, nr_to_scan: int = NR_ZSWAP_WB_BATCH,
-    arg: ShrinkWalkArg | None = None,
+    proactive: bool = False,
 ) -> int:
-    """``zswap_shrink_one_memcg(memcg, state)`` (v5 3/6; spec §2.5): one step of a caller-driven walk.
+    """``zswap_shrink_one_memcg(memcg, state)`` (v5 3/6): one step of a caller-driven walk.
 
     ``memcg is None`` (with memcg enabled) marks the end of a full pass. Returns bytes written (>= 0) or
     ``-EBUSY`` when the caller must stop (16 cumulative failures, or memcg disabled and the root list empty).
@@ -388,7 +394,7 @@ def zswap_shrink_one_memcg(
     disabled = k.tree.memcg_disabled
     if memcg is None and not disabled:
         return EBUSY_STOP if s.end_of_pass() else 0
-    shrunk = shrink_memcg_batched(k, memcg, nr_to_scan, arg)
+    shrunk = k.steps.shrink_memcg_batched(memcg, nr_to_scan, proactive)
     if shrunk == -errno.ENOENT:
         return EBUSY_STOP if disabled else 0
     if s.attempted(shrunk <= 0):
@@ -402,7 +408,7 @@ def _shrink_worker_v5(k: Kernel) -> None:
     (v5 1/6) is part of ``zswap_shrink_one_memcg``."""
     s = ZswapShrinkState()
     thr = zswap_accept_thr_pages(k)
-    while zswap_total_pages(k) > thr:
+    while k.zswap_total_pages() > thr:
         memcg = zswap_iter_global(k)
         ret = zswap_shrink_one_memcg(k, memcg, s, k.params.wb_batch)
         k.tree.mem_cgroup_put(memcg)
@@ -411,7 +417,7 @@ def _shrink_worker_v5(k: Kernel) -> None:
 
 
 def zswap_try_to_writeback_global(k: Kernel, lower: int, upper: int) -> None:
-    """``zswap_try_to_writeback(lower_pages, upper_pages)`` non-proactive path (v4 2/5; spec §2.4)."""
+    """``zswap_try_to_writeback(lower_pages, upper_pages)`` non-proactive path (v4 2/5; kernel-semantics §2.4)."""
     s = ZswapShrinkState()
     while lower < upper:
         memcg = zswap_iter_global(k)
@@ -419,9 +425,9 @@ def zswap_try_to_writeback_global(k: Kernel, lower: int, upper: int) -> None:
             if s.end_of_pass():
                 break
             continue
-        shrunk = shrink_memcg_v4(k, memcg, min(upper - lower, k.params.wb_batch))
+        shrunk = k.steps.shrink_memcg_v4(memcg, min(upper - lower, k.params.wb_batch), False)
         k.tree.mem_cgroup_put(memcg)
-        upper = zswap_total_pages(k)
+        upper = k.zswap_total_pages()
         if shrunk != -errno.ENOENT and s.attempted(shrunk <= 0):
             break
 
@@ -431,6 +437,7 @@ __all__ = [
     "WB_ITER",
     "ShrinkWalkArg",
     "ZswapShrinkState",
+    "proactive_walk_arg",
     "shrink_memcg",
     "shrink_memcg_batched",
     "shrink_memcg_cb",

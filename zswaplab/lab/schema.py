@@ -42,9 +42,10 @@ from pydantic import (
 
 from ..common.tomlpos import format_path, key_lines, line_of
 from ..common.units import memparse, parse_rate
+from ..kernel.profiles import PROFILES, STRATEGIES
 
-KNOWN_PROFILES = ("mainline", "6.12", "mm-new", "v1", "v2", "v3", "v4", "v5")
-KNOWN_STRATEGIES = ("restart", "per-memcg", "per-memcg-global-lock", "batch-each-then-check")
+KNOWN_PROFILES = tuple(PROFILES)  # kernel/profiles.py is the single source
+KNOWN_STRATEGIES = STRATEGIES
 KERNEL_AXES = ("profile", "strategy", "wb_batch", "scan_ratio", "bypass_second_chance")
 ERRNO_NAMES = ("EAGAIN", "EINVAL", "EINTR", "ENOENT", "EBUSY", "EOPNOTSUPP", "ENOMEM", "EEXIST")
 
