@@ -64,3 +64,21 @@ def test_pool_at_acceptance_threshold(profile, delta):
 
 def test_every_profile_the_fast_core_supports_is_listed():
     assert {"mainline", "6.12", "7.2", "mm-new", "v1", "v2", "v3", "v4", "v5"} == set(PROFILES)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_shrink_worker_below_the_threshold(profile):
+    """A worker run that finds the pool below the threshold: the do-while forms (6.11 … 7.2, Jul-14) still call
+    ``shrink_memcg`` once, v5 3/6's ``while`` loop does not — on both cores alike."""
+    from zswaplab.kernel.writeback import shrink_worker
+
+    pair = Pair(KernelConfig(profile=profile), seed=2)
+    pair.both(lambda k: k.fs.mkdir("/a"))
+    pair.both(lambda k: k.alloc("/a", 8, clen=1000))
+    pair.both(lambda k: k.fs.write("/a", "memory.reclaim", str(8 * PAGE_SIZE)))
+    pair.both(shrink_worker)
+    f = pair.f
+    f._sync_out()  # the compiled counters reach ``counters`` at the end of each top-level operation
+    pair.check("worker below the threshold")
+    expect = 0 if PROFILES[profile].shrink_worker_form != "mainline" else 1
+    assert f.counters["shrink_memcg_calls"] == pair.o.counters["shrink_memcg_calls"] == expect
