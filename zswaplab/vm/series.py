@@ -300,10 +300,34 @@ def run_on_model(scenario: dict[str, Any], *, totalram_pages: int, swap_pages: i
                    **cfg).run()
 
 
+def align_to_kernel(scenario: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
+    """``scenario`` with each pushed region sized to the entries the kernel actually had in zswap after the push.
+
+    ``memory.reclaim`` of N pages on the kernel also takes the workload process's own pages (binary, page
+    cache) and leaves some of the region resident (e.g. 969 of 1024 'half' pages in zswap), while the model
+    has no other pages and stores exactly N. The proactive questions depend on the number of entries on the
+    LRU (16 x 64 = 1024 is v5's threshold), so the model starts from the kernel's count: the region of every
+    process whose push is followed by a ``read`` of ``usage_<proc>`` gets that many pages.
+    """
+    sc = copy.deepcopy(scenario)
+    kernel_steps = {r["step"]: r for r in steps_of(records)}
+    for i, step in enumerate(sc["steps"]):
+        var = step.get("var", "")
+        if step["op"] != "read" or not var.startswith("usage_") or i not in kernel_steps:
+            continue
+        proc = var.removeprefix("usage_")
+        entries = _stat(kernel_steps[i], step["cgroup"], "zswapped") // PAGE_SIZE
+        for alloc in sc["steps"][:i]:
+            if alloc["op"] == "alloc" and alloc["proc"] == proc and alloc["region"] == "m":
+                alloc["pages"] = entries
+    return sc
+
+
 def model_for(records: list[dict[str, Any]], scenario: dict[str, Any]) -> list[dict[str, Any]]:
-    """The model's records for ``scenario`` on the machine size the kernel's header reports."""
+    """The model's records for ``scenario`` (aligned to the kernel's entry counts, :func:`align_to_kernel`) on
+    the machine size the kernel's header reports."""
     h = records[0]
-    return run_on_model(scenario, totalram_pages=int(h["totalram_pages"]),
+    return run_on_model(align_to_kernel(scenario, records), totalram_pages=int(h["totalram_pages"]),
                         swap_pages=int(h["swap"]["swap_pages"]))
 
 
