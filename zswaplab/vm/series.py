@@ -161,12 +161,12 @@ def series_fairness(cursor: bool, batch: int) -> dict[str, Any]:
 
 
 BW_CGROUP = "/bw"
-BW_TRICKLE = 100
+BW_TRICKLE = 60  # memeater keeps at most 64 regions
 
 
 def series_batch_writeback(batch: bool) -> dict[str, Any]:
     """The Jul-14 batch-writeback measurement, scaled: max_pool_percent=1, accept_threshold_percent=50, 16 MB of
-    incompressible pages pushed into zswap (the pool hits its limit), then 100 x (allocate one page, reclaim
+    incompressible pages pushed into zswap (the pool hits its limit), then 60 x (allocate one page, reclaim
     4K); debugfs shrink_worker_wakeups / shrink_memcg_calls / written_back_pages, batch 1 (7.2) vs 64."""
     steps = _mkdirs(BW_CGROUP) + [
         {"op": "spawn", "proc": "p", "cgroup": BW_CGROUP},
