@@ -74,8 +74,8 @@ def test_recorded_headers_name_the_patched_build():
             assert h["zswap_params"][key] == value, (name, key)
 
 
-@pytest.mark.parametrize("version", [2, 3])
-def test_v2_v3_selftest_passes_on_the_kernel_and_the_model(version):
+@pytest.mark.parametrize("version", [2, 3, 5])
+def test_selftest_passes_on_the_kernel_and_the_model(version):
     name = f"series_selftest_v{version}"
     krec = _recorded(name)
     k = S.outcome(name, krec)
@@ -83,7 +83,12 @@ def test_v2_v3_selftest_passes_on_the_kernel_and_the_model(version):
     m = S.outcome(name, S.model_for(krec, S.get(name)))
     assert m["passes"], m
     # the same entries on the LRU (align_to_kernel) give the same return code and the same pages written
-    assert (m["rc"], m["pwb_delta"], m["wb_delta"]) == (k["rc"], k["pwb_delta"], k["wb_delta"])
+    assert (m["rc"], m["wb_delta"]) == (k["rc"], k["wb_delta"])
+    if version == 5:  # bytes: the model's compressed lengths are a calibrated mean, within 2 %
+        assert abs(m["pwb_delta"] - k["pwb_delta"]) <= 0.02 * k["pwb_delta"]
+        assert k["entries_before"] < S.MAX_RECLAIM_RETRIES * S.V5_BATCH  # why it passes: see the next test
+    else:
+        assert m["pwb_delta"] == k["pwb_delta"]
     if version == 3:  # v3: 0 only when the whole budget was written
         assert (k["rc"] == 0) == (k["pwb_delta"] >= 1024)
 
