@@ -1,29 +1,32 @@
 """Scaling: cost of one proactive writeback call vs number of memcgs (1 … 10,000) and entries (10^3 … 10^7),
 per cursor strategy, on the fast core (profile v3, budget 64K = 16 pages per call, second chance bypassed;
 the memcg axis keeps 200 entries per memcg, the entry axis uses 10 memcgs). Plotted to
-``out/bench/scaling.png``. Each point is the wall time of the first call on a freshly built pool. Strategies that need not scan the subtree (per-memcg, restart) should stay flat;
-batch-each-then-check visits every memcg per pass. Baseline, same run: the oracle ``Kernel`` at the small points
-(ratio printed).
+``out/bench/scaling.png``. Each point is the CPU time of the first call on a freshly built pool, over REPEATS
+pools built alike (min / median / max printed; the plot shows the median with a min–max bar); the two largest
+points of each axis (10,000 memcgs, 10^7 entries), whose pools take minutes to build on a shared 2-CPU machine,
+are built once (n=1 printed). Strategies that
+need not scan the subtree (per-memcg, restart) should stay flat; batch-each-then-check visits every memcg per
+pass. The numba code is compiled/loaded in a printed phase first. Baseline, same run: the oracle ``Kernel`` at
+the 100-memcg point (same repeats; ratio of medians printed).
 """
 
 from __future__ import annotations
 
-import gc
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks._measure import Stats, compile_phase, timed
 from zswaplab.kernel import Kernel, KernelConfig
 from zswaplab.scale.fastkernel import FastKernel
 
 STRATEGIES = ("per-memcg", "restart", "batch-each-then-check")
 MEMCGS = (1, 10, 100, 1000, 10_000)
 ENTRIES = (10**3, 10**4, 10**5, 10**6, 10**7)
-CALLS = 10
 BUDGET = "64K"
 PER_MEMCG = 200
+REPEATS = 3
 
 
 def build(cls: type, strategy: str, n_memcgs: int, n_entries: int) -> object:
@@ -46,22 +49,28 @@ def build(cls: type, strategy: str, n_memcgs: int, n_entries: int) -> object:
     return k
 
 
-def per_call(k: object) -> float:
-    """Wall time of the first call on the freshly built pool (the cost of one call; later calls of
-    batch-each-then-check find a drained pool, as it takes a whole batch from every memcg), then the median of
-    CALLS - 1 more calls, which is ignored for the figure but keeps the kernel state honest."""
-    times = []
-    gc.collect()  # no cyclic-GC pause inside the timed calls
-    gc.disable()
-    for _ in range(CALLS):
-        t0 = time.perf_counter()
+def first_call(k: object) -> float:
+    """Wall time of the first proactive call on a freshly built pool (later calls of batch-each-then-check find
+    a drained pool, as it takes a whole batch from every memcg)."""
+
+    def call() -> None:
         try:
             k.fs.write("/p", "memory.reclaim", f"{BUDGET} zswap_writeback_only")  # type: ignore[attr-defined]
         except OSError:
             pass
-        times.append(time.perf_counter() - t0)
-    gc.enable()
-    return times[0]
+
+    return timed(call)[0]
+
+
+def point(cls: type, strategy: str, n_memcgs: int, n_entries: int) -> Stats:
+    n = 1 if n_memcgs >= 10_000 or n_entries >= 10**7 else REPEATS
+    return Stats(tuple(first_call(build(cls, strategy, n_memcgs, n_entries)) for _ in range(n)))
+
+
+def _ms(st: Stats) -> str:
+    if len(st.samples) == 1:
+        return f"{st.median * 1e3:.2f}(n=1)"
+    return f"{st.median * 1e3:.2f}[{st.min * 1e3:.2f}-{max(st.samples) * 1e3:.2f}]"
 
 
 def main() -> None:
@@ -70,23 +79,27 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    for s in STRATEGIES:  # warm-up: load the compiled code
-        per_call(build(FastKernel, s, 2, 400))
-    res: dict[str, dict[str, list[float]]] = {"memcgs": {}, "entries": {}}
+    compile_phase("fast core proactive walk, all strategies",
+                  lambda: [first_call(build(FastKernel, s, 2, 400)) for s in STRATEGIES])
+    print(f"   ms per call, median[min-max] over {REPEATS} freshly built pools")
+    res: dict[str, dict[str, list[Stats]]] = {"memcgs": {}, "entries": {}}
     for s in STRATEGIES:
-        res["memcgs"][s] = [per_call(build(FastKernel, s, m, m * PER_MEMCG)) for m in MEMCGS]
-        res["entries"][s] = [per_call(build(FastKernel, s, 10, e)) for e in ENTRIES]
-        print(f"   {s:22s} per call vs memcgs {MEMCGS}: " + " ".join(f"{t * 1e3:.2f}ms" for t in res["memcgs"][s]))
-        print(f"   {s:22s} per call vs entries {ENTRIES}: " + " ".join(f"{t * 1e3:.2f}ms" for t in res["entries"][s]))
+        res["memcgs"][s] = [point(FastKernel, s, m, m * PER_MEMCG) for m in MEMCGS]
+        res["entries"][s] = [point(FastKernel, s, 10, e) for e in ENTRIES]
+        print(f"   {s:22s} vs memcgs {MEMCGS}: " + " ".join(_ms(t) for t in res["memcgs"][s]))
+        print(f"   {s:22s} vs entries {ENTRIES}: " + " ".join(_ms(t) for t in res["entries"][s]))
     for s in STRATEGIES:
-        o = per_call(build(Kernel, s, 100, 100 * PER_MEMCG))
+        o = point(Kernel, s, 100, 100 * PER_MEMCG)
         f = res["memcgs"][s][MEMCGS.index(100)]
-        print(f"   baseline oracle Kernel {s} at 100 memcgs x {PER_MEMCG} entries: {o * 1e3:.2f} ms per call; "
-              f"ratio oracle/fast = {o / f:.1f}")
+        print(f"   baseline oracle Kernel {s} at 100 memcgs x {PER_MEMCG} entries: {_ms(o)} ms per call; "
+              f"ratio oracle/fast (medians) = {o.median / f.median:.1f}")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, key, xs in ((axes[0], "memcgs", MEMCGS), (axes[1], "entries", ENTRIES)):
         for s in STRATEGIES:
-            ax.plot(xs, [t * 1e3 for t in res[key][s]], marker="o", label=s)
+            med = np.array([t.median * 1e3 for t in res[key][s]])
+            lo = med - np.array([t.min * 1e3 for t in res[key][s]])
+            hi = np.array([max(t.samples) * 1e3 for t in res[key][s]]) - med
+            ax.errorbar(xs, med, yerr=[lo, hi], marker="o", capsize=3, label=f"{s} (median, min-max)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(f"number of {key}" + (f" ({PER_MEMCG} entries each)" if key == "memcgs" else " (10 memcgs)"))

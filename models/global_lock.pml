@@ -33,7 +33,7 @@ proctype advancer(byte t) {
 
 proctype offliner(byte t) {
 	byte pos, nx, c, r, q, w, ok, cand, nx2;
-	d_step { status[DEAD] = OFFLINE };
+	d_step { status[DEAD] = DYING };     /* kill_css -> percpu_ref_kill */
 	atomic { lk == 0 -> lk = t + 1 };
 	d_step { pos = cursor };
 	if
@@ -43,12 +43,13 @@ proctype offliner(byte t) {
 			d_step { css_put(t, pos) };
 			d_step { give(t, nx); cursor = nx; pos = nx };
 			if :: pos == NONE -> break :: else fi; skip;
-			if :: status[pos] == ONLINE -> break :: else fi
+			if :: MEMCG_ONLINE(pos) -> break :: else fi
 		od; skip
 	:: else
 	fi; skip;
 	d_step { lk = 0 };
-	d_step { status[DEAD] = ZOMBIE; maybe_release(DEAD) };
+	d_step { status[DEAD] = OFFLINE };   /* offline_css: CSS_ONLINE cleared after css_offline() */
+	d_step { status[DEAD] = ZOMBIE; maybe_release(DEAD) };   /* css_put of kill_css's reference */
 	d_step { thread_done(t) }
 }
 

@@ -2,11 +2,14 @@
  * models/memcg.pml - the memcg tree, css references and mem_cgroup_iter shared by the cursor models.
  *
  * Mirrors zswaplab/concurrency/state.py (which mirrors zswaplab/kernel/memcg.py): memcgs are numbered in
- * pre-order, children sit in creation (= index) order, lifecycle ONLINE -> OFFLINE (css_offline running,
- * base ref still held) -> ZOMBIE (base ref dropped) -> RELEASED (unlinked from the parent's children).
+ * pre-order, children sit in creation (= index) order, lifecycle in the kernel's order: ONLINE -> DYING
+ * (kill_css: percpu_ref_kill, css_tryget_online fails, CSS_ONLINE still set while css_offline() runs the
+ * cursor cleanup, kill_css's own reference counted as the base) -> OFFLINE (offline_css cleared CSS_ONLINE)
+ * -> ZOMBIE (css_killed_work_fn's css_put) -> RELEASED (unlinked from the parent's children).
  * Total references = extra + base + one per unreleased child. Tree: the 5-memcg tree of
  * TreeShape.balanced(5): root(0) -> m1(1) -> {m3(2), m4(3)}; root -> m2(4).
- * Inlines use the caller's scratch locals c, r, q, w, cand, nx2.
+ * Inlines use the caller's scratch locals c, r, q, w, cand, nx2 and reset them to 0 before they return, so a
+ * stale scratch value never tells two otherwise equal states apart (the Python checker has no such locals).
  * Ghost state held[t*N+m] = references thread t holds (checks ownership, as the Python checker does).
  */
 #ifndef ROUNDS
@@ -16,9 +19,10 @@
 #define NONE 255
 #define ROOT 0
 #define ONLINE 0
-#define OFFLINE 1
-#define ZOMBIE 2
-#define RELEASED 3
+#define DYING 1
+#define OFFLINE 2
+#define ZOMBIE 3
+#define RELEASED 4
 #define NADV 2            /* shrink_worker + one proactive caller on the same (root) cursor */
 #define NTHR 3            /* + the offliner */
 #define DEAD 2            /* m3: the first leaf, removed mid-walk */
@@ -43,7 +47,8 @@ inline total_refs(m, r) {
 		do
 		:: c < N -> if :: parent[c] == m && status[c] != RELEASED -> r++ :: else fi; c++
 		:: else -> break
-		od
+		od;
+		c = 0
 	:: else
 	fi
 }
@@ -56,7 +61,8 @@ inline maybe_release(m0) {
 		total_refs(q, r);
 		if :: r == 0 -> status[q] = RELEASED; q = parent[q] :: else -> break fi
 	:: else -> break
-	od
+	od;
+	q = 0; r = 0
 }
 
 /* css_put / mem_cgroup_put (NULL and root are no-ops) */
@@ -71,6 +77,9 @@ inline css_put(t, m) {
 	:: else
 	fi
 }
+
+/* mem_cgroup_online(): CSS_ONLINE still set */
+#define MEMCG_ONLINE(m) (status[m] <= DYING)
 
 /* mem_cgroup_tryget_online */
 inline tryget_online(t, m, ok) {
@@ -115,7 +124,8 @@ inline next_pre(pos, root, out) {
 				if :: c < N -> out = c; break :: else -> w = parent[w] fi
 			od
 		fi
-	fi
+	fi;
+	c = 0; w = 0
 }
 
 /* one mem_cgroup_iter step: css_next_descendant_pre + css_tryget (root: no reference) */
@@ -132,7 +142,8 @@ inline iter_next(t, root, pos, res) {
 			if :: status[cand] != RELEASED && r > 0 -> extra[cand]++; held[t * N + cand]++; break :: else fi
 		fi
 	od;
-	res = cand
+	res = cand;
+	cand = 0; nx2 = 0; r = 0
 }
 
 /* shrink_memcg(m): the caller must hold a reference */
@@ -152,7 +163,8 @@ inline final_check(cursor) {
 		c++
 	:: else -> break
 	od;
-	assert(cursor == NONE || status[cursor] == ONLINE)
+	assert(cursor == NONE || status[cursor] == ONLINE);
+	c = 0
 }
 
 inline thread_done(t) {
@@ -161,5 +173,6 @@ inline thread_done(t) {
 	:: c < N -> assert(held[t * N + c] == 0); c++
 	:: else -> break
 	od;
+	c = 0;
 	ndone++
 }

@@ -41,7 +41,7 @@ proctype advancer(byte t) {
 
 proctype offliner(byte t) {
 	byte pos, memcg, nx, c, r, q, w, ok, cand, nx2;
-	d_step { status[DEAD] = OFFLINE };
+	d_step { status[DEAD] = DYING };     /* kill_css -> percpu_ref_kill */
 	do
 	:: skip; d_step { pos = cursor };
 		if
@@ -49,7 +49,8 @@ proctype offliner(byte t) {
 		:: else -> sketch_advance(t, memcg); d_step { css_put(t, memcg) }
 		fi
 	od; skip;
-	d_step { status[DEAD] = ZOMBIE; maybe_release(DEAD) };
+	d_step { status[DEAD] = OFFLINE };   /* offline_css: CSS_ONLINE cleared after css_offline() */
+	d_step { status[DEAD] = ZOMBIE; maybe_release(DEAD) };   /* css_put of kill_css's reference */
 	d_step { thread_done(t) }
 }
 

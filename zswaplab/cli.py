@@ -7,6 +7,7 @@ list of click commands, and optionally a ``demo(console)`` function that ``zswap
 from __future__ import annotations
 
 import importlib
+import json
 
 import click
 from rich.console import Console
@@ -30,8 +31,16 @@ def main() -> None:
 
 
 @main.command()
-def demo() -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="print the lab's sections (question, answer, table) as JSON instead (the other demos are "
+                   "terminal-only)")
+def demo(as_json: bool) -> None:
     """Run the main job on the embedded simulator and print what it shows."""
+    if as_json:
+        from .lab.demo import sections
+
+        click.echo(json.dumps(sections(), indent=1))
+        return
     console = Console()
     for mod in _subsystem_modules():
         fn = getattr(mod, "demo", None)

@@ -12,10 +12,9 @@ from hypothesis import strategies as st
 
 from zswaplab.agent.backend import CgroupRef, UnsafePath
 from zswaplab.agent.cgroupfs import CgroupFSBackend
-from zswaplab.agent.fakefs import FakeKernel
 from zswaplab.agent.stats import parse_memory_stat, parse_pressure
 
-from .conftest import policy
+from .conftest import Rig, policy
 
 KEYS = ["zswap", "zswpin", "pswpin", "workingset_refault_anon", "zswpwb_proactive_b", "anon", "file"]
 
@@ -26,11 +25,10 @@ def _fds() -> int:
 
 @pytest.fixture
 def be(tmp_path):
-    fk = FakeKernel(tmp_path / "cg", "v5")
-    fk.mkdir("/p")
+    fk = Rig(tmp_path, "v5")
     for n in ("a", "b"):
-        fk.mkdir(f"/p/{n}", entries=64)
-    b = CgroupFSBackend(str(tmp_path / "cg"), opener=fk)
+        fk.mk(f"/p/{n}", 64)
+    b = CgroupFSBackend(str(fk.mount), opener=fk.tree, allow_any_fs=True)
     yield fk, b
     b.close()
 
@@ -93,22 +91,22 @@ def test_replaced_or_symlinked_cgroup_is_caught_each_cycle(be, tmp_path) -> None
     b.open(rb, keep=True).__exit__(None, None, None)
     b.end_cycle()
     # replaced by another directory (another inode): ENOENT, even though a descriptor is kept
-    os.rename(tmp_path / "cg" / "p" / "a", tmp_path / "cg" / "p" / "a.old")
-    (tmp_path / "cg" / "p" / "a").mkdir()
+    os.rename(tmp_path / "cgroup" / "p" / "a", tmp_path / "cgroup" / "p" / "a.old")
+    (tmp_path / "cgroup" / "p" / "a").mkdir()
     b.begin_cycle()
     with pytest.raises(FileNotFoundError):
         b.open(ref, keep=True)
     b.end_cycle()
     # turned into a symlink to the very same directory: refused, not followed
-    shutil.rmtree(tmp_path / "cg" / "p" / "a")
-    os.symlink(tmp_path / "cg" / "p" / "a.old", tmp_path / "cg" / "p" / "a")
+    shutil.rmtree(tmp_path / "cgroup" / "p" / "a")
+    os.symlink(tmp_path / "cgroup" / "p" / "a.old", tmp_path / "cgroup" / "p" / "a")
     b.begin_cycle()
     with pytest.raises(UnsafePath):
         b.open(ref, keep=True)
     b.end_cycle()
     # an ancestor turned into a symlink: refused when the cycle opens it
-    os.rename(tmp_path / "cg" / "p", tmp_path / "cg" / "p.real")
-    os.symlink(tmp_path / "cg" / "p.real", tmp_path / "cg" / "p")
+    os.rename(tmp_path / "cgroup" / "p", tmp_path / "cgroup" / "p.real")
+    os.symlink(tmp_path / "cgroup" / "p.real", tmp_path / "cgroup" / "p")
     b.begin_cycle()
     with pytest.raises(UnsafePath):
         b.open(rb, keep=True)
@@ -120,8 +118,8 @@ def test_change_after_the_cycle_listing_falls_back_to_fstatat(be, tmp_path) -> N
     ra, rb = b.resolve("/p/a"), b.resolve("/p/b")
     b.begin_cycle()
     b.open(ra, keep=True).__exit__(None, None, None)  # lists /p for this cycle
-    shutil.rmtree(tmp_path / "cg" / "p" / "b")
-    os.symlink(tmp_path / "cg" / "p" / "a", tmp_path / "cg" / "p" / "b")
+    shutil.rmtree(tmp_path / "cgroup" / "p" / "b")
+    os.symlink(tmp_path / "cgroup" / "p" / "a", tmp_path / "cgroup" / "p" / "b")
     with pytest.raises(UnsafePath):  # listed as a directory, but the listing is not trusted on a mismatch
         b.open(CgroupRef("/p/b", ra.id), keep=True)
     with pytest.raises(UnsafePath):  # listed, but no descriptor kept yet: its O_NOFOLLOW open refuses
@@ -148,11 +146,11 @@ def test_stale_kept_descriptor_is_dropped(be) -> None:
 def test_agent_releases_removed_targets(rig) -> None:
     r = rig("v5")
     for n in ("a", "b"):
-        r.fk.mkdir(f"/{n}", entries=1024)
+        r.mk(f"/{n}", 1024)
     ag = r.agent(policy(path="/*"))
     ag.run_cycle()
     assert len(r.be._kept) == 2
-    r.fk.rmdir("/a")
+    r.rmdir("/a")
     ag.run_cycle()
     ag.run_cycle()
     assert set(r.be._kept) == {st.ref.id for st in ag.states.values()} and len(r.be._kept) == 1
@@ -182,18 +180,18 @@ def test_hinted_parse_equals_plain_parse(vals, later, order, drop, alts) -> None
 
 def test_metrics_collector_exposes_the_same_series(rig) -> None:
     r = rig("v5")
-    r.fk.mkdir("/a", entries=1024)
+    r.mk("/a", 1024)
     ag = r.agent(policy())
     ag.run(once=True)
     samples = {(s.name, tuple(s.labels.items())): s.value for m in ag.metrics.registry.collect() for s in m.samples}
-    assert samples[("zswaplab_agent_steps_total", (("target", "/a"), ("outcome", "ok")))] == 4
-    assert samples[("zswaplab_agent_quota_exceeded_total", (("target", "/a"), ("quota", "cycle")))] == 1
-    assert samples[("zswaplab_agent_backoff_remaining_seconds", (("target", "/a"),))] == 0
+    assert samples[("zswaplab_agent_steps_total", (("target", "/a"), ("name", "/a"), ("outcome", "ok")))] == 4
+    assert samples[("zswaplab_agent_quota_exceeded_total", (("target", "/a"), ("name", "/a"), ("quota", "cycle")))] == 1
+    assert samples[("zswaplab_agent_backoff_remaining_seconds", (("target", "/a"), ("name", "/a"),))] == 0
     ag.metrics.forget("/a")
     assert not [s for m in ag.metrics.registry.collect() for s in m.samples if s.labels.get("target") == "/a"]
 
 
-@given(vals=st.lists(st.integers(0, 10**6), min_size=6, max_size=6), total=st.integers(0, 10**12),
+@given(vals=st.lists(st.integers(0, 10**4), min_size=6, max_size=6), total=st.integers(0, 10**12),
        full_line=st.booleans())
 def test_psi_fast_path_equals_the_general_parser(vals, total, full_line) -> None:
     from zswaplab.agent import stats
@@ -212,7 +210,7 @@ def test_psi_fast_path_equals_the_general_parser(vals, total, full_line) -> None
 def test_second_read_of_a_handle_sees_new_content_and_never_a_removed_file(be, tmp_path) -> None:
     fk, b = be
     ref = b.resolve("/p/a")
-    d = tmp_path / "cg" / "p" / "a"
+    d = tmp_path / "cgroup" / "p" / "a"
     with b.open(ref) as h:
         first = h.read("memory.stat")
         (d / "memory.stat").write_text("zswap 1\n")  # rewritten in place (like a seq_file's next show)

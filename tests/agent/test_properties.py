@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from zswaplab.agent import logs
 from zswaplab.agent.cgroupfs import CgroupFSBackend
 from zswaplab.agent.engine import Agent
-from zswaplab.agent.fakefs import FakeKernel
 from zswaplab.agent.interface import OWNED_FILES
+from zswaplab.agent.mirror import ModelTree
 from zswaplab.agent.policy import loads
+from zswaplab.kernel import Kernel, KernelConfig
+from zswaplab.kernel.constants import PAGE_SIZE
 
 ERRNOS = [errno.EAGAIN, errno.EINVAL, errno.EBUSY, errno.EPERM, errno.ENOENT, errno.EIO, errno.EINTR]
 
@@ -27,10 +29,14 @@ ERRNOS = [errno.EAGAIN, errno.EINVAL, errno.EBUSY, errno.EPERM, errno.ENOENT, er
 def test_any_fault_sequence(profile, faults, entries, step_k, cycle_k, cycles) -> None:
     logs.setup(io.StringIO(), "info")
     with tempfile.TemporaryDirectory() as tmp:
-        fk = FakeKernel(f"{tmp}/cg", profile)
-        fk.mkdir("/a", entries=entries, entry_size=1000)
-        fk.mkdir("/b", entries=entries // 2, entry_size=1000)
-        be = CgroupFSBackend(f"{tmp}/cg", opener=fk)
+        k = Kernel(KernelConfig(profile=profile), seed=0)
+        for c, n in (("/a", entries), ("/b", entries // 2)):
+            k.fs.mkdir(c)
+            if n:
+                k.alloc(c, n, clen=1000)
+                k.fs.write(c, "memory.reclaim", str(n * PAGE_SIZE))
+        fk = ModelTree(k, f"{tmp}/cg")
+        be = CgroupFSBackend(f"{tmp}/cg", opener=fk, allow_any_fs=True)
         be.sleep = lambda seconds, stop: None  # type: ignore[method-assign]
         pol = loads(f'[[target]]\npath = "/*"\nstep = "{step_k}K"\nbudget_per_cycle = "{cycle_k}K"\n'
                     f'eagain_retries = 2\n')

@@ -97,7 +97,7 @@ def test_sim_writeback_disabled_einval_and_mainline_observe_only() -> None:
     assert [r.results[0].outcome for r in reps] == ["error:EINVAL"] * 2
     assert ag.events.counts["request_failed"] == 2  # once as a warning, then at debug level
     k2 = _kernel("mainline")
-    ag2 = Agent(loads('[[target]]\npath = "/x"\n'), SimBackend(k2))
+    ag2 = Agent(loads('[[target]]\npath = "/x"\naction = "observe"\n'), SimBackend(k2))
     assert ag2.run(once=True)[0].results[0].outcome == "observe_only"
     assert ag2.capability.interface is Interface.NONE
 
@@ -116,7 +116,7 @@ def test_cgroupfs_backend_over_the_model_matches_the_sim_backend(tmp_path) -> No
     """Both backends, same scenario and policy: the cgroupfs backend on real files mirrored from the model
     (writes forwarded to the model) must reach exactly the state the sim backend reaches."""
     from zswaplab.agent.cgroupfs import CgroupFSBackend
-    from zswaplab.agent.fakefs import ModelKernel
+    from zswaplab.agent.mirror import ModelTree
     from zswaplab.agent.scenario import PrematureAbort
 
     text = ('[agent]\nworkers = 1\n[[target]]\npath = "/parent"\nstep = "32K"\nguard_scope = "children"\n'
@@ -127,8 +127,8 @@ def test_cgroupfs_backend_over_the_model_matches_the_sim_backend(tmp_path) -> No
         if backend == "sim":
             be = SimBackend(sc.kernel, sc)
         else:
-            mk = ModelKernel(sc.kernel, tmp_path / "cg")
-            be = CgroupFSBackend(str(tmp_path / "cg"), opener=mk)
+            mk = ModelTree(sc.kernel, tmp_path / "cg")
+            be = CgroupFSBackend(str(tmp_path / "cg"), opener=mk, allow_any_fs=True)
             sim = SimBackend(sc.kernel, sc)
 
             def sleep(seconds, stop, sim=sim, mk=mk):

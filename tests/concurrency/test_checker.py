@@ -45,6 +45,19 @@ def test_fixed_protocol_removes_the_leak() -> None:
     assert res.observations.get("restarted from the root", 0) > 0
 
 
+def test_online_recheck_is_optimistic_under_the_kernel_offline_order() -> None:
+    """With kill_css before the cleanup and CSS_ONLINE cleared after it, re-checking mem_cgroup_online() after
+    the publish lets a cursor rest on a memcg whose cleanup already ran (it reads "online" while the cleanup
+    runs); css_is_dying() closes the window (test_fixed_protocol_removes_the_leak)."""
+    res = check(CheckConfig("xchg_fixed_online", threads=3, memcgs=4, rounds=2))
+    assert res.violation and res.violation.startswith("cursor on offline memcg")
+    texts = [s.text for s in res.trace]
+    kill = next(i for i, t in enumerate(texts) if t.startswith("kill_css("))
+    cleared = next(i for i, t in enumerate(texts) if t.startswith("offline_css("))
+    recheck = [i for i, t in enumerate(texts) if t.startswith("mem_cgroup_online(") and t.endswith("True")]
+    assert any(kill < i < cleared for i in recheck)  # the re-check ran while the cleanup was under way
+
+
 @pytest.mark.parametrize("name", LOCKED)
 def test_lock_variants_verify_at_3x5x3(name: str) -> None:
     res = check(CheckConfig(name, threads=3, memcgs=5, rounds=3))
@@ -62,7 +75,7 @@ def test_global_lock_shows_the_negligibly_rare_skip() -> None:
     res = check(CheckConfig("global_lock", threads=3, memcgs=5, rounds=3))
     assert res.observations.get("skipped a memcg", 0) > 0
     steps = res.observation_traces["skipped a memcg"]
-    assert any("css_offline" in s.text for s in steps)  # the cleaner moved the cursor
+    assert any("kill_css" in s.text for s in steps)  # the cleaner moved the cursor
 
 
 def test_cmpxchg_iter_as_written_is_broken_and_completed_version_verifies() -> None:

@@ -37,7 +37,11 @@ def test_contention_writes_plot_and_page(tmp_path: Path) -> None:
     png = (out / "contention.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     page = (out / "contention.html").read_text()
-    assert 'src="contention.png"' in page and "memcg_global_lock" in page and "assumption" in page
+    assert "memcg_global_lock" in page and "assumption" in page and "published" in page
+    import base64
+
+    assert f'src="data:image/png;base64,{base64.b64encode(png).decode()}"' in page  # embedded, not linked
+    assert "cursor algorithm" in r.output
 
 
 def test_contention_rejects_bad_cost() -> None:
@@ -53,7 +57,7 @@ def test_contention_refuses_an_unsafe_algorithm() -> None:
 
 
 def test_contention_report_is_byte_identical_for_the_same_inputs(tmp_path: Path) -> None:
-    args = ["contention", "--agents", "3", "--duration", "0.05", "--strategy", "memcg_lock",
+    args = ["contention", "--agents", "3", "--duration", "0.05", "--algorithm", "memcg_lock",
             "--cost", "agent_interval_s=0.01"]
     outs = []
     for name in ("a", "b"):
@@ -63,3 +67,17 @@ def test_contention_report_is_byte_identical_for_the_same_inputs(tmp_path: Path)
     assert outs[0] == outs[1]
     for f in ("contention.png", "contention.html"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+
+
+def test_contention_algorithm_option_and_calibration_parse() -> None:
+    from zswaplab.concurrency.calibrate import CalibrationUnavailable, parse
+
+    r = CliRunner().invoke(main, ["contention", "--help"])
+    assert "--algorithm" in r.output
+    cal = parse("cpus 2\natomic_ns 2.5\nlock_ns 30\npingpong_ns 15\nhandoff_ns 70\n")
+    assert cal.overrides() == ["atomic_ns=2.50", "lock_ns=30.00", "handoff_ns=70.00"]
+    assert "measured on this machine" in cal.describe()
+    import pytest
+
+    with pytest.raises(CalibrationUnavailable):
+        parse("cpus 2\n")

@@ -36,3 +36,13 @@ def test_spin_state_counts_without_python_reductions_are_of_the_same_order() -> 
     py = check(CheckConfig("global_lock", threads=3, memcgs=5, rounds=2, symmetry=False, por=False))
     assert spin.ok and py.ok
     assert py.states <= spin.states <= 100 * py.states
+
+
+def test_spin_reduction_is_explicit() -> None:
+    """-DSAFETY alone leaves SPIN's partial-order reduction on; reduce=False compiles with -DNOREDUCE and
+    explores at least as many states."""
+    on = run_spin("global_lock", rounds=1)
+    off = run_spin("global_lock", rounds=1, reduce=False)
+    assert on.reduced and "-DSAFETY" in on.cflags and "-DNOREDUCE" not in on.cflags
+    assert not off.reduced and "-DNOREDUCE" in off.cflags
+    assert on.ok and off.ok and off.states > on.states

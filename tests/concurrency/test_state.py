@@ -96,8 +96,8 @@ def test_full_walk_matches_kernel_model(tree: MemcgTree, data) -> None:
             if leaves:
                 victim = leaves[0]
                 tree.offline(victim)
-                apply(model, state, 0, Op("offline", idx[victim.id]))
-                apply(model, state, 0, Op("drop_base", idx[victim.id]))
+                for kind in ("kill", "offline", "drop_base"):
+                    apply(model, state, 0, Op(kind, idx[victim.id]))
                 _same(tree, snap, state)
         prev_k, prev_s = nk, ns
     assert walk[0] == r_idx  # root first
@@ -131,8 +131,8 @@ def test_double_put_and_use_after_release_are_violations() -> None:
         raise AssertionError("double put not detected")
     except Violation as v:
         assert v.kind == "double put"
-    apply(model, state, 0, Op("offline", 2))
-    apply(model, state, 0, Op("drop_base", 2))
+    for kind in ("kill", "offline", "drop_base"):
+        apply(model, state, 0, Op(kind, 2))
     assert state.status[2] == RELEASED
     try:
         apply(model, state, 0, Op("iter_next", ROOT, 2, False))
@@ -155,3 +155,26 @@ def test_unreferenced_use_is_a_violation() -> None:
         raise AssertionError("use without a reference not detected")
     except Violation as v:
         assert v.kind == "unreferenced use"
+
+
+def test_offline_in_the_kernel_order() -> None:
+    """kill_css first (tryget_online fails, CSS_ONLINE still set, css_is_dying true), CSS_ONLINE cleared only by
+    offline_css, the base reference dropped last."""
+    shape = TreeShape.balanced(3)
+    model = Model(shape, ())
+    state = State.initial_for(shape, (), 1)
+
+    def ask(kind: str) -> object:
+        return apply(model, state, 0, Op(kind, 2))[0]
+
+    assert (ask("online"), ask("dying")) == (True, False)
+    ask("kill")
+    assert (ask("online"), ask("dying")) == (True, True)
+    assert ask("tryget_online") is False
+    assert ask("tryget") is True  # percpu_ref_tryget works while the count is not zero
+    ask("put")
+    ask("offline")
+    assert (ask("online"), ask("dying")) == (False, True)
+    assert state.status[2] != RELEASED  # kill_css's reference still pins it
+    ask("drop_base")
+    assert state.status[2] == RELEASED

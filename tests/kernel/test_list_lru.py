@@ -1,4 +1,4 @@
-"""__list_lru_walk_one semantics (spec §1.6)."""
+"""__list_lru_walk_one semantics (kernel-semantics §1.6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""memcg tree, css references and mem_cgroup_iter (spec §1.12)."""
+"""memcg tree, css references and mem_cgroup_iter (kernel-semantics §1.12)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The series' proactive writeback per version (spec §2, §4.2, §5 Q3)."""
+"""The series' proactive writeback per version (kernel-semantics §2, §4.2, §5 Q3)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_v5_source_value_rules():
 
 
 def _series_selftest(profile: str) -> tuple[int, int, int]:
-    """test_zswap_proactive_writeback: 1024 pages pushed, then one proactive request (spec §4.2)."""
+    """test_zswap_proactive_writeback: 1024 pages pushed, then one proactive request (kernel-semantics §4.2)."""
     k = kernel(profile=profile)
     cg = "/zswap_proactive_test"
     pushed(k, cg, 1024, clen=300)
@@ -137,8 +137,9 @@ def test_v1_parse_rules():
     k = kernel(profile="v1")
     pushed(k, "/a", 32)
     f = "memory.zswap.proactive_writeback"
-    for bad in ["", "max=1M", "0", "max=0 5", "5 6", "max=1Mx 5", "abc"]:
+    for bad in ["\n", "max=1M", "0", "max=0 5", "5 6", "max=1Mx 5", "abc"]:
         assert err(k, "/a", f, bad) == errno.EINVAL, bad
+    assert err(k, "/a", f, "") == 0  # cgroup_file_write: a 0-byte write returns 0 before the handler
     assert err(k, "/a", f, "max=1M 5") == 0  # age >= uptime: success without writing
     assert stat(k, "/a", "zswpwb") == 0
 

@@ -1,4 +1,4 @@
-"""tools/testing/selftests/cgroup/test_zswap.c (mainline, spec §4.1) rebuilt on the model, with the kernel's own
+"""tools/testing/selftests/cgroup/test_zswap.c (mainline, kernel-semantics §4.1) rebuilt on the model, with the kernel's own
 assertions. Compressed sizes: one byte per page compresses to a few dozen bytes; the writeback test's
 half-pattern/half-zero page to a few hundred."""
 

@@ -1,4 +1,4 @@
-"""The dynamic (memory-pressure) shrinker and writeback failure outcomes (spec §1.7, §1.8, §1.13)."""
+"""The dynamic (memory-pressure) shrinker and writeback failure outcomes (kernel-semantics §1.7, §1.8, §1.13)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""zswap store limits, shrink_memcg, shrink_worker and offline handling (spec §1.3–§1.11)."""
+"""zswap store limits, shrink_memcg, shrink_worker and offline handling (kernel-semantics §1.3–§1.11)."""
 
 from __future__ import annotations
 

@@ -125,3 +125,11 @@ def test_summarize_worked_example():
     assert s["starved_after"] == {"1": ["b", "c"], "3": ["c"]}
     assert s["calls_until_all"] is None
     assert s["call_results"] == {"OK": 2, "11": 1}
+
+
+def test_totals_count_what_a_childless_target_wrote():
+    # the selftests target a memcg without children: its own entries are written (issue 14 item 5: the
+    # summary said "written 0" while calls.jsonl had 1024 pages)
+    m = M.summarize([call(0, {"/t": 1024}, per_page=410)], {}, [], [])
+    assert m["total_pages"] == 1024 and m["total_bytes"] == 1024 * 410
+    assert m["pages"] == {} and m["jain"] is None

@@ -84,10 +84,13 @@ def test_good_file_expands_matrix_and_params():
         ('target = "/parent"', 'target = "parent"', "x.toml:26: timeline[0].target: not a cgroup path"),
         ('size = "${budget}"', 'size = "${nope}"', "x.toml:27: timeline[0].size: undefined parameter ${nope}"),
         ("fraction = 0.5", "fraction = 2", "x.toml:33: timeline[1].fraction: Input should be less than or equal"),
-        ('action = "touch"', 'action = "tuch"', "x.toml:31: timeline[1].action: Input tag 'tuch'"),
+        ('action = "touch"', 'action = "tuch"',
+         "x.toml:31: timeline[1].action: unknown action 'tuch'; did you mean 'touch'?"),
         ('group = "cold"\n', "", "x.toml:30: timeline[1].group: Field required"),
         ("count = 3\n\n[[population]]", "\n\n[[population]]", "x.toml:14: memcg[1]: '{i}' in a path needs 'count'"),
-        ('name = "cold"', 'name = "cold"\nbogus = 1', "x.toml:22: population[0].bogus: Extra inputs"),
+        ('name = "cold"', 'name = "cold"\nbogus = 1', "x.toml:22: population[0].bogus: unknown field 'bogus'"),
+        ("fraction = 0.5", "fractoin = 0.5", "x.toml:33: timeline[1].fractoin: unknown field 'fractoin'; did you mean "
+         "'fraction'?"),
         ('strategy = ["restart", "per-memcg"]', 'strategy = ["restart", "cursor"]',
          "x.toml:36: matrix.strategy: unknown strategy 'cursor'"),
         ("[params.reduced]\ncalls = 20", "[params.reduced]\ncallz = 20",
@@ -104,12 +107,31 @@ def test_errors_name_file_line_and_field(old, new, expected):
 def test_matrix_axis_must_be_known():
     msg = error_of(GOOD.replace('budget = ["16K", "1M"]', 'colour = ["red"]'))
     assert msg.startswith("x.toml:37: matrix.colour: not a kernel axis")
+    assert "did you mean" not in msg
 
 
 def test_reduced_params_are_validated_too():
     # the full size is valid, the reduced value is not: the error still names the field using it
     msg = error_of(GOOD.replace("[params.reduced]\ncalls = 20", "[params.reduced]\ncalls = \"many\""))
-    assert "x.toml:28: timeline[0].repeat" in msg
+    # blamed where the value is written ([params.reduced], line 9), and where it is used (line 28)
+    assert msg.startswith("x.toml:9: params.reduced.calls = 'many' (used at timeline[0].repeat, x.toml:28): "), msg
+
+
+def test_a_bad_param_is_blamed_on_its_params_line_not_its_use():
+    msg = error_of(GOOD.replace('budget = "16K"', 'budget = "16Q"', 1))
+    assert msg.startswith("x.toml:6: params.budget = '16Q' (used at timeline[0].size, x.toml:27): not a size"), msg
+    assert msg.count("\n") == 0  # one message for the union (size or "zswap.current")
+
+
+def test_a_bad_override_is_blamed_on_the_command_line():
+    sf = parse_scenario(GOOD, "x.toml")
+    with pytest.raises(ScenarioError) as e:
+        sf.variants(overrides={"budget": ["12Q"]}, override_origin={"budget": "--set budget=12Q"})
+    assert str(e.value).startswith("--set budget=12Q (used at timeline[0].size, x.toml:27): not a size"), e.value
+    with pytest.raises(ScenarioError, match=r"^--set bugdet: not a kernel axis.*did you mean 'budget'\?"):
+        sf.variants(overrides={"bugdet": ["1M"]}, override_origin={"bugdet": "--set bugdet"})
+    with pytest.raises(ScenarioError, match=r"^--strategy: unknown strategy 'per-memcgg'.*did you mean 'per-memcg'"):
+        sf.variants(overrides={"strategy": ["per-memcgg"]}, override_origin={"strategy": "--strategy"})
 
 
 def test_missing_file_is_a_clear_error(tmp_path):

@@ -14,10 +14,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from zswaplab.kernel import Kernel, KernelConfig, OOMKill, proactive_request
+from zswaplab.kernel.profiles import PROFILES as ALL_PROFILES
+from zswaplab.kernel.profiles import STRATEGIES
 from zswaplab.scale.fastkernel import FastKernel, UnsupportedConfig
 
-PROFILES = ["mainline", "6.12", "mm-new", "v1", "v2", "v3", "v4", "v5"]
-STRATS = [None, "restart", "per-memcg", "per-memcg-global-lock", "batch-each-then-check"]
+PROFILES = list(ALL_PROFILES)
+STRATS = [None, *STRATEGIES]
 FILES = ["memory.current", "memory.zswap.current", "memory.swap.current", "memory.swap.peak", "memory.pressure"]
 
 

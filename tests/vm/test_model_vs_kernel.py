@@ -1,46 +1,58 @@
-"""Model vs kernel on fresh VM runs: every compared value is within its tolerance or covered by a documented
-deviation (zswaplab.vm.compare.DEVIATIONS, explained in docs/validation.md)."""
+"""Live VM runs against the model and against the recorded boots of the same pinned kernel.
+
+* ``test_model_agrees_with_kernel``: today's boot joins the recorded boots; the model must lie in their envelope
+  widened by the scenario's boot-to-boot spread, or be explained by a documented deviation (compare.DEVIATIONS).
+* ``test_kernel_repeats_its_recorded_boots``: today's boot is compared with the recorded boots as if it were the
+  model, with no deviation at all: a kernel that behaves differently from when it was recorded fails here, and a
+  different kernel than the recorded one fails loudly (never a skip).
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from zswaplab.vm import compare, scenarios
+from zswaplab.vm import compare, kernels, scenarios
 from zswaplab.vm.cli import model_for
+
+from .conftest import DATA
 
 pytestmark = pytest.mark.vm
 
 COMPARED = [n for n in scenarios.SCENARIOS if n not in scenarios.MODEL_EXCLUDED]
 
 
+def _recorded(kernel: str, name: str, run) -> list:
+    from zswaplab.vm.cli import recorded_boots
+
+    boots = recorded_boots(DATA / kernel, name)
+    if not boots:
+        pytest.fail(f"no recorded runs of {name} on {kernel}: record them with `zswaplab vm-run --kernel {kernel} "
+                    f"--boots 3 --out {DATA / kernel} {name}`", pytrace=False)
+    want = boots[0][0]["kernel"]
+    if run.header["kernel"] != want:
+        pytest.fail(f"{name}: booted kernel {run.header['kernel']} but the recorded runs are of {want}; "
+                    f"{kernels.rerecord_hint(kernels.get(kernel))}", pytrace=False)
+    return boots
+
+
 @pytest.mark.parametrize("name", COMPARED)
-def test_model_agrees_with_kernel(kernel_run, name):
+def test_model_agrees_with_kernel(kernel, kernel_run, name):
     run = kernel_run(name)
-    rows = compare.compare(name, run.records, model_for(name, run.records))
+    boots = [*_recorded(kernel, name, run), run.records]
+    rows = compare.compare(name, boots, model_for(name, run.records, kernels.get(kernel).profile),
+                           compare.DEVIATIONS, kernel_name=kernel)
     assert rows
     fails = [r for r in rows if r.status == "FAIL"]
     assert not fails, "\n".join(
-        f"step {r.step} {r.action} {r.cgroup} {r.counter}: kernel {r.kernel} model {r.model} ({r.tolerance})"
-        for r in fails[:20])
+        f"step {r.step} {r.action} {r.cgroup} {r.counter}: kernel {r.kernel_lo}..{r.kernel_hi} model {r.model} "
+        f"({r.tolerance})" for r in fails[:20])
 
 
-# global_pool_limit depends on when the asynchronous shrink_worker gets the (single) CPU: its per-step counters
-# differ from boot to boot (its end state and invariants are asserted in test_kernel_facts.py)
-TIMING_DEPENDENT = {"global_pool_limit"}
-
-
-@pytest.mark.parametrize("name", [n for n in COMPARED if n not in TIMING_DEPENDENT])
-def test_kernel_runs_repeat_within_tolerance(kernel_run, name):
-    """The 1-vCPU setup is deterministic enough for the tolerances: today's boot agrees with the recorded run of
-    the same kernel, allowing only the deviations documented as boot-to-boot variation."""
-    from .conftest import DATA, REFERENCE_KERNEL
-
+@pytest.mark.parametrize("name", COMPARED)
+def test_kernel_repeats_its_recorded_boots(kernel, kernel_run, name):
     run = kernel_run(name)
-    recorded = compare.load_records(DATA / REFERENCE_KERNEL / f"{name}.jsonl")
-    if run.header["kernel"] != recorded[0]["kernel"]:
-        pytest.skip(f"recorded runs are of {recorded[0]['kernel']}, this kernel is {run.header['kernel']}")
-    # only the documented boot-to-boot variations may differ between two boots of the same kernel
-    variations = [d for d in compare.DEVIATIONS if d.some_boots_only]
-    rows = compare.compare(name, recorded, run.records, deviations=variations)
+    boots = _recorded(kernel, name, run)
+    rows = compare.compare(name, boots, run.records, deviations=(), widen="scenario")
     fails = [r for r in rows if r.status == "FAIL"]
-    assert not fails, [(r.step, r.cgroup, r.counter, r.kernel, r.model) for r in fails[:10]]
+    assert not fails, [(r.step, r.cgroup, r.counter, (r.kernel_lo, r.kernel_hi), r.model, r.tolerance)
+                       for r in fails[:10]]

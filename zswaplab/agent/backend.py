@@ -40,6 +40,11 @@ def split_path(path: str) -> list[str]:
     return parts
 
 
+def errname(e: OSError) -> str:
+    """``"EAGAIN"`` for an OSError with errno EAGAIN (``errno<N>`` for an unnamed one)."""
+    return errno.errorcode.get(e.errno or 0, f"errno{e.errno}")
+
+
 def enoent(path: str, why: str) -> OSError:
     return OSError(errno.ENOENT, f"{why}: {path}")
 

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 from .policy import OnTrip
 
+# the level stops growing here: backoff_factor ** level stays a finite float for every allowed factor
+# (<= 1000), and the delay is capped by backoff_max long before
+MAX_LEVEL = 64
+
 
 @dataclass
 class Backoff:
@@ -41,7 +45,7 @@ class Backoff:
             return 0.0
         d = self.delay()
         self.until = now + d
-        self.level += 1
+        self.level = min(self.level + 1, MAX_LEVEL)
         return d
 
     def on_clean_cycle(self) -> None:

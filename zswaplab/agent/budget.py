@@ -6,6 +6,10 @@ from collections import deque
 from dataclasses import dataclass, field
 
 HOUR_S = 3600.0
+# charges within this many seconds share one entry of the hourly window, so the window holds at most
+# HOUR_S / BUCKET_S + 1 entries however often the target steps (bounded memory); a bucket is stamped with its
+# latest charge, so it expires late rather than early (the hourly quota is never exceeded)
+BUCKET_S = 30.0
 
 
 @dataclass
@@ -13,7 +17,7 @@ class Budget:
     per_cycle: int
     per_hour: int
     used_cycle: int = 0
-    _window: deque[tuple[float, int]] = field(default_factory=deque)
+    _window: deque[tuple[float, int, float]] = field(default_factory=deque)  # (last charge, bytes, start)
     _window_sum: int = 0
     # DAMON_RECLAIM-like statistics
     nr_tried: int = 0
@@ -62,5 +66,9 @@ class Budget:
             self.bytes_applied += applied
         self.used_cycle += used
         if used:
-            self._window.append((now, used))
+            w = self._window
+            if w and 0.0 <= now - w[-1][2] < BUCKET_S:
+                w[-1] = (now, w[-1][1] + used, w[-1][2])  # same bucket: stamped with its latest charge
+            else:
+                w.append((now, used, now))
             self._window_sum += used

@@ -22,7 +22,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass
 
-from .backend import Backend, CgroupRef, StepAbandoned, UnsafePath
+from .backend import Backend, CgroupRef, StepAbandoned, UnsafePath, errname
 from .interface import MEMORY_RECLAIM, PROACTIVE_COUNTERS, PROACTIVE_FILE, Interface
 from .stats import parse_memory_stat
 
@@ -34,6 +34,7 @@ class Capability:
     detail: str
     counter: str | None = None  # memory.stat key for bytes/pages written proactively
     counter_is_pages: bool = False
+    reclaim_key: str = ""  # swappiness key of proactive reclaim requests (probe_swappiness)
 
     def describe(self) -> str:
         if self.interface is Interface.NONE:
@@ -41,10 +42,6 @@ class Capability:
         unit = "pages" if self.counter_is_pages else "bytes"
         ctr = f"{self.counter} ({unit})" if self.counter else "none (written bytes not measurable)"
         return f"proactive writeback via {self.interface.value} ({self.detail}); written counter: {ctr}"
-
-
-def _errname(e: OSError) -> str:
-    return errno.errorcode.get(e.errno or 0, str(e.errno))
 
 
 def effective_writeback(backend: Backend, path: str) -> bool | None:
@@ -63,6 +60,33 @@ def effective_writeback(backend: Backend, path: str) -> bool | None:
         except (OSError, UnsafePath):
             continue
     return True if seen else None
+
+
+def has_memory_stat(backend: Backend, ref: CgroupRef) -> bool:
+    try:
+        with backend.open(ref) as cg:
+            return cg.exists("memory.stat")
+    except (OSError, UnsafePath):
+        return False
+
+
+NO_MEMORY_STAT = ("no memory.stat: the cgroup v2 memory controller is not enabled here (is 'memory' in "
+                  "cgroup.controllers and in the parent's cgroup.subtree_control?)")
+
+
+def probe_swappiness(backend: Backend, ref: CgroupRef, write_probes: bool = True) -> tuple[str, str]:
+    """The ``swappiness=`` key for proactive reclaim requests, found by zero-byte probes of ``memory.reclaim``:
+    ``swappiness=max`` (anon only; taken by Linux 7.x, refused with ``EINVAL`` by 6.12), else
+    ``swappiness=200`` (6.12+: ``user_proactive_reclaim``), else none. Returns (key, detail)."""
+    if not write_probes:
+        return "swappiness=max", "dry-run: swappiness=max assumed (no probe written)"
+    notes = []
+    for key in ("swappiness=max", "swappiness=200"):
+        e = _try(backend, ref, f"0 {key}")
+        if e is None:
+            return key, f"'0 {key}' accepted" + (f" ({'; '.join(notes)})" if notes else "")
+        notes.append(f"'0 {key}' -> {errname(e)}")
+    return "", "; ".join(notes) + ": plain memory.reclaim"
 
 
 def _counter(backend: Backend, ref: CgroupRef) -> tuple[str | None, bool]:
@@ -114,7 +138,10 @@ def infer_without_writing(backend: Backend, candidates: list[CgroupRef]) -> Capa
         if ctr == "zswpwb_proactive":
             return Capability(Interface.WRITEBACK_ONLY, c.path, "dry-run guess from memory.stat "
                               "zswpwb_proactive: v2/v3 (no probe written)", ctr, pages)
-    return Capability(Interface.NONE, refs[0].path if refs else "/", "dry-run: no proactive counter in memory.stat")
+    where = refs[0].path if refs else "/"
+    if refs and not any(has_memory_stat(backend, c) for c in refs):
+        return Capability(Interface.NONE, where, f"dry-run: {NO_MEMORY_STAT}")
+    return Capability(Interface.NONE, where, "dry-run: no proactive counter in memory.stat")
 
 
 def detect(backend: Backend, candidates: list[CgroupRef], write_probes: bool = True) -> Capability:
@@ -138,16 +165,16 @@ def detect(backend: Backend, candidates: list[CgroupRef], write_probes: bool = T
         ctr, pages = _counter(backend, ref)
         return Capability(Interface.SOURCE_ZSWAP, ref.path, "'0 source=zswap' accepted: v5 semantics", ctr, pages)
     if e.errno in (errno.EPERM, errno.EACCES):
-        return Capability(Interface.NONE, ref.path, f"cannot probe memory.reclaim: {_errname(e)} ({e.strerror})")
-    notes.append(f"'0 source=zswap' -> {_errname(e)}")
+        return Capability(Interface.NONE, ref.path, f"cannot probe memory.reclaim: {errname(e)} ({e.strerror})")
+    notes.append(f"'0 source=zswap' -> {errname(e)}")
     e = _try(backend, ref, "0 zswap_writeback_only")
     if e is None or e.errno == errno.EAGAIN:
         ctr, pages = _counter(backend, ref)
         flavour = "v2 (EAGAIN on zero)" if e is not None else ("v4" if ctr == "zswpwb_proactive_b" else "v3")
         return Capability(Interface.WRITEBACK_ONLY, ref.path,
-                          f"'0 zswap_writeback_only' -> {_errname(e) if e else 'ok'}: {flavour} semantics",
+                          f"'0 zswap_writeback_only' -> {errname(e) if e else 'ok'}: {flavour} semantics",
                           ctr, pages)
-    notes.append(f"'0 zswap_writeback_only' -> {_errname(e)}")
+    notes.append(f"'0 zswap_writeback_only' -> {errname(e)}")
     for c in [*pool, *candidates]:
         if c.path == "/":
             continue
@@ -162,6 +189,8 @@ def detect(backend: Backend, candidates: list[CgroupRef], write_probes: bool = T
                               f"({'; '.join(notes)})", ctr, pages)
     if all_disabled:
         notes.append("memory.zswap.writeback is 0 for every target")
-    if any("ENOENT" in n for n in notes):
+    if not has_memory_stat(backend, ref):
+        notes.append(NO_MEMORY_STAT)
+    elif any("ENOENT" in n for n in notes):
         notes.append("memory.reclaim is missing: is the memory controller enabled on this cgroup v2 mount?")
     return Capability(Interface.NONE, ref.path, "; ".join(notes) or "no interface found")

@@ -15,7 +15,12 @@ Safety rules, enforced here and nowhere else:
   refused; other inode: ``ENOENT``). All file access goes through the kept descriptor with ``openat``, so the
   files read and written are always those of the tracked cgroup, never of a namesake;
 * only :data:`~zswaplab.agent.interface.OWNED_FILES` are ever opened for writing, without ``O_CREAT`` or
-  ``O_TRUNC``, and each request is exactly one ``write()`` (like ``echo "10M source=zswap" > memory.reclaim``).
+  ``O_TRUNC``, and each request is exactly one ``write()`` (like ``echo "10M source=zswap" > memory.reclaim``);
+* the mount must be a cgroup2 filesystem (``fstatfs`` magic ``CGROUP2_SUPER_MAGIC``); a file is written only
+  if it is a regular file on the mount's device (``st_dev``) with one link (kernfs files cannot be hard-linked:
+  a second link means a file planted from elsewhere), and only while the cgroup's directory descriptor still
+  resolves to the cgroup's path below the mount (``/proc/self/fd``: a directory renamed out of the mount
+  mid-cycle gets no more writes through a kept descriptor).
 
 The final ``write()`` goes through an :class:`Opener` so tests can stand in for the kernel (answering with
 ``OSError(errno)`` as each kernel version would); production uses plain ``os.write``.
@@ -23,6 +28,8 @@ The final ``write()`` goes through an :class:`Opener` so tests can stand in for 
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import errno
 import os
 import resource
@@ -37,6 +44,35 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _READ_BUF = 1 << 16
 _WRITE_FLAGS = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+CGROUP2_SUPER_MAGIC = 0x63677270  # include/uapi/linux/magic.h
+CGROUP_SUPER_MAGIC = 0x27E0EB  # cgroup v1
+
+
+class NotCgroup2(ValueError):
+    """The mount is not a cgroup2 filesystem: the agent refuses to start there."""
+
+
+def fs_magic(fd: int) -> int | None:
+    """``f_type`` of ``fstatfs(fd)`` (the filesystem's magic number), None if it cannot be called.
+
+    ``struct statfs`` starts with ``f_type`` (a ``long``: ``__fsword_t``) on every Linux ABI; the buffer is
+    larger than the structure on any of them."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    buf = ctypes.create_string_buffer(512)
+    if libc.fstatfs(fd, buf) != 0:
+        return None
+    return ctypes.c_ulong.from_buffer(buf).value & 0xFFFFFFFF
+
+
+def _fd_path(fd: int) -> str | None:
+    """The path the kernel has for descriptor ``fd`` now (``/proc/self/fd``), None without ``/proc``."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
 
 
 class Opener:
@@ -143,8 +179,15 @@ class CgroupFSHandle:
             self._failed(e)
             raise
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
                 raise UnsafePath(f"refusing to write {self.ref.path}/{fname}: not a regular file")
+            if st.st_dev != self.backend.dev:
+                raise UnsafePath(f"refusing to write {self.ref.path}/{fname}: on another device than the mount")
+            if st.st_nlink != 1:
+                raise UnsafePath(f"refusing to write {self.ref.path}/{fname}: {st.st_nlink} hard links "
+                                 "(a cgroup file has exactly one)")
+            self.backend.check_still_below_mount(self.fd, self.ref)
             payload = data.encode("ascii")
             local = self.backend.in_write
             local.active = True
@@ -163,11 +206,23 @@ class CgroupFSBackend(Backend):
     name = "cgroupfs"
     threaded = True
 
-    def __init__(self, mount: str = "/sys/fs/cgroup", opener: Opener | None = None) -> None:
+    def __init__(self, mount: str = "/sys/fs/cgroup", opener: Opener | None = None, *,
+                 allow_any_fs: bool = False) -> None:
+        """Open ``mount``; :class:`NotCgroup2` unless it is a cgroup2 filesystem. ``allow_any_fs`` is for
+        tests on plain directory trees (every other safety rule still applies)."""
         super().__init__()
         self.mount = os.path.abspath(mount)
         self.opener = opener or Opener()
         self._mount_fd = os.open(self.mount, _DIR_FLAGS)
+        magic = fs_magic(self._mount_fd)
+        if not allow_any_fs and magic != CGROUP2_SUPER_MAGIC:
+            os.close(self._mount_fd)
+            what = ("a cgroup v1 hierarchy" if magic == CGROUP_SUPER_MAGIC else
+                    "of unknown type" if magic is None else f"not cgroup2 (filesystem magic 0x{magic:x})")
+            raise NotCgroup2(f"{self.mount} is {what}; the agent needs a cgroup v2 mount "
+                             f"(e.g. /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts)")
+        self.dev = os.fstat(self._mount_fd).st_dev
+        self._mount_path = _fd_path(self._mount_fd)
         self._lock = threading.Lock()
         # cgroup id -> its directory descriptor, kept across cycles for open(ref, keep=True); bounded so that
         # a host with many targets and a low RLIMIT_NOFILE falls back to opening per cycle instead of EMFILE
@@ -179,6 +234,24 @@ class CgroupFSBackend(Backend):
         self._cycle_lists: dict[str, dict[str, int]] = {}
         # cgroup path -> (its components, parent's relative path, last component), checked by split_path
         self._split: dict[str, tuple[list[str], str, str]] = {}
+
+    def check_still_below_mount(self, fd: int, ref: CgroupRef) -> None:
+        """``ENOENT`` unless directory ``fd`` is still at ``ref.path`` below the mount (checked through
+        ``/proc/self/fd``; without ``/proc``, by an ``fstatat`` of the path from the mount compared by inode)."""
+        if self._mount_path is not None:
+            now = _fd_path(fd)
+            if now is not None:
+                want = self._mount_path.rstrip("/") + ref.path if ref.path != "/" else self._mount_path
+                if now != want:
+                    raise enoent(ref.path, f"cgroup {ref.id} moved to {now!r}, outside its place below the mount")
+                return
+        rel = "/".join(split_path(ref.path)) or "."
+        try:
+            st = os.stat(rel, dir_fd=self._mount_fd, follow_symlinks=False)
+        except OSError as e:
+            raise enoent(ref.path, "cgroup no longer at its path") from e
+        if st.st_ino != ref.id or st.st_dev != self.dev:
+            raise enoent(ref.path, f"cgroup {ref.id} is no longer at its path")
 
     def close(self) -> None:
         self.end_cycle()
@@ -286,24 +359,6 @@ class CgroupFSBackend(Backend):
                 os.close(fd)
             raise
         return fd
-
-    def fs_type(self) -> str | None:
-        """Filesystem type of the mount (from /proc/self/mountinfo), None if unknown."""
-        best: tuple[int, str] | None = None
-        try:
-            with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    left, _, right = line.partition(" - ")
-                    fields = left.split()
-                    if len(fields) < 5 or not right:
-                        continue
-                    mp = fields[4].replace("\\040", " ")
-                    if (self.mount == mp or self.mount.startswith(mp.rstrip("/") + "/")) and (
-                            best is None or len(mp) >= best[0]):
-                        best = (len(mp), right.split()[0])
-        except OSError:
-            return None
-        return best[1] if best else None
 
     def same(self, ref: CgroupRef) -> bool:
         """Cheap re-check (one ``fstatat`` without following the last component) that ``ref.path`` still

@@ -18,85 +18,35 @@ from __future__ import annotations
 
 import errno
 import logging
-import re
 import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..common.units import format_size
 from ..kernel.constants import PAGE_SIZE
-from .backend import Backend, CgroupHandle, CgroupRef, StepAbandoned, UnsafePath
+from .backend import Backend, CgroupHandle, CgroupRef, StepAbandoned, UnsafePath, errname
 from .backoff import Backoff
 from .budget import Budget
-from .capability import Capability, detect
-from .guardrails import Sample, Trip, evaluate
+from .capability import Capability, detect, probe_swappiness
+from .decide import Outcome, Step, gate, judge, max_steps, plan
+from .discovery import assign, walk_paths
+from .globs import glob_match, walk_scope  # noqa: F401 (re-exported)
+from .guardrails import PSI_INPUT, Sample, Trip, evaluate
 from .interface import MEMORY_RECLAIM, PROACTIVE_COUNTERS, Interface
 from .logs import EventLog
 from .metrics import Metrics
-from .policy import Policy, TargetPolicy
+from .pacing import paced_reclaim_bytes, psi_percent, twice_cold_bytes
+from .policy import Policy, PolicyError, TargetPolicy
+from .sdnotify import Notifier
+from .signals import SignalWatcher
 from .stats import Pressure, parse_memory_stat, parse_pressure
 
 Wait = Generator[float, None, Any]
-
-
-def errname(e: OSError) -> str:
-    return errno.errorcode.get(e.errno or 0, f"errno{e.errno}")
-
-
-def _component_re(p: str) -> str:
-    out, i = "", 0
-    while i < len(p):
-        c = p[i]
-        if c == "*":
-            out += "[^/]*"
-        elif c == "?":
-            out += "[^/]"
-        elif c == "[" and (j := p.find("]", i + 2)) > 0:
-            body = p[i + 1:j]
-            out += "[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]"
-            i = j
-        else:
-            out += re.escape(c)
-        i += 1
-    return out
-
-
-@lru_cache(maxsize=1024)
-def _glob_re(pattern: str) -> re.Pattern[str]:
-    parts = [p for p in pattern.split("/") if p]
-    if not parts:
-        return re.compile("/")
-    rx = "".join("(?:/[^/]+)*" if p == "**" else "/(?=[^/])" + _component_re(p) for p in parts)
-    return re.compile(rx if parts != ["**"] else "/|" + rx)
-
-
-def _norm_path(path: str) -> str:
-    if path != "/" and (not path.startswith("/") or path.endswith("/") or "//" in path):
-        return "/" + "/".join(p for p in path.split("/") if p)
-    return path
-
-
-def glob_match(pattern: str, path: str) -> bool:
-    """Component-wise glob: ``*``/``?``/``[...]`` stay within one component, ``**`` spans any depth."""
-    return _glob_re(pattern).fullmatch(_norm_path(path)) is not None
-
-
-def walk_scope(pattern: str, descendants: bool) -> tuple[str, int | None]:
-    """Where to walk for a target pattern: its literal prefix, and how deep (None = whole subtree)."""
-    parts = [p for p in pattern.split("/") if p]
-    lit = 0
-    while lit < len(parts) and not any(c in parts[lit] for c in "*?["):
-        lit += 1
-    start = "/" + "/".join(parts[:lit])
-    if descendants or "**" in parts:
-        return start, None
-    return start, len(parts) - lit
 
 
 @dataclass
@@ -115,6 +65,10 @@ class TargetState:
     stat_hints: dict[str, int] = field(default_factory=dict)  # where parse_memory_stat found each key
     tm: Any = None  # the target's bound metric children (Metrics.target)
     backoff_gauge: bool = True
+    paced: bool = False  # PSI-paced reclaim: memory.pressure is read every cycle
+    psi_mark: tuple[float, int] | None = None  # (time, PSI some total µs) of the last pacing measurement
+    zswpin_mark: int | None = None  # memory.stat zswpin at the last pacing measurement
+    reclaimed_pages: int = 0  # asked of memory.reclaim since the last pacing measurement
 
     @property
     def label(self) -> str:
@@ -131,6 +85,8 @@ class TargetResult:
     written: int = 0
     eagain: int = 0
     trips: list[Trip] = field(default_factory=list)
+    twice_cold: int | None = None  # bytes in zswap since the previous cycle (pacing.twice_cold_bytes)
+    psi_pct: float | None = None  # PSI some over the last cycle (paced reclaim)
     duration: float = 0.0
 
 
@@ -154,7 +110,7 @@ class CycleReport:
 class Agent:
     def __init__(self, policy: Policy, backend: Backend, *, dry_run: bool = False,
                  metrics: Metrics | None = None, events: EventLog | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, notifier: Notifier | None = None) -> None:
         self.policy = policy
         self.backend = backend
         self.dry_run = dry_run
@@ -164,57 +120,34 @@ class Agent:
         self.capability: Capability | None = None
         self.states: dict[int, TargetState] = {}
         self.cycles = 0
-        self.signals = 0
         self._child_paths: dict[int, str] = {}
         self._parsed: set[int] = set()
+        self.notifier = notifier or Notifier({})
+        self.watcher: SignalWatcher | None = None
+        # SIGHUP: called before the next cycle; returns the new policy (raises PolicyError to keep the old)
+        self.reloader: Callable[[], Policy] | None = None
+        self.last_report: CycleReport | None = None
 
     # ------------------------------------------------------------------ discovery and detection
     def discover(self) -> list[TargetState]:
         """Match the policy's targets against the cgroup tree; keep state of known cgroups by id."""
-        seen: set[str] = set()
-        all_paths: list[str] = []
-        for tp in self.policy.targets:
-            start, depth = walk_scope(tp.path, tp.descendants)
-            try:
-                found = self.backend.walk(start, depth)
-            except OSError as e:
-                self.events.once(("walk", errname(e)), "walk_failed", errno=errname(e), error=str(e))
-                continue
-            for p in found:
-                if p not in seen:
-                    seen.add(p)
-                    all_paths.append(p)
-        children_of: dict[str, list[str]] = {}  # only needed by `descendants` targets
-        for p in all_paths if any(tp.descendants for tp in self.policy.targets) else ():
-            if p != "/":
-                parent = p.rsplit("/", 1)[0] or "/"
-                children_of.setdefault(parent, []).append(p)
-        claimed: dict[str, int] = {}
-        wanted: list[tuple[str, int]] = []
-        for i, tp in enumerate(self.policy.targets):
-            rx = _glob_re(tp.path)
-            matched = [p for p in all_paths if rx.fullmatch(_norm_path(p)) is not None]
-            if tp.descendants:
-                leaves = []
-                for m in matched:
-                    prefix = m.rstrip("/") + "/"
-                    leaves += [p for p in all_paths if (p == m or p.startswith(prefix)) and p not in children_of]
-                matched = leaves
-            if not matched:
-                self.events.once(("nomatch", i, tp.path), "target_matches_nothing", target=tp.path)
-            for p in matched:
-                if p in claimed:
-                    if claimed[p] != i:
-                        self.events.once(("dup", p), "cgroup_matched_twice", cgroup=p, used_target=claimed[p],
-                                         ignored_target=i)
-                    continue
-                claimed[p] = i
-                wanted.append((p, i))
+        targets = self.policy.targets
+        paths = walk_paths(targets, self.backend.walk, lambda e: self.events.once(
+            ("walk", errname(e)), "walk_failed", errno=errname(e), error=str(e)))
+        found = assign(targets, paths)
+        for i in found.unmatched:
+            self.events.once(("nomatch", i, targets[i].path), "target_matches_nothing", target=targets[i].path)
+        for p, used, ignored in found.duplicates:
+            self.events.once(("dup", p), "cgroup_matched_twice", cgroup=p, used_target=used, ignored_target=ignored)
+        wanted = found.wanted
         states: dict[int, TargetState] = {}
         known = {st.ref.path: st for st in self.states.values() if not st.gone}
         for p, i in wanted:
             k = known.get(p)
-            if k is not None and k.index == i and (k.backoff.until == 0.0 or self.backend.same(k.ref)):
+            tp = self.policy.targets[i]
+            if k is not None and k.index == i and (k.policy is tp or k.policy == tp) and (
+                    k.backoff.until == 0.0 or self.backend.same(k.ref)):
+                k.policy = tp
                 # known cgroups are not re-resolved: each cycle's open() re-checks the inode on the
                 # directory descriptor (a replaced cgroup is reported gone and picked up at the next
                 # discovery); targets in backoff, which are not opened, get a cheap identity check here
@@ -228,13 +161,12 @@ class Agent:
             except OSError as e:
                 self.events.once(("resolve", p, errname(e)), "cgroup_unavailable", cgroup=p, errno=errname(e))
                 continue
-            tp = self.policy.targets[i]
             st = self.states.get(ref.id)
-            if st is None or st.index != i:
+            if st is None or st.index != i or st.policy != tp:
                 st = TargetState(ref, tp, i, Budget(tp.budget_per_cycle, tp.budget_per_hour), Backoff(tp.on_trip))
                 self.events.debug("target_added", cgroup=p, id=ref.id)
             st.ref = ref
-            st.tm = self.metrics.target(st.label)
+            st.tm = self.metrics.target(st.label, tp.label)
             states[ref.id] = st
         for old_id, old in self.states.items():
             if old_id not in states:
@@ -242,6 +174,12 @@ class Agent:
                 self.metrics.forget(old.label)
                 self.backend.release(old.ref)
         self.states = states
+        # per-cgroup caches hold only what is tracked now (cgroup churn must not grow them)
+        live = set(states)
+        for st in states.values():
+            live.update(st.last_children)
+        self._parsed &= live
+        self._child_paths = {c: p for c, p in self._child_paths.items() if c in live}
         self.metrics.targets.set(len(states))
         return list(states.values())
 
@@ -252,20 +190,45 @@ class Agent:
             self.metrics.interface.labels(iface.value).set(1 if iface is cap.interface else 0)
         self.events.info("capability", interface=cap.interface.value, probe_cgroup=cap.probe_cgroup,
                          detail=cap.detail, counter=cap.counter, summary=cap.describe())
+        reclaimers = [tp for tp in self.policy.targets if self._action(tp) == "reclaim"]
+        if reclaimers:
+            ref = self._probe_ref(cap)
+            key, detail = probe_swappiness(self.backend, ref, write_probes=not self.dry_run)
+            cap = self.capability = replace(cap, reclaim_key=key)
+            self.events.info("reclaim_capability", probe_cgroup=ref.path, key=key or None, detail=detail)
         if cap.interface is Interface.NONE:
-            self.events.warning("observe_only", reason=cap.detail,
-                                message="the kernel has no proactive zswap writeback interface; observing only")
+            if reclaimers:
+                self.events.warning("no_writeback_interface", reason=cap.detail,
+                                    message="the kernel has no proactive zswap writeback interface: PSI-paced "
+                                            "memory.reclaim moves cold anon memory into zswap; twice-cold "
+                                            "memory (what writeback would take) is reported")
+            else:
+                self.events.warning("observe_only", reason=cap.detail,
+                                    message="the kernel has no proactive zswap writeback interface; observing only")
         ages = [tp.age for tp in self.policy.targets if tp.age is not None]
         if ages and not cap.interface.supports_age:
             self.events.once(("age",), "age_unsupported", interface=cap.interface.value,
                              message="age threshold ignored: only memory.zswap.proactive_writeback (v1) takes one")
         return cap
 
+    def _probe_ref(self, cap: Capability) -> CgroupRef:
+        for st in self.states.values():
+            if st.ref.path == cap.probe_cgroup:
+                return st.ref
+        refs = [st.ref for st in self.states.values()]
+        return refs[0] if refs else self.backend.resolve("/")
+
+    def _action(self, tp: TargetPolicy) -> str:
+        """What the agent does to a target: "writeback", "reclaim" or "observe" ("auto" resolved against the
+        detected interface; before detection, "auto" counts as both writeback and reclaim)."""
+        if tp.action != "auto":
+            return tp.action
+        cap = self.capability
+        if cap is None:
+            return "reclaim"
+        return "writeback" if cap.interface.writes else "reclaim"
+
     def start(self) -> Capability:
-        fstype = getattr(self.backend, "fs_type", lambda: None)()
-        if fstype is not None and fstype != "cgroup2":
-            self.events.warning("mount_not_cgroup2", mount=getattr(self.backend, "mount", "?"), fstype=fstype,
-                                message="the agent needs a cgroup v2 mount (e.g. --mount /sys/fs/cgroup/unified)")
         self.discover()
         return self.detect()
 
@@ -286,7 +249,7 @@ class Agent:
                 return self._sample(st, ref, h, psi)
         stat_text = cg.read("memory.stat")
         g = st.policy.guardrails
-        wants_psi = g.psi_some_avg10 is not None or g.psi_some_avg60 is not None
+        wants_psi = g.psi_some_avg10 is not None or g.psi_some_avg60 is not None or st.paced
         pressure = self._read_psi(st, cg) if wants_psi and psi else None
         # the first sample of a cgroup is parsed in full (to report malformed lines once); later ones only
         # extract the keys the agent uses
@@ -309,7 +272,7 @@ class Agent:
             return st.stat_keys
         cap = self.capability
         g = st.policy.guardrails
-        keys = {"zswap"}
+        keys = {"zswap", "zswapped", "zswpin", "zswpwb"}  # twice-cold estimate
         if g.zswpin_rate is not None:
             keys.add("zswpin")
         if g.zswpwb_rate is not None:
@@ -343,7 +306,8 @@ class Agent:
         trips = ev.trips  # a fresh list of this evaluation
         for what in ev.unavailable:
             self.events.once(("unavail", st.ref.id, what), "guardrail_input_missing", cgroup=st.ref.path,
-                             input=what, message="this guardrail cannot trip for this cgroup")
+                             input=what, message="PSI missing or garbled: the guardrail trips (fails closed)"
+                             if what == PSI_INPUT else "this guardrail cannot trip for this cgroup")
         if st.policy.guard_scope == "children":
             for cid, csample in children.items():
                 cev = evaluate(g, st.last_children.get(cid), csample, self._child_paths.get(cid, str(cid)))
@@ -386,8 +350,10 @@ class Agent:
         hint = {
             errno.EINVAL: "request refused (is memory.zswap.writeback 0 for this cgroup or an ancestor?)",
             errno.EBUSY: "kernel busy; retried next cycle",
-            errno.EPERM: "permission denied; the agent needs CAP_SYS_ADMIN over the cgroup",
-            errno.EACCES: "permission denied; the agent needs write access to the cgroup files",
+            errno.EPERM: "operation not permitted; the agent needs write permission on the cgroup's files "
+                         "(owner or mode of memory.reclaim; no capability is needed)",
+            errno.EACCES: "permission denied; the agent needs write permission on the cgroup's files "
+                          "(owner or mode of memory.reclaim; no capability is needed)",
         }.get(e.errno or 0, "unexpected error; retried next cycle")
         self.events.once(("err", st.ref.id, what, name), "request_failed" if request else "read_failed",
                          cgroup=st.ref.path, id=st.ref.id, errno=name, during=what, request=request, hint=hint)
@@ -405,6 +371,7 @@ class Agent:
             st.backoff_gauge = False
         st.budget.start_cycle()
         cap = self.capability or Capability(Interface.NONE, "/", "not detected")
+        st.paced = self._action(st.policy) == "reclaim"
         try:
             h = self.backend.open(st.ref, keep=True)  # one directory descriptor for the whole target cycle
         except OSError as e:
@@ -430,48 +397,46 @@ class Agent:
             self._on_error(st, res, e, "sample")
             return res
         trips = self._guard(st, st.last, cur, kids)
+        if st.last is not None and cur.t - st.last.t > 0:
+            tc = twice_cold_bytes(st.last.stat, cur.stat)
+            if tc is not None:
+                res.twice_cold = tc
+                st.tm.twice_cold = tc
         st.last, st.last_children = cur, kids
         tripped = bool(trips)
         zsw = cur.stat.get("zswap")
-        if tripped:
-            pass
-        elif zsw is not None and zsw < tp.min_zswap:
-            res.outcome = "below_min_zswap"
-        elif zsw is None and tp.min_zswap:
-            self.events.once(("nozswap", st.ref.id), "zswap_size_unknown", cgroup=st.ref.path,
-                             message="memory.stat has no 'zswap' key; min_zswap not enforced")
-        if not tripped and res.outcome == "done" and not cap.interface.writes:
-            res.outcome = "observe_only"
-        if not tripped and res.outcome == "done":
+        action = self._action(tp)
+        if not tripped:
+            res.outcome = gate(action=action, writes=cap.interface.writes, zswap=zsw, min_zswap=tp.min_zswap)
+            if zsw is None and tp.min_zswap and action == "writeback":
+                self.events.once(("nozswap", st.ref.id), "zswap_size_unknown", cgroup=st.ref.path,
+                                 message="memory.stat has no 'zswap' key; min_zswap not enforced")
+        if not tripped and res.outcome == "done" and action == "reclaim":
+            yield from self._paced_reclaim(st, res, h, cap, cur)
+            if res.outcome == "tripped_in_reclaim":
+                tripped, trips = True, res.trips
+        elif not tripped and res.outcome == "done":
             if tp.reclaim_step and not self.dry_run:
                 yield from self._reclaim(st, res, h)
-            zero_eagain = 0
-            # defensive bound: the budget is charged with written bytes, so cap steps that write little
-            max_steps = 4 * -(-tp.budget_per_cycle // tp.step) + tp.eagain_retries + 4
+            zero_progress = 0
+            step_cap = max_steps(tp.budget_per_cycle, tp.step, tp.eagain_retries)
             while res.outcome == "done" and not tripped:
-                if self.stop.is_set():
-                    res.outcome = "stopped"
+                if self.stopping():
+                    res.outcome = Outcome.STOPPED
                     break
                 now = self.backend.now()
                 allow = st.budget.allowance(now)
-                if allow <= 0:
-                    which = st.budget.exhausted_by(now) or "cycle"
-                    st.budget.qt_exceeds += 1
-                    st.tm.two("quota", which)
-                    res.outcome = f"quota_{which}"
-                    break
-                req = min(tp.step, allow)
-                if cap.interface is not Interface.SOURCE_ZSWAP:
-                    req -= req % PAGE_SIZE  # page-unit budgets: a sub-page request is a no-op
-                if req < PAGE_SIZE:
-                    st.budget.qt_exceeds += 1
-                    st.tm.two("quota", "cycle")
-                    res.outcome = "quota_cycle"
-                    break
-                if res.steps >= max_steps:
-                    self.events.once(("stepcap", st.ref.id), "step_cap_reached", cgroup=st.ref.path,
-                                     steps=res.steps, message="too many steps without using the budget")
-                    res.outcome = "step_cap"
+                req = plan(allowance=allow, exhausted_by=st.budget.exhausted_by(now) if allow <= 0 else None,
+                           step=tp.step, page_granular=cap.interface is not Interface.SOURCE_ZSWAP,
+                           steps=res.steps, step_cap=step_cap)
+                if isinstance(req, Outcome):
+                    res.outcome = req
+                    if req is Outcome.STEP_CAP:
+                        self.events.once(("stepcap", st.ref.id), "step_cap_reached", cgroup=st.ref.path,
+                                         steps=res.steps, message="too many steps without using the budget")
+                    else:
+                        st.budget.qt_exceeds += 1
+                        st.tm.two("quota", req.removeprefix("quota_"))
                     break
                 fname, text = cap.interface.request(req, tp.age)
                 res.steps += 1
@@ -522,40 +487,26 @@ class Agent:
                 st.bytes_requested += req
                 trips = self._guard(st, cur, after, kids)
                 st.last, st.last_children, cur = after, kids, after
-                outcome = "ok"
-                if abandoned:
-                    outcome = res.outcome = "abandoned"
+                eagain = err is not None and err.errno == errno.EAGAIN
+                outcome, zero_progress, res.outcome = judge(
+                    abandoned=abandoned, eagain=eagain, error=err is not None and not eagain, written=written,
+                    zero_progress=zero_progress, retries=tp.eagain_retries)
+                if outcome is Step.ABANDONED:
                     self.events.info("step_abandoned", cgroup=st.ref.path, request=text,
                                      written=max(written, 0))
-                elif err is not None and err.errno == errno.EAGAIN:
-                    outcome = "eagain"
+                elif outcome is Step.EAGAIN:
                     res.eagain += 1
-                    st.tm.eagain += 1
-                    if written > 0:
-                        zero_eagain = 0
-                    else:
-                        zero_eagain += 1
-                        if zero_eagain > tp.eagain_retries:
-                            res.outcome = "exhausted"
-                elif err is not None:
-                    outcome = "error"
+                elif outcome is Step.ERROR and err is not None:
                     self._on_error(st, res, err, "write", text)
-                elif written == 0:
-                    outcome = "no_progress"  # accepted but nothing written (e.g. v4 rounding, v2 semantics)
-                    zero_eagain += 1
-                    if zero_eagain > tp.eagain_retries:
-                        res.outcome = "exhausted"
-                else:
-                    zero_eagain = 0
                 st.tm.two("steps", outcome)
                 if self.events.log.isEnabledFor(logging.DEBUG):
                     self.events.debug("step", cgroup=st.ref.path, request=text, outcome=outcome,
                                       written=written)
                 if trips:
                     tripped = True
-                zsw = after.stat.get("zswap")
-                if res.outcome == "done" and not tripped and zsw is not None and zsw < tp.min_zswap:
-                    res.outcome = "below_min_zswap"
+                if res.outcome == "done" and not tripped:
+                    res.outcome = gate(action=action, writes=True, zswap=after.stat.get("zswap"),
+                                       min_zswap=tp.min_zswap)
         if tripped:
             res.trips = trips
             res.outcome = "tripped"
@@ -571,6 +522,90 @@ class Agent:
         res.duration = self.backend.now() - t0
         st.tm.cycle_seconds = res.duration
         return res
+
+    def _paced_reclaim(self, st: TargetState, res: TargetResult, h: CgroupHandle, cap: Capability,
+                       cur: Sample) -> Wait:
+        """PSI-paced proactive reclaim (kernels without the series): ``memory.reclaim`` of
+        :func:`~zswaplab.agent.pacing.paced_reclaim_bytes` this cycle, in writes of at most ``step``."""
+        tp = st.policy
+        if cur.psi is None:  # a pacing input that cannot be read: nothing is reclaimed (fails closed)
+            self.events.once(("unavail", st.ref.id, PSI_INPUT), "guardrail_input_missing", cgroup=st.ref.path,
+                             input=PSI_INPUT, message="PSI missing or garbled: no reclaim (pacing needs it)")
+            res.outcome = "psi_unavailable"
+            return
+        mark, st.psi_mark = st.psi_mark, (cur.t, cur.psi.some_total)
+        if mark is None:
+            res.outcome = "pacing_warmup"  # the first cycle only measures
+            return
+        p = psi_percent(mark[1], cur.psi.some_total, cur.t - mark[0])
+        if p is None:
+            res.outcome = "pacing_warmup"
+            return
+        res.psi_pct = p
+        # refaults from zswap since the last measurement per page reclaimed in the last cycle
+        zin = cur.stat.get("zswpin")
+        ratio = 0.0
+        if zin is not None and st.zswpin_mark is not None and st.reclaimed_pages > 0:
+            ratio = max(0, zin - st.zswpin_mark) / st.reclaimed_pages
+        st.zswpin_mark, st.reclaimed_pages = zin, 0
+        left = paced_reclaim_bytes(p, tp.reclaim.psi_target, st.budget.allowance(cur.t), ratio)
+        if left < PAGE_SIZE:
+            res.outcome = ("psi_above_target" if p >= tp.reclaim.psi_target else
+                           "refaulting" if ratio > 0 else "quota_cycle")
+            return
+        key = cap.reclaim_key if tp.reclaim.swappiness == "max" else f"swappiness={tp.reclaim.swappiness}"
+        while left >= PAGE_SIZE and res.outcome == "done":
+            if self.stopping():
+                res.outcome = "stopped"
+                break
+            req = min(tp.step, left)
+            req -= req % PAGE_SIZE
+            text = f"{format_size(req)} {key}".rstrip()
+            left -= req
+            res.steps += 1
+            res.requested += req
+            st.tm.requested += req
+            now = self.backend.now()
+            if self.dry_run:
+                self.events.info("would_write", cgroup=st.ref.path, file=MEMORY_RECLAIM, text=text)
+                st.budget.charge(now, req, -1)
+                st.tm.two("steps", "dry_run")
+                continue
+            outcome = "ok"
+            try:
+                h.write(MEMORY_RECLAIM, text)
+            except StepAbandoned:
+                res.outcome = "abandoned"
+                break
+            except UnsafePath as e:
+                self.events.once(("unsafe", st.ref.id), "write_refused", cgroup=st.ref.path, reason=str(e))
+                res.outcome = "refused"
+                break
+            except OSError as e:
+                if e.errno != errno.EAGAIN:
+                    self._on_error(st, res, e, "write", text)
+                    st.tm.two("steps", "error")
+                    break
+                outcome = "eagain"  # reclaimed less than asked: nothing colder is left for now
+                left = 0
+            st.budget.charge(now, req, -1)
+            st.reclaimed_pages += req // PAGE_SIZE
+            st.tm.two("steps", outcome)
+            if tp.step_interval > 0:
+                yield tp.step_interval
+            try:
+                after = self._sample(st, st.ref, h, psi=False)
+            except OSError as e:
+                self._on_error(st, res, e, "sample")
+                break
+            trips = self._guard(st, cur, after, {})
+            st.last = cur = after
+            if trips:
+                res.trips = trips
+                res.outcome = "tripped_in_reclaim"
+                break
+        if res.outcome == "done":
+            res.outcome = "reclaimed"
 
     def _reclaim(self, st: TargetState, res: TargetResult, h: CgroupHandle) -> Wait:
         """The compress phase: plain proactive reclaim of ``reclaim_step`` bytes (cold anon -> zswap)."""
@@ -593,7 +628,7 @@ class Agent:
     def _lane(self, states: list[TargetState]) -> Wait:
         out = []
         for st in states:
-            if self.stop.is_set():
+            if self.stopping():
                 break
             try:
                 out.append((yield from self._target_cycle(st)))
@@ -627,14 +662,14 @@ class Agent:
                     results.extend(s.value)
                     active.remove(g)
             if waits:
-                self.backend.sleep(max(waits), self.stop)
+                self._wait(max(waits))
         return results
 
     def _drive(self, lane: list[TargetState]) -> list[TargetResult]:
         g = self._lane(lane)
         try:
             while True:
-                self.backend.sleep(next(g), self.stop)
+                self._wait(next(g))
         except StopIteration as s:
             return s.value
 
@@ -658,6 +693,7 @@ class Agent:
         rep = CycleReport(self.cycles, t0, self.backend.now(), time.process_time() - c0, results)
         self.cycles += 1
         self.metrics.cycle.observe(rep.t_end - rep.t_start)
+        self.metrics.last_cycle.set(time.time())
         self.metrics.cycle_cpu.observe(rep.cpu_seconds)
         outcomes: dict[str, int] = {}
         for r in results:
@@ -667,29 +703,108 @@ class Agent:
                          written=rep.written, duration_s=round(rep.t_end - rep.t_start, 3), outcomes=outcomes, **cpu)
         return rep
 
-    def run(self, once: bool = False, max_cycles: int | None = None) -> list[CycleReport]:
-        """Cycle until stopped (or once / ``max_cycles`` times); sleeps ``agent.interval`` between cycles."""
-        reports = []
-        while not self.stop.is_set():
-            reports.append(self.run_cycle())
-            if once or (max_cycles is not None and len(reports) >= max_cycles) or self.stop.is_set():
+    def _wait(self, seconds: float) -> None:
+        """Wait on the backend's clock, in pieces short enough to keep the systemd watchdog fed."""
+        wd = self.notifier.watchdog_s
+        if wd is None or self.backend.name == "sim":
+            self.backend.sleep(seconds, self.stop)
+            return
+        left = seconds
+        while True:
+            self.notifier.watchdog()
+            piece = min(left, wd / 2)
+            self.backend.sleep(piece, self.stop)
+            left -= piece
+            if left <= 0 or self.stopping():
+                return
+
+    def stopping(self) -> bool:
+        """Stop requested (the stop event, or a signal whose handler could only set a flag)."""
+        w = self.watcher
+        if w is not None and w.pending:
+            self._log_signals()
+        return self.stop.is_set() or (w is not None and w.stop_requested)
+
+    @property
+    def signals(self) -> int:
+        return self.watcher.count if self.watcher is not None else 0
+
+    def _log_signals(self) -> None:
+        w = self.watcher
+        while w is not None and w.pending:
+            try:
+                signum, writing = w.pending.pop(0)
+            except IndexError:  # another lane drained it
+                return
+            name = signal.Signals(signum).name
+            if signum == signal.SIGHUP:
+                self.events.info("signal", signal=name, action="reload the policy before the next cycle")
+            else:
+                self.events.info("signal", signal=name,
+                                 action="abandon the write in progress" if writing else "finish the current step")
+
+    def reload(self) -> bool:
+        """Apply a SIGHUP: load the policy again; on error keep the running one. True if it changed.
+
+        Targets whose [[target]] entry is unchanged keep their budget and backoff; the others start afresh.
+        ``[agent]`` keys that need a restart (``mount``, ``metrics_addr``, ``metrics_port``) are not applied."""
+        if self.reloader is None:
+            self.events.warning("reload_ignored", message="SIGHUP: no policy file to reload")
+            return False
+        try:
+            new = self.reloader()
+        except PolicyError as e:
+            self.events.warning("reload_failed", error=str(e), message="keeping the running policy")
+            return False
+        old = self.policy
+        keep = {"mount": old.agent.mount, "metrics_addr": old.agent.metrics_addr,
+                "metrics_port": old.agent.metrics_port}
+        ignored = [k for k, v in keep.items() if getattr(new.agent, k) != v]
+        self.policy = new.model_copy(update={"agent": new.agent.model_copy(update=keep)})
+        for st in self.states.values():
+            st.stat_keys = None
+        self.events.info("reloaded", targets=[t.path for t in new.targets], restart_needed_for=ignored)
+        return True
+
+    def run(self, once: bool = False, max_cycles: int | None = None, keep: int = 64,
+            on_cycle: Callable[[CycleReport], None] | None = None) -> list[CycleReport]:
+        """Cycle until stopped (or once / ``max_cycles`` times); sleeps ``agent.interval`` between cycles.
+
+        Returns the last ``keep`` reports only (memory stays bounded however long the agent runs);
+        ``on_cycle`` sees every report as it is made."""
+        reports: deque[CycleReport] = deque(maxlen=max(0, keep))
+        n = 0
+        self.notifier.ready(f"{len(self.policy.targets)} target entries")
+        while not self.stopping():
+            w = self.watcher
+            if w is not None and w.reload_requested:
+                w.reload_requested = False
+                self._log_signals()
+                self.reload()
+            rep = self.run_cycle()
+            n += 1
+            self.last_report = rep
+            reports.append(rep)
+            if on_cycle is not None:
+                on_cycle(rep)
+            self.notifier.watchdog()
+            if once or (max_cycles is not None and n >= max_cycles) or self.stopping():
                 break
-            self.backend.sleep(self.policy.agent.interval, self.stop)
-        self.events.info("stopped", cycles=len(reports), signals=self.signals)
-        return reports
+            self._wait(self.policy.agent.interval)
+        self.stopping()  # logs pending signals
+        self.notifier.stopping()
+        self.events.info("stopped", cycles=n, signals=self.signals)
+        return list(reports)
 
     # ------------------------------------------------------------------ signals
     def install_signal_handlers(self) -> None:
-        """SIGTERM/SIGINT: stop after the current step; a write in progress in the main thread is abandoned."""
+        """SIGTERM/SIGINT: stop after the current step (a write in progress in the main thread is abandoned);
+        SIGHUP: reload the policy. The handlers take no lock (see :mod:`~zswaplab.agent.signals`)."""
+        if self.watcher is None:
+            self.watcher = SignalWatcher(self.stop, lambda: bool(getattr(self.backend.in_write, "active", False)))
+            self.watcher.install()
 
-        def handler(signum: int, frame: object) -> None:
-            self.signals += 1
-            self.stop.set()
-            writing = bool(getattr(self.backend.in_write, "active", False))
-            self.events.info("signal", signal=signal.Signals(signum).name,
-                             action="abandon the write in progress" if writing else "finish the current step")
-            if writing:
-                raise StepAbandoned(signal.Signals(signum).name)
-
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+    def close_signal_handlers(self, ignore: bool = True) -> None:
+        """Teardown: with ``ignore`` a second SIGTERM/SIGINT during teardown is ignored (exit status stays 0)."""
+        if self.watcher is not None:
+            self.watcher.close(ignore=ignore)

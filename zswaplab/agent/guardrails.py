@@ -4,8 +4,10 @@ A :class:`Sample` is what the agent reads from one cgroup at one moment (``memor
 :func:`evaluate` compares two samples of the same cgroup against :class:`~zswaplab.agent.policy.Guardrails`
 and returns the trips. Event counters in ``memory.stat`` (``zswpin``, ``zswpwb``, ``pswpin``,
 ``workingset_refault_anon``) count pages; rates are reported in bytes/s (pages * PAGE_SIZE).
-A guardrail whose input is missing cannot trip; it is returned in ``unavailable`` so the caller can log it
-once.
+A rate guardrail whose input is missing cannot trip; it is returned in ``unavailable`` so the caller can log
+it once. A PSI guardrail whose input is missing or garbled is also returned there (as ``memory.pressure``):
+it also trips (``psi_unavailable``): the guardrail fails closed, since pressure is what the agent must not
+raise and it cannot see it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import NamedTuple
 from ..kernel.constants import PAGE_SIZE
 from .policy import Guardrails
 from .stats import Pressure
+
+PSI_INPUT = "memory.pressure"
 
 # rate windows shorter than this carry no information (two samples taken back to back)
 MIN_RATE_WINDOW_S = 0.05
@@ -32,7 +36,7 @@ class Sample(NamedTuple):
 
 @dataclass(frozen=True)
 class Trip:
-    reason: str  # psi_some_avg10 | psi_some_avg60 | zswpin_rate | refault_rate | zswpwb_rate
+    reason: str  # psi_some_avg10 | psi_some_avg60 | psi_unavailable | zswpin_rate | refault_rate | zswpwb_rate
     value: float
     threshold: float
     where: str = ""  # cgroup path (guard_scope = "children" names the child)
@@ -87,8 +91,9 @@ def evaluate(g: Guardrails, prev: Sample | None, cur: Sample, where: str = "") -
     a10, a60 = g.psi_some_avg10, g.psi_some_avg60
     if (a10 is not None or a60 is not None) and not cur.psi_skipped:
         psi = cur.psi
-        if psi is None:
-            ev.unavailable.append("memory.pressure")
+        if psi is None:  # missing or garbled: a PSI guardrail fails closed (it trips)
+            ev.unavailable.append(PSI_INPUT)
+            ev.trips.append(Trip("psi_unavailable", 0.0, a10 if a10 is not None else a60 or 0.0, where))
         else:
             if a10 is not None and psi.some_avg10 > a10:
                 ev.trips.append(Trip("psi_some_avg10", psi.some_avg10, a10, where))

@@ -46,13 +46,18 @@ def setup(stream: TextIO, level: str = "info", wall_clock: bool = True) -> loggi
     return log
 
 
+# ``once`` remembers at most this many problem keys (they name cgroups: with cgroup churn an unbounded set
+# would grow for ever); the oldest are forgotten first, so a long-forgotten problem is warned about again
+ONCE_KEYS_MAX = 4096
+
+
 class EventLog:
     """Structured events; ``once`` logs a (kind, key) problem at warning level the first time only."""
 
     def __init__(self, logger: logging.Logger | None = None, clock: Any = None) -> None:
         self.log = logger or logging.getLogger(LOGGER)
         self.clock = clock
-        self._seen: set[tuple[Any, ...]] = set()
+        self._seen: dict[tuple[Any, ...], None] = {}  # insertion-ordered: the oldest key first
         self._lock = threading.Lock()
         self.counts: dict[str, int] = {}
 
@@ -77,7 +82,10 @@ class EventLog:
         """Log ``event`` as a warning the first time ``key`` is seen (debug afterwards); True if first."""
         with self._lock:
             first = key not in self._seen
-            self._seen.add(key)
+            if first:
+                self._seen[key] = None
+                if len(self._seen) > ONCE_KEYS_MAX:
+                    del self._seen[next(iter(self._seen))]
         if first:
             self._emit(logging.WARNING, event, fields)
         else:

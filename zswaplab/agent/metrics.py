@@ -1,9 +1,11 @@
 """Prometheus metrics of the agent (``prometheus_client``), in a registry of their own.
 
-Per target (label ``target`` = cgroup path): bytes requested, bytes written (from ``zswpwb_proactive_b``
-deltas; ``zswpwb_proactive`` pages * PAGE_SIZE on v1-v3), EAGAIN answers, other errors by errno, guardrail
-trips by reason, quota exceedances, cycle duration; plus the detected interface. The endpoint binds to
-127.0.0.1 unless configured otherwise.
+Per target (labels ``target`` = cgroup path, ``name`` = the [[target]] entry's ``name``, else its path
+pattern): bytes requested, bytes written (from ``zswpwb_proactive_b`` deltas; ``zswpwb_proactive`` pages *
+PAGE_SIZE on v1-v3), steps by outcome (``eagain`` among them), errors by errno, guardrail trips by reason,
+quota exceedances, cycle duration; plus the detected interface, the wall-clock time of the last finished
+cycle (alert on a stuck agent) and the standard ``process_*`` series (RSS against ``MemoryMax=``, CPU, open
+descriptors). The endpoint binds to 127.0.0.1 unless configured otherwise.
 
 The per-target series are updated on the agent's hot path (several times per target per cycle), so they are
 plain numbers in a :class:`TargetMetrics` that a custom collector turns into metric families when the
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Gauge, Histogram, ProcessCollector, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -25,7 +27,6 @@ P = "zswaplab_agent_"
 _ONE = {
     "requested": ("bytes_requested", "Bytes asked of the kernel"),
     "written": ("bytes_written", "Bytes written back, from zswpwb_proactive(_b) deltas"),
-    "eagain": ("eagain", "EAGAIN answers (partial writeback)"),
 }
 # per-target counters with a second label: name of TargetMetrics.two()'s metric -> (metric name, label, help)
 _TWO = {
@@ -38,6 +39,8 @@ _TWO = {
 _GAUGES = {
     "cycle_seconds": ("target_cycle_duration_seconds", "Duration of the target's last cycle (backend clock)"),
     "backoff": ("backoff_remaining_seconds", "Backoff left for the target"),
+    "twice_cold": ("twice_cold_bytes", "Compressed bytes in zswap since the previous cycle: what proactive "
+                   "writeback of twice-cold entries would write back (estimate from memory.stat)"),
 }
 
 
@@ -45,15 +48,16 @@ class TargetMetrics:
     """The per-target values of one target, updated in place (``tm.requested += n``, ``tm.two("steps",
     "ok")``); each target is updated by one lane at a time, scrapes only read."""
 
-    __slots__ = ("target", "requested", "written", "eagain", "cycle_seconds", "backoff", "by_value")
+    __slots__ = ("target", "name", "requested", "written", "cycle_seconds", "backoff", "twice_cold", "by_value")
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, name: str = "") -> None:
         self.target = target
+        self.name = name or target
         self.requested = 0.0
         self.written = 0.0
-        self.eagain = 0.0
         self.cycle_seconds = 0.0
         self.backoff = 0.0
+        self.twice_cold = 0.0
         self.by_value: dict[tuple[str, str], float] = {}
 
     def two(self, metric: str, value: str, amount: float = 1.0) -> None:
@@ -69,34 +73,34 @@ class _TargetCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         targets = list(self.m._targets.values())
         for attr, (name, doc) in _ONE.items():
-            fam = CounterMetricFamily(P + name, doc, labels=["target"])
+            fam = CounterMetricFamily(P + name, doc, labels=["target", "name"])
             for tm in targets:
-                fam.add_metric([tm.target], getattr(tm, attr))
+                fam.add_metric([tm.target, tm.name], getattr(tm, attr))
             yield fam
         for metric, (name, label, doc) in _TWO.items():
-            fam = CounterMetricFamily(P + name, doc, labels=["target", label])
+            fam = CounterMetricFamily(P + name, doc, labels=["target", "name", label])
             for tm in targets:
                 for (mt, value), v in list(tm.by_value.items()):
                     if mt == metric:
-                        fam.add_metric([tm.target, value], v)
+                        fam.add_metric([tm.target, tm.name, value], v)
             yield fam
         for attr, (name, doc) in _GAUGES.items():
-            gfam = GaugeMetricFamily(P + name, doc, labels=["target"])
+            gfam = GaugeMetricFamily(P + name, doc, labels=["target", "name"])
             for tm in targets:
-                gfam.add_metric([tm.target], getattr(tm, attr))
+                gfam.add_metric([tm.target, tm.name], getattr(tm, attr))
             yield gfam
 
     def describe(self) -> Iterator[Metric]:
         for name, doc in _ONE.values():
-            yield CounterMetricFamily(P + name, doc, labels=["target"])
+            yield CounterMetricFamily(P + name, doc, labels=["target", "name"])
         for name, label, doc in _TWO.values():
-            yield CounterMetricFamily(P + name, doc, labels=["target", label])
+            yield CounterMetricFamily(P + name, doc, labels=["target", "name", label])
         for name, doc in _GAUGES.values():
-            yield GaugeMetricFamily(P + name, doc, labels=["target"])
+            yield GaugeMetricFamily(P + name, doc, labels=["target", "name"])
 
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, process: bool = True) -> None:
         self.registry = registry or CollectorRegistry()
         self._targets: dict[str, TargetMetrics] = {}
         r = self.registry
@@ -106,13 +110,17 @@ class Metrics:
         self.cycle_cpu = Histogram(P + "cycle_cpu_seconds", "CPU time of the agent per cycle", registry=r,
                                    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1))
         self.targets = Gauge(P + "targets", "Tracked target cgroups", registry=r)
+        self.last_cycle = Gauge(P + "last_cycle_timestamp_seconds",
+                                "Wall-clock time (Unix seconds) at which the last agent cycle ended", registry=r)
+        if process:
+            ProcessCollector(registry=r)  # process_resident_memory_bytes, process_cpu_seconds_total, ...
         self.interface = Gauge(P + "interface_info", "Detected proactive writeback interface (1 = in use)",
                                ["interface"], registry=r)
 
-    def target(self, label: str) -> TargetMetrics:
+    def target(self, label: str, name: str = "") -> TargetMetrics:
         tm = self._targets.get(label)
-        if tm is None:
-            tm = self._targets[label] = TargetMetrics(label)
+        if tm is None or tm.name != (name or label):
+            tm = self._targets[label] = TargetMetrics(label, name)
         return tm
 
     def forget(self, target: str) -> None:
@@ -121,4 +129,4 @@ class Metrics:
 
     def serve(self, port: int, addr: str = "127.0.0.1") -> tuple[object, object]:
         """Start the HTTP endpoint; returns (server, thread). ``port=0`` picks an ephemeral port."""
-        return start_http_server(port, addr=addr, registry=self.registry)
+        return start_http_server(port, addr=addr, registry=self.registry)  # type: ignore[return-value]

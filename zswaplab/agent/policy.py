@@ -15,6 +15,8 @@ Values are validated by pydantic models; errors are re-located to the line that 
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -24,10 +26,49 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from ..common.tomlpos import KeyPath, key_lines, line_of
 from ..common.units import parse_duration, parse_rate, parse_size
+from .globs import GlobError, compile_glob
 
-Size = Annotated[int, BeforeValidator(parse_size)]
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-Rate = Annotated[float, BeforeValidator(parse_rate)]
+# The kernel's memparse() parses into an unsigned long long and wraps silently: a size of 2^64 bytes or more
+# would be sent as text the kernel reads as a different (small) number, so no size may reach it.
+MAX_SIZE = (1 << 64) - 1
+# Durations: finite, and at most this long (a longer wait overflows time arithmetic or, on the simulator,
+# ticks the model for ever); per-field lower bounds are set where a zero would busy-loop.
+MAX_DURATION_S = 7 * 86400.0
+MIN_INTERVAL_S = 0.1  # agent.interval: a smaller one busy-loops over the whole tree
+
+
+def _size(v: object) -> int:
+    n = parse_size(v)
+    if n > MAX_SIZE:
+        raise ValueError(f"size {v!r} is 2^64 bytes or more; the kernel's memparse would wrap it")
+    return n
+
+
+def _duration(v: object) -> float:
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValueError(f"duration must be finite, got {v!r}")
+    try:
+        d = parse_duration(v)
+    except OverflowError:
+        d = math.inf
+    if not math.isfinite(d) or d > MAX_DURATION_S:
+        raise ValueError(f"duration {v!r} is too long (at most {int(MAX_DURATION_S)}s = 7 days)")
+    return d
+
+
+def _rate(v: object) -> float:
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValueError(f"rate must be finite, got {v!r}")
+    r = parse_rate(v)
+    if r > MAX_SIZE:
+        raise ValueError(f"rate {v!r} is too large")
+    return r
+
+
+Size = Annotated[int, BeforeValidator(_size)]
+Duration = Annotated[float, BeforeValidator(_duration)]
+Rate = Annotated[float, BeforeValidator(_rate)]
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 
 
 class PolicyError(ValueError):
@@ -46,8 +87,8 @@ class _Strict(BaseModel):
 class Guardrails(_Strict):
     """Thresholds; ``None`` disables one. Rates are bytes/s (pages counted as PAGE_SIZE bytes)."""
 
-    psi_some_avg10: float | None = Field(default=None, ge=0, le=100)
-    psi_some_avg60: float | None = Field(default=None, ge=0, le=100)
+    psi_some_avg10: Percent | None = None
+    psi_some_avg60: Percent | None = None
     zswpin_rate: Rate | None = None
     refault_rate: Rate | None = None
     zswpwb_rate: Rate | None = None
@@ -61,9 +102,18 @@ class OnTrip(_Strict):
     action: Literal["stop-cycle", "backoff"] = "backoff"
     backoff_initial: Duration = 120.0
     backoff_max: Duration = 3600.0
-    backoff_factor: float = Field(default=2.0, ge=1.0)
+    backoff_factor: float = Field(default=2.0, ge=1.0, le=1000.0, allow_inf_nan=False)
     # consecutive clean cycles after which the backoff level returns to 0 (resume at full rate)
     resume_after: int = Field(default=1, ge=1)
+
+
+class ReclaimPacing(_Strict):
+    """PSI-paced proactive reclaim (``action = "reclaim"``, and ``"auto"`` on kernels without the series)."""
+
+    # memory pressure accepted: PSI "some", percent of wall time over a cycle (0.2 % ~ Senpai's 10 ms / 6 s)
+    psi_target: Percent = 0.2
+    # "max": anon only where the kernel takes swappiness=max (probed; else 200); or a number 0..200
+    swappiness: Literal["max"] | Annotated[int, Field(ge=0, le=200)] = "max"
 
 
 class TargetPolicy(_Strict):
@@ -82,6 +132,11 @@ class TargetPolicy(_Strict):
     # answers EAGAIN having written nothing (second chance, spec §5 Q3); the next call then makes progress
     eagain_retries: int = Field(default=4, ge=0)
     guard_scope: Literal["target", "children"] = "target"
+    # what the agent does to the target: "writeback" (the series' proactive zswap writeback), "reclaim"
+    # (PSI-paced memory.reclaim: cold anon -> zswap, on any kernel), "observe" (write nothing), or "auto":
+    # writeback where the kernel has the series, reclaim elsewhere
+    action: Literal["auto", "writeback", "reclaim", "observe"] = "auto"
+    reclaim: ReclaimPacing = ReclaimPacing()
     guardrails: Guardrails = Guardrails()
     on_trip: OnTrip = OnTrip()
 
@@ -95,7 +150,19 @@ class TargetPolicy(_Strict):
             raise ValueError(f"'.' and '..' are not allowed in a cgroup path: {v!r}")
         if "\0" in v:
             raise ValueError("NUL in cgroup path")
-        return "/" + "/".join(parts)
+        out = "/" + "/".join(parts)
+        try:
+            compile_glob(out)
+        except GlobError as e:
+            raise ValueError(str(e)) from None
+        return out
+
+    @field_validator("age")
+    @classmethod
+    def _age(cls, v: float | None) -> float | None:
+        if v is not None and v <= 0:
+            raise ValueError("age must be > 0")
+        return v
 
     @field_validator("step")
     @classmethod
@@ -106,6 +173,7 @@ class TargetPolicy(_Strict):
 
     @property
     def label(self) -> str:
+        """The ``name`` label of this entry's metrics: its ``name``, else its path pattern."""
         return self.name or self.path
 
 
@@ -117,13 +185,29 @@ class AgentSection(_Strict):
     metrics_port: int = Field(default=0, ge=0, le=65535)  # 0 = no endpoint
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, v: float) -> float:
+        if v < MIN_INTERVAL_S:
+            raise ValueError(f"interval must be at least {MIN_INTERVAL_S}s (a shorter one busy-loops)")
+        return v
+
+    @field_validator("metrics_addr")
+    @classmethod
+    def _addr(cls, v: str) -> str:
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            raise ValueError(f"expected an IP address like 127.0.0.1 or ::1, got {v!r}") from None
+        return v
+
 
 class SimSection(_Strict):
     scenario: Literal["premature-abort"] = "premature-abort"
     profile: Literal["mainline", "6.12", "v1", "v2", "v3", "v4", "v5"] = "v5"
     seed: int = 0
-    mb_per_child: int = Field(default=200, ge=1)
-    cycles: int = Field(default=20, ge=1)
+    mb_per_child: int = Field(default=200, ge=1, le=65536)
+    cycles: int = Field(default=20, ge=1, le=1_000_000)
 
 
 class Policy(_Strict):
@@ -139,7 +223,7 @@ _TARGET_KEYS = set(TargetPolicy.model_fields)
 def _merge(defaults: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
     out = dict(defaults)
     for k, v in target.items():
-        if k in ("guardrails", "on_trip") and isinstance(v, dict) and isinstance(out.get(k), dict):
+        if k in ("guardrails", "on_trip", "reclaim") and isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = {**out[k], **v}
         else:
             out[k] = v
@@ -183,7 +267,10 @@ def loads(text: str, file: str = "<string>") -> Policy:
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+), column \d+\)", str(e))
         line = getattr(e, "lineno", None) or (int(m.group(1)) if m else None)
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", getattr(e, "msg", None) or str(e))
+        if line is None and "end of document" in str(e):
+            line = max(1, len(text.splitlines()))  # the error is on the last line
+        msg = re.sub(r"\s*\((?:at line \d+, column \d+|at end of document)\)", "",
+                     getattr(e, "msg", None) or str(e))
         raise PolicyError(file, line, "", f"TOML syntax error: {msg}") from None
     lines = key_lines(text)
     for key in raw:
@@ -219,7 +306,13 @@ def load(path: str | Path) -> Policy:
     """Read and validate the policy file at ``path``."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = p.read_bytes()
     except OSError as e:
         raise PolicyError(str(p), None, "", f"cannot read: {e.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise PolicyError(str(p), line, "", f"not UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}); "
+                          "TOML files must be UTF-8") from None
     return loads(text, str(p))

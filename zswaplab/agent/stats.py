@@ -102,8 +102,23 @@ _PSI_RE = re.compile(r"some avg10=(\d+\.\d+) avg60=(\d+\.\d+) avg300=(\d+\.\d+) 
                      r"full avg10=(\d+\.\d+) avg60=(\d+\.\d+) ")
 
 
+def _checked(p: Pressure) -> Pressure | None:
+    """``p`` if every average is a percentage (finite, 0..100) and the total is not negative, else None:
+    a ``nan`` or out-of-range value is garbled input, never a number a guardrail can compare with."""
+    for v in (p.some_avg10, p.some_avg60, p.some_avg300, p.full_avg10, p.full_avg60):
+        if not 0.0 <= v <= 100.0:  # False for nan
+            return None
+    return p if p.some_total >= 0 else None
+
+
 def parse_pressure(text: str) -> Pressure | None:
-    """Parse PSI text (``some avg10=0.00 avg60=0.00 avg300=0.00 total=0``); ``None`` if no ``some`` line."""
+    """Parse PSI text (``some avg10=0.00 avg60=0.00 avg300=0.00 total=0``); ``None`` if no ``some`` line or a
+    value that is not a percentage (``nan``, ``inf``, negative, > 100)."""
+    p = _parse_pressure(text)
+    return None if p is None else _checked(p)
+
+
+def _parse_pressure(text: str) -> Pressure | None:
     m = _PSI_RE.match(text)
     if m is not None:  # the kernel's exact layout, in one regex match
         a10, a60, a300, total, f10, f60 = m.groups()

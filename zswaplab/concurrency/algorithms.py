@@ -192,11 +192,24 @@ def advance_xchg_fixed(ctx: Ctx, root: int) -> Gen:
     4. ``try_cmpxchg(pos, NULL, next)``: on success the cursor owns ``next``'s iterator reference and we
        drop the cursor's old reference on ``m``; on failure (someone published meanwhile) we drop every
        reference we took on ``next`` and the old reference on ``m`` and retry;
-    5. after a successful publish, re-check ``mem_cgroup_online(next)``: if ``next`` went offline after
-       step 3, its offline cleanup may already have run while the cursor was NULL, so nobody else will
-       move the cursor off it: drop the caller's reference and advance again (without this step the
-       checker finds a cursor left pinning a zombie).
+    5. after a successful publish, re-check ``css_is_dying(next)``: if ``next`` was killed after step 3,
+       its offline cleanup may already have run while the cursor was NULL, so nobody else will move the
+       cursor off it: drop the caller's reference and advance again (without this step the checker finds a
+       cursor left pinning a zombie). ``mem_cgroup_online(next)`` is *not* enough: ``kill_css`` sets
+       ``CSS_DYING`` and kills the percpu ref before the cleanup runs, but ``CSS_ONLINE`` is cleared only after
+       ``css_offline()`` returned, so a publish that lands while the cleanup runs still reads "online"
+       (``recheck="online"``, registered as ``xchg_fixed_online``, fails for that reason).
     """
+    return (yield from _advance_xchg_fixed(ctx, root, "dying"))
+
+
+def advance_xchg_fixed_online(ctx: Ctx, root: int) -> Gen:
+    """:func:`advance_xchg_fixed` re-checking ``mem_cgroup_online`` (the protocol as first designed here)."""
+    return (yield from _advance_xchg_fixed(ctx, root, "online"))
+
+
+def _advance_xchg_fixed(ctx: Ctx, root: int, recheck: str) -> Gen:
+    """Steps 1–5 of :func:`advance_xchg_fixed`; ``recheck`` is the step-5 op (``"dying"`` or ``"online"``)."""
     cur = ctx.cursor(root)
     while True:
         m = yield Op("xchg", cur, None)
@@ -213,8 +226,8 @@ def advance_xchg_fixed(ctx: Ctx, root: int) -> Gen:
             yield Op("put", m)
         if ok:
             if online and nxt is not None and nxt != root:
-                still = yield Op("online", nxt)
-                if not still:  # offlined after our tryget_online; its cleanup saw NULL: move past it
+                r = yield Op(recheck, nxt)
+                if r == (recheck == "dying"):  # killed after our tryget_online; cleanup saw NULL: move on
                     yield Op("put", nxt)
                     continue
             if online:
@@ -256,8 +269,10 @@ def advance_cmpxchg_iter_completed(ctx: Ctx, root: int) -> Gen:
     """Hao's sketch completed: a second reference for the caller, and the old position's reference dropped.
 
     ``pos = READ_ONCE``; walk with ``css_tryget_online`` (the cursor's reference) + ``css_get`` (the
-    caller's); ``cmpxchg(pos, old, next)``: success → ``css_put(old)`` and re-check that ``next`` is still
-    online (else drop the caller's reference and advance again); failure → put both and restart.
+    caller's); ``cmpxchg(pos, old, next)``: success → ``css_put(old)`` and re-check that ``next`` is not
+    dying (``css_is_dying``; else drop the caller's reference and advance again — ``mem_cgroup_online`` would
+    still be true while the offline cleanup runs, see :func:`advance_xchg_fixed`); failure → put both and
+    restart.
     Reading ``pos`` without a reference relies on RCU (the walk may start from a just-released memcg).
     """
     cur = ctx.cursor(root)
@@ -279,8 +294,8 @@ def advance_cmpxchg_iter_completed(ctx: Ctx, root: int) -> Gen:
             if pos is not None:
                 yield Op("put", pos)
             if nxt is not None and nxt != root:
-                still = yield Op("online", nxt)
-                if not still:  # offlined after tryget_online, cleanup already ran: move past it
+                dying = yield Op("dying", nxt)
+                if dying:  # killed after tryget_online, cleanup may have run already: move past it
                     yield Op("put", nxt)
                     continue
             return nxt
@@ -400,8 +415,9 @@ ALGORITHMS: dict[str, Algorithm] = {
                   "spec §1.10, §1.11, §3.1", "global", "global", advance_locked, cleanup_locked),
         Algorithm("memcg_lock", "per-memcg spinlock cursors (v1–v3 zswap_wb_iter, ancestor-walk cleanup)",
                   "spec §2.1, §3.2", "memcg", "memcg", advance_locked, cleanup_locked),
-        Algorithm("memcg_global_lock", "per-memcg cursors under the one global lock (agreed before v4)",
-                  "spec §3.4 (Yosry 2026-06-03)", "memcg", "global", advance_locked, cleanup_locked),
+        Algorithm("memcg_global_lock", "per-memcg cursors under the one global lock (suggested in review, "
+                  "never posted)", "spec §3.4 (Yosry 2026-06-03)", "memcg", "global", advance_locked,
+                  cleanup_locked),
         Algorithm("xchg_sketch", "xchg / mem_cgroup_iter / try_cmpxchg sketch as proposed",
                   "spec §3.4 (Yosry 2026-06-02)", "memcg", "none", advance_xchg_sketch, cleanup_lockfree),
         Algorithm("xchg_ref_only", "the sketch with only a ref taken before mem_cgroup_iter()",
@@ -410,6 +426,9 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("xchg_fixed", "the sketch with the complete fixed protocol (ref before mem_cgroup_iter)",
                   "spec §3.4 (Yosry 2026-06-03), protocol designed here", "memcg", "none",
                   advance_xchg_fixed, cleanup_lockfree),
+        Algorithm("xchg_fixed_online", "xchg_fixed re-checking mem_cgroup_online() instead of css_is_dying()",
+                  "spec §3.4, the protocol as first designed here", "memcg", "none",
+                  advance_xchg_fixed_online, cleanup_lockfree),
         Algorithm("cmpxchg_iter", "cmpxchg-based zswap_mem_cgroup_iter sketch as written",
                   "spec §3.4 (Hao 2026-06-02)", "memcg", "none", advance_cmpxchg_iter, cleanup_lockfree),
         Algorithm("cmpxchg_iter_completed", "cmpxchg zswap_mem_cgroup_iter with both references handled",
@@ -443,7 +462,12 @@ def advancer(ctx: Ctx, root: int, rounds: int) -> Gen:
 
 
 def offliner(ctx: Ctx, dead: int) -> Gen:
-    """``cgroup_rmdir`` → ``css_offline`` (cursor cleanup hook) → ``percpu_ref_kill`` of the base ref."""
-    yield Op("offline", dead)
+    """``cgroup_rmdir`` in the kernel's order (kernel/cgroup/cgroup.c, v6.12): ``kill_css`` →
+    ``percpu_ref_kill`` (``css_tryget_online`` fails from here; ``kill_css`` keeps a ``css_get``), then
+    ``css_killed_work_fn`` → ``offline_css``: ``ss->css_offline()`` (``mem_cgroup_css_offline`` →
+    ``zswap_memcg_offline_cleanup``, run while ``mem_cgroup_online()`` is still true), then ``CSS_ONLINE``
+    cleared, then ``css_put`` of ``kill_css``'s reference."""
+    yield Op("kill", dead)
     yield from ctx.alg.cleanup(ctx, dead)
+    yield Op("offline", dead)
     yield Op("drop_base", dead)

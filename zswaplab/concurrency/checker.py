@@ -32,6 +32,7 @@ from typing import Any
 
 from .algorithms import Algorithm, Ctx, advancer, get_algorithm, offliner
 from .state import (
+    CSS_ONLINE_SET,
     ONLINE,
     ROOT,
     STATUS_NAMES,
@@ -338,7 +339,8 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
     victims = {dead} if dead is not None else set()
 
     def status_stable(st: State, m: int) -> bool:
-        return m not in victims or st.status[m] != ONLINE
+        """Neither ``css_tryget_online`` nor ``mem_cgroup_online`` on ``m`` can change its answer any more."""
+        return m not in victims or st.status[m] not in CSS_ONLINE_SET
 
     def independent(st: State, t: int, op: Op) -> bool:
         """Ops that commute with every step any other thread can take from here on (see module doc)."""
@@ -347,7 +349,7 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
             return protected[op.a] is not None and st.vars[protected[op.a]] == t + 1
         m = op.a
         if m is None or m == ROOT:
-            return k in ("use", "put", "get", "tryget", "tryget_online", "online")
+            return k in ("use", "put", "get", "tryget", "tryget_online", "online", "dying")
         held = st.held[t].count(m)
         if k == "use" or k == "get" or k == "tryget":
             return held >= 1
@@ -355,7 +357,7 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
             return held >= 2
         if k == "tryget_online":
             return held >= 1 and status_stable(st, m)
-        if k == "online":  # a victim not held by us could be released by others: that order is a violation
+        if k in ("online", "dying"):  # a victim not held by us could be released by others: a violation
             return m not in victims or (held >= 1 and status_stable(st, m))
         return False
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -30,8 +32,10 @@ from .timed import DEFAULT_MS, DEFAULT_STRATEGIES, Costs, SimConfig, UnsafeAlgor
 @click.option("--max-states", default=3_000_000, show_default=True)
 @click.option("--show", "show", multiple=True,
               help='print the shortest execution showing an observation, e.g. --show "restarted from the root"')
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON (verdict, counts, counterexample)")
 def check_cmd(algorithm: str, threads: int, memcgs: int, rounds: int, targets: str, no_offline: bool,
-              no_symmetry: bool, no_por: bool, no_observe: bool, max_states: int, show: tuple[str, ...]) -> None:
+              no_symmetry: bool, no_por: bool, no_observe: bool, max_states: int, show: tuple[str, ...],
+              as_json: bool = False) -> None:
     """Explore every interleaving of a cursor ALGORITHM; exit status 1 on a violation."""
     cfg = CheckConfig(algorithm, threads=threads, memcgs=memcgs, rounds=rounds, targets=targets,
                       offline=not no_offline, symmetry=not no_symmetry, por=not no_por, observe=not no_observe,
@@ -42,7 +46,15 @@ def check_cmd(algorithm: str, threads: int, memcgs: int, rounds: int, targets: s
         raise click.BadParameter(str(e)) from None
     console = Console(width=None if sys.stdout.isatty() else 200)
     res = check(cfg)
-    print_check(console, res, show_observations=show)
+    if as_json:
+        click.echo(json.dumps({
+            "algorithm": algorithm, "config": dataclasses.asdict(cfg), "ok": res.ok, "violation": res.violation,
+            "livelock": res.livelock, "truncated": res.truncated, "states": res.states,
+            "transitions": res.transitions,
+            "counterexample": [dataclasses.asdict(s) if dataclasses.is_dataclass(s) else str(s) for s in res.trace],
+            "observations": res.observations}, indent=1, default=str))
+    else:
+        print_check(console, res, show_observations=show)
     if not res.ok:
         sys.exit(1)
 
@@ -50,8 +62,9 @@ def check_cmd(algorithm: str, threads: int, memcgs: int, rounds: int, targets: s
 @click.command("contention")
 @click.option("--agents", "-m", "agents", multiple=True, type=int,
               help=f"M values to sweep (default {' '.join(map(str, DEFAULT_MS))})")
-@click.option("--strategy", "strategies", multiple=True, type=click.Choice(list(ALGORITHMS)),
-              help=f"cursor algorithms (default {' '.join(DEFAULT_STRATEGIES)})")
+@click.option("--algorithm", "--strategy", "strategies", multiple=True, type=click.Choice(list(ALGORITHMS)),
+              help=f"cursor algorithms, as in `zswaplab check` (default {' '.join(DEFAULT_STRATEGIES)}); "
+                   "--strategy is an old spelling (not the kernel's restart/per-memcg cursor strategy)")
 @click.option("--pattern", type=click.Choice(["same", "different"]), default="different", show_default=True,
               help="agents all on one parent cgroup, or each on its own cgroup")
 @click.option("--cpus", default=8, show_default=True)
@@ -61,12 +74,25 @@ def check_cmd(algorithm: str, threads: int, memcgs: int, rounds: int, targets: s
 @click.option("--seed", default=0, show_default=True)
 @click.option("--cost", "costs", multiple=True, metavar="NAME=VALUE",
               help=f"override a cost ({', '.join(Costs.names())})")
+@click.option("--calibrate", is_flag=True,
+              help="measure atomics, spinlock and lock hand-off on this machine (builds a small C program)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="write contention.png and contention.html into this directory")
 def contention_cmd(agents: tuple[int, ...], strategies: tuple[str, ...], pattern: str, cpus: int,
                    reclaimers: int, zombies: int, duration: float, seed: int, costs: tuple[str, ...],
-                   out: Path | None) -> None:
+                   calibrate: bool, out: Path | None) -> None:
     """Timed simulation of cursor lock contention: reclaim regression and lock waits as M agents grow."""
+    measured: dict[str, str] = {}
+    if calibrate:
+        from .calibrate import CalibrationUnavailable
+        from .calibrate import calibrate as run_calibration
+
+        try:
+            cal = run_calibration()
+        except CalibrationUnavailable as e:
+            raise click.ClickException(str(e)) from None
+        costs = (*cal.overrides(), *costs)  # explicit --cost still wins
+        measured = {k.split("=")[0]: cal.describe() for k in cal.overrides()}
     try:
         c = Costs().override(list(costs))
         cfg = SimConfig(cpus=cpus, reclaimers=reclaimers, pattern=pattern, zombies=zombies, duration_s=duration,
@@ -88,10 +114,10 @@ def contention_cmd(agents: tuple[int, ...], strategies: tuple[str, ...], pattern
     for line in threshold_lines(rows):
         console.print(escape(line))
     console.print("[dim]cost model:[/]")
-    for line in costs_lines(c):
+    for line in costs_lines(c, measured):
         console.print(f"[dim]  {escape(line)}[/]")
     if out is not None:
-        png, page = write_report(rows, cfg, out)
+        png, page = write_report(rows, cfg, out, measured)
         console.print(f"wrote {png} and {page}")
 
 

@@ -70,9 +70,9 @@ def sweep_table(rows: list[SweepRow], cfg: SimConfig) -> Table:
     t = Table(title=f"lock contention: {cfg.reclaimers} reclaim thread(s) + M agents ({cfg.pattern} cgroup"
                     f"{'s' if cfg.pattern == 'different' else ''}), {cfg.cpus} CPUs, {cfg.zombies} zombies, "
                     f"{cfg.duration_s:g} s simulated", title_justify="left")
-    for col in ("strategy", "M", "lock wait p50/p99/max (ns)", "reclaim pages/s", "regression vs M=0",
+    for col in ("cursor algorithm", "M", "lock wait p50/p99/max (ns)", "reclaim pages/s", "regression vs M=0",
                 "agent pages/s", "cmpxchg retries"):
-        t.add_column(col, justify="right" if col not in ("strategy",) else "left")
+        t.add_column(col, justify="right" if col != "cursor algorithm" else "left")
     for r in rows:
         p50, p99, mx = r.result.wait_percentiles()
         t.add_row(r.algorithm, str(r.agents), f"{p50:,.0f} / {p99:,.0f} / {mx:,.0f}",
@@ -91,12 +91,17 @@ def threshold_lines(rows: list[SweepRow]) -> list[str]:
     return out
 
 
-def costs_lines(costs: Costs) -> list[str]:
-    return [f"{k} = {getattr(costs, k)!r}  [{v}]" for k, v in Costs.SOURCES.items()]
+def costs_lines(costs: Costs, measured: dict[str, str] | None = None) -> list[str]:
+    """One line per cost: value and provenance (measured / published / assumption / kernel)."""
+    return [f"{k} = {getattr(costs, k)!r}  [{v}]" for k, v in costs.labelled(measured).items()]
 
 
-def write_report(rows: list[SweepRow], cfg: SimConfig, out: Path) -> tuple[Path, Path]:
-    """Write ``contention.png`` (regression vs M per strategy) and a self-contained ``contention.html``."""
+def write_report(rows: list[SweepRow], cfg: SimConfig, out: Path,
+                 measured: dict[str, str] | None = None) -> tuple[Path, Path]:
+    """Write ``contention.png`` (regression vs M per cursor algorithm) and a self-contained
+    ``contention.html`` (the PNG embedded as a data URI)."""
+    import base64
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -124,7 +129,8 @@ def write_report(rows: list[SweepRow], cfg: SimConfig, out: Path) -> tuple[Path,
             r.algorithm, r.agents, " / ".join(f"{v:,.0f}" for v in r.result.wait_percentiles()),
             f"{r.result.reclaim_throughput:,.0f}", f"{r.regression:.3%}", f"{r.result.agent_throughput:,.0f}"))
         + "</tr>" for r in rows)
-    costs = "\n".join(f"<li><code>{html.escape(line)}</code></li>" for line in costs_lines(cfg.costs))
+    costs = "\n".join(f"<li><code>{html.escape(line)}</code></li>" for line in costs_lines(cfg.costs, measured))
+    img = base64.b64encode(png.read_bytes()).decode("ascii")
     answer = "\n".join(f"<li>{html.escape(line)}</li>" for line in threshold_lines(rows))
     page.write_text(f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>zswaplab: cursor lock contention</title>
@@ -132,9 +138,9 @@ def write_report(rows: list[SweepRow], cfg: SimConfig, out: Path) -> tuple[Path,
 <body><h1>Cursor lock contention</h1>
 <p>{cfg.reclaimers} kernel writeback thread(s) and M userspace agents on {cfg.cpus} CPUs, pattern
 <b>{html.escape(cfg.pattern)}</b>, {cfg.zombies} zombie memcgs, {cfg.duration_s:g} s simulated, seed {cfg.seed}.</p>
-<img src="contention.png" alt="reclaim regression vs M">
+<img src="data:image/png;base64,{img}" alt="reclaim regression vs M">
 <h2>Answer</h2><ul>{answer}</ul>
-<table><tr><th>strategy</th><th>M</th><th>lock wait p50/p99/max ns</th><th>reclaim pages/s</th>
+<table><tr><th>cursor algorithm</th><th>M</th><th>lock wait p50/p99/max ns</th><th>reclaim pages/s</th>
 <th>regression</th><th>agent pages/s</th></tr>
 {rows_html}</table>
 <h2>Cost model</h2><ul>{costs}</ul>

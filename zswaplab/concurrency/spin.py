@@ -1,7 +1,10 @@
 """Run the SPIN model checker on the Promela models in ``models/`` (cross-check of the Python checker).
 
 ``spin -a`` generates the verifier, ``gcc -DSAFETY`` compiles it, ``./pan`` explores every interleaving.
-Each Promela model names the Python configuration it matches (same tree, threads, rounds, offline victim).
+``-DSAFETY`` (safety properties only) leaves SPIN's partial-order reduction **on**; ``reduce=False`` adds
+``-DNOREDUCE`` to switch it off (what a state count compared with the Python checker without its reductions
+needs). The flags used are returned with the result. Each Promela model names the Python configuration it
+matches (same tree, threads, rounds, offline victim).
 """
 
 from __future__ import annotations
@@ -37,6 +40,13 @@ class SpinResult:
     seconds: float  # wall time of the whole pipeline (spin -a, gcc, pan)
     pan_seconds: float  # wall time of the exhaustive search alone (./pan)
     message: str
+    cflags: tuple[str, ...] = ()  # how pan was compiled (-DSAFETY: POR on; -DNOREDUCE: POR off)
+    memory_mb: float = 0.0  # pan's "total actual memory usage"
+
+    @property
+    def reduced(self) -> bool:
+        """SPIN's partial-order reduction was on."""
+        return "-DNOREDUCE" not in self.cflags
 
     @property
     def ok(self) -> bool:
@@ -53,8 +63,10 @@ def require_tools() -> tuple[str, str]:
     return spin, cc
 
 
-def run_spin(algorithm: str, rounds: int = 3, *, max_depth: int = 1_000_000) -> SpinResult:
-    """Verify ``models/<algorithm>.pml`` with ``ROUNDS=rounds``; return SPIN's verdict and statistics."""
+def run_spin(algorithm: str, rounds: int = 3, *, max_depth: int = 1_000_000, reduce: bool = True) -> SpinResult:
+    """Verify ``models/<algorithm>.pml`` with ``ROUNDS=rounds``; return SPIN's verdict and statistics.
+
+    ``reduce``: SPIN's partial-order reduction (on by default, as with plain ``-DSAFETY``)."""
     if algorithm not in SPIN_MODELS:
         raise KeyError(f"no Promela model for {algorithm!r}; have: {', '.join(SPIN_MODELS)}")
     spin, cc = require_tools()
@@ -65,7 +77,8 @@ def run_spin(algorithm: str, rounds: int = 3, *, max_depth: int = 1_000_000) -> 
         for f in MODELS_DIR.glob("*.pml"):
             shutil.copy(f, work / f.name)
         _run([spin, "-a", f"-DROUNDS={rounds}", src.name], work)
-        _run([cc, "-O2", "-DSAFETY", "-o", "pan", "pan.c"], work)
+        cflags = ("-O2", "-DSAFETY") + (() if reduce else ("-DNOREDUCE",))
+        _run([cc, *cflags, "-o", "pan", "pan.c"], work)
         t1 = time.perf_counter()
         out = _run(["./pan", f"-m{max_depth}"], work, check=False)
         pan_s = time.perf_counter() - t1
@@ -77,7 +90,9 @@ def run_spin(algorithm: str, rounds: int = 3, *, max_depth: int = 1_000_000) -> 
     m = re.search(r"pan:\d+: (.*)", out)
     if m:
         msg = m.group(1)
-    return SpinResult(algorithm, rounds, errors, states, transitions, seconds, pan_s, msg)
+    mem = re.search(r"([\d.]+)\s+total actual memory usage", out)
+    return SpinResult(algorithm, rounds, errors, states, transitions, seconds, pan_s, msg, cflags,
+                      float(mem.group(1)) if mem else 0.0)
 
 
 def _run(cmd: list[str], cwd: Path, check: bool = True) -> str:

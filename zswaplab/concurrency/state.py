@@ -5,9 +5,13 @@ its count of extra css references), the shared words of an algorithm (cursors, s
 counters), and per thread the references it holds (ghost state used only to check reference ownership).
 It is built from a :class:`zswaplab.kernel.memcg.MemcgTree` and mirrors its semantics:
 
-* lifecycle ``ONLINE`` → ``OFFLINE`` (``css_tryget_online`` fails, offline hooks run, base ref still
-  held) → ``ZOMBIE`` (base reference dropped, ``percpu_ref_kill``) → ``RELEASED`` (last reference gone,
-  unlinked from the parent's children list, as ``css_release_work_fn``);
+* lifecycle, in the kernel's order (``cgroup_destroy_locked`` → ``kill_css`` → ``css_killed_work_fn`` →
+  ``offline_css``, kernel/cgroup/cgroup.c, v6.12): ``ONLINE`` → ``DYING`` (``kill_css``: ``percpu_ref_kill``
+  has run, so ``css_tryget_online`` fails, but ``CSS_ONLINE`` is still set: ``mem_cgroup_online()`` is true
+  while the ``css_offline()`` hooks — the zswap cursor cleanup — run; the css is pinned by ``kill_css``'s own
+  ``css_get``, counted here as the base reference) → ``OFFLINE`` (``offline_css`` cleared ``CSS_ONLINE`` after
+  ``css_offline()`` returned) → ``ZOMBIE`` (``css_killed_work_fn``'s ``css_put``: only other holders keep it)
+  → ``RELEASED`` (last reference gone, unlinked from the parent's children list, as ``css_release_work_fn``);
 * a memcg's total references = extra references + base (until offline completes) + one structural
   reference per unreleased child (``init_and_link_css``), exactly as ``MemcgTree`` counts ``refcnt``;
 * the pre-order successor is ``MemcgTree.css_next_descendant_pre`` run on a view of the tree with the
@@ -26,8 +30,10 @@ from typing import Any, NamedTuple
 
 from zswaplab.kernel.memcg import CssState, MemcgTree
 
-ONLINE, OFFLINE, ZOMBIE, RELEASED = 0, 1, 2, 3
-STATUS_NAMES = ("online", "offline", "zombie", "released")
+ONLINE, DYING, OFFLINE, ZOMBIE, RELEASED = 0, 1, 2, 3, 4
+STATUS_NAMES = ("online", "dying", "offline", "zombie", "released")
+# mem_cgroup_online(): CSS_ONLINE is set (cleared by offline_css only after css_offline() returned)
+CSS_ONLINE_SET = (ONLINE, DYING)
 ROOT = 0
 
 
@@ -262,7 +268,7 @@ def _unhold(st: State, tid: int, m: int) -> bool:
 
 
 def _total_refs(model: Model, st: State, m: int) -> int:
-    base = 1 if st.status[m] in (ONLINE, OFFLINE) else 0
+    base = 1 if st.status[m] in (ONLINE, DYING, OFFLINE) else 0
     kids = sum(1 for c in model.children[m] if st.status[c] != RELEASED) if m != ROOT else 0
     return st.extra[m] + base + kids
 
@@ -404,7 +410,10 @@ def apply(model: Model, st: State, tid: int, op: Op) -> tuple[Any, tuple[str, ..
         return None, obs
     if k == "online":
         _check_alive(model, st, op.a, "mem_cgroup_online")
-        return st.status[op.a] == ONLINE, obs
+        return st.status[op.a] in CSS_ONLINE_SET, obs
+    if k == "dying":  # css_is_dying(): CSS_DYING is set by kill_css before percpu_ref_kill
+        _check_alive(model, st, op.a, "css_is_dying")
+        return st.status[op.a] != ONLINE, obs
     if k == "use":  # shrink_memcg(memcg): the caller must hold a reference on it
         m = op.a
         if m is not None:
@@ -414,10 +423,13 @@ def apply(model: Model, st: State, tid: int, op: Op) -> tuple[Any, tuple[str, ..
         return None, obs
     if k == "visit":  # ghost: a walker published its next position (fused with the preceding step)
         return None, _visit(model, st, op.a, op.b)
-    if k == "offline":  # css_offline starts: css_tryget_online fails from now on
+    if k == "kill":  # kill_css -> percpu_ref_kill: css_tryget_online fails from now on; CSS_ONLINE still set
+        st.status[op.a] = DYING
+        return None, obs
+    if k == "offline":  # offline_css after css_offline() returned: CSS_ONLINE cleared
         st.status[op.a] = OFFLINE
         return None, obs
-    if k == "drop_base":  # percpu_ref_kill: the base reference goes; released if nothing else holds it
+    if k == "drop_base":  # css_killed_work_fn: css_put of kill_css's reference; released if nothing else holds it
         st.status[op.a] = ZOMBIE
         _maybe_release(model, st, op.a)
         return None, obs
@@ -481,12 +493,16 @@ def describe(shape: TreeShape, specs: tuple[VarSpec, ...], op: Op, result: Any) 
         return f"css_put({L(op.a)})"
     if k == "online":
         return f"mem_cgroup_online({L(op.a)}) = {result}"
+    if k == "dying":
+        return f"css_is_dying({L(op.a)}) = {result}"
     if k == "use":
         return f"shrink_memcg({L(op.a)})" if op.a is not None else "end of pass (NULL)"
     if k == "visit":
         return f"(walk at {L(op.a)})"
+    if k == "kill":
+        return f"kill_css({L(op.a)}): percpu_ref_kill"
     if k == "offline":
-        return f"css_offline({L(op.a)})"
+        return f"offline_css({L(op.a)}): clear CSS_ONLINE"
     if k == "drop_base":
-        return f"percpu_ref_kill({L(op.a)})"
+        return f"css_put({L(op.a)}) (kill_css's reference)"
     return f"{k}{tuple(x for x in op[1:] if x is not None)}"

@@ -4,11 +4,24 @@ C CPUs run R kernel writeback threads (``shrink_worker`` style: advance the root
 batch, repeat) and M userspace proactive-writeback agents (``echo "1M source=zswap" > memory.reclaim``
 style: advance the target's cursor and write back batches until the budget is spent, then think). Every
 atomic operation of an algorithm costs time (:class:`Costs`); a contended spinlock either spins (the
-waiter burns its CPU; a random waiter wins at release) or queues (FIFO, like qspinlock). No preemption:
-a thread keeps its CPU until it thinks (agents) — spinlock sections are non-preemptible anyway.
+waiter burns its CPU; a random waiter wins at release) or queues (FIFO, like qspinlock).
 
-Output per strategy: lock-wait distribution, reclaim throughput and its regression against M = 0, agent
-throughput. Every cost default names its source or says it is an assumption; all are overridable.
+Besides the cursor, every written-back batch uses the resources all writers share:
+
+* the memcg's ``list_lru`` lock (``list_lru_walk_one`` isolates each entry under ``nlru->lock``) and one of
+  the swap cache's address-space locks (``add_to_swap_cache`` under ``xa_lock``, one address space per 64 MB
+  of swap: ``SWAP_ADDRESS_SPACE_PAGES``), each a FIFO server holding ``batch × hold`` per batch (the holds of
+  one batch are lumped into one reservation: an approximation of per-entry interleaving);
+* the swap device: a FIFO server of ``swap_bw_mb_s``; a writer may run ahead of it by the block layer's
+  queue (``swap_queue_pages``) and otherwise waits (it keeps its CPU while throttled: an approximation, the
+  kernel would sleep in ``blk_mq_get_tag``);
+* the CPUs: with ``preempt`` a thread yields its CPU at ``cond_resched()`` after each batch when another
+  thread is runnable (never inside a spinlock section), so a reclaim thread shares its CPU with agents once
+  they outnumber the CPUs.
+
+Output per cursor algorithm: lock-wait distribution, reclaim throughput and its regression against M = 0,
+agent throughput, waits on the shared resources. Every cost default is labelled "measured" (this machine,
+``zswaplab contention --calibrate``), "published" (with the source) or "assumption"; all are overridable.
 """
 
 from __future__ import annotations
@@ -21,7 +34,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .algorithms import Ctx, get_algorithm
-from .state import ONLINE, ROOT, Model, Op, State, TreeShape, Violation, apply
+from .state import ONLINE, ROOT, ZOMBIE, Model, Op, State, TreeShape, Violation, apply
 
 Gen = Generator[Op, Any, Any]
 
@@ -42,6 +55,12 @@ class Costs:
     agent_budget_pages: int = 256
     agent_interval_s: float = 2.0
     spinning: bool = True
+    swap_bw_mb_s: float = 2000.0
+    swap_queue_pages: int = 256
+    lru_hold_ns: float = 50.0
+    swapcache_hold_ns: float = 100.0
+    swap_spaces: int = 16
+    preempt: bool = True
 
     SOURCES = {
         "atomic_ns": "assumption: xchg/cmpxchg/load on a cache line shared between CPUs, ~20 ns",
@@ -59,7 +78,25 @@ class Costs:
         "agent_budget_pages": "\"1M\" per call = 256 pages (Hao's fairness runs used 1M and 6M, spec §2.6)",
         "agent_interval_s": "2 s between calls (Hao's fairness runs: 200 calls at 2 s intervals, spec §2.6)",
         "spinning": "spinning waiters, random winner (True) vs queued FIFO handoff like qspinlock (False)",
+        "swap_bw_mb_s": "published: sequential write bandwidth of a datacenter NVMe SSD, ~2 GB/s (vendor data "
+                        "sheets give 1.5-4 GB/s; a SATA SSD ~0.5 GB/s: set 500; 0 = unlimited)",
+        "swap_queue_pages": "published: blk-mq default nr_requests = 2 x BLKDEV_DEFAULT_RQ = 256 requests "
+                            "(block/blk-mq.c), one page each here",
+        "lru_hold_ns": "assumption: list_lru lock held per isolated entry (list_lru_walk_one -> "
+                       "shrink_memcg_cb up to the unlock), ~50 ns",
+        "swapcache_hold_ns": "assumption: swap-cache xa_lock held per entry (add_to_swap_cache), ~100 ns",
+        "swap_spaces": "kernel: one swap-cache address space per 64 MB of swap (SWAP_ADDRESS_SPACE_PAGES = "
+                       "2^14 pages); 16 = a 1 GiB swap device",
+        "preempt": "cond_resched() after each batch: a thread yields its CPU when another is runnable "
+                   "(voluntary preemption; never inside a spinlock section)",
     }
+
+    def labelled(self, measured: dict[str, str] | None = None) -> dict[str, str]:
+        """Provenance of each field; ``measured`` (field → description) replaces the default's label."""
+        out = dict(self.SOURCES)
+        for k, v in (measured or {}).items():
+            out[k] = v
+        return out
 
     @classmethod
     def names(cls) -> list[str]:
@@ -101,7 +138,7 @@ class SimConfig:
     pattern: str = "different"  # "same": every agent writes the same parent; "different": one cgroup each
     children: int = 10  # children of the shared parent (Hao's fairness setup: 10 children, spec §2.6)
     zombies: int = 0  # offline (zombie) memcgs interleaved in the tree, skipped by every walk
-    duration_s: float = 2.0
+    duration_s: float = 2.0  # measured window, after a warm-up of 1.5 agent intervals (when there are agents)
     seed: int = 0
     costs: Costs = field(default_factory=Costs)
 
@@ -129,6 +166,9 @@ class SimResult:
     reclaim_lock_waits_ns: list[float] = field(default_factory=list)
     cas_failures: int = 0
     events: int = 0
+    reclaim_resource_wait_ns: dict[str, float] = field(default_factory=lambda: {
+        "list_lru": 0.0, "swap_cache": 0.0, "swap_device": 0.0, "cpu": 0.0})
+    agents_called: int = 0  # distinct agents that completed at least one call in the measured window
 
     @property
     def reclaim_throughput(self) -> float:
@@ -209,7 +249,7 @@ def agent_program(ctx: Ctx, target: int, nbatches: int) -> Gen:
 
 # ------------------------------------------------------------------------------------------ driver
 class _Thread:
-    __slots__ = ("tid", "gen", "kind", "op", "result", "wait_since")
+    __slots__ = ("tid", "gen", "kind", "op", "result", "wait_since", "yield_cpu", "queued_since", "calls")
 
     def __init__(self, tid: int, gen: Gen, kind: str) -> None:
         self.tid = tid
@@ -218,6 +258,9 @@ class _Thread:
         self.op: Op | None = None
         self.result: Any = None
         self.wait_since = 0.0
+        self.yield_cpu = False  # at its next step, give the CPU to a runnable thread (cond_resched)
+        self.queued_since = 0.0
+        self.calls = 0
 
 
 class UnsafeAlgorithm(RuntimeError):
@@ -248,7 +291,7 @@ def _simulate(cfg: SimConfig) -> SimResult:
     st = State.initial_for(shape, model.specs, nthreads)
 
     for z in zombies:  # zombie = offline, base reference gone, pinned by one leftover reference
-        st.status[z] = 2
+        st.status[z] = ZOMBIE
         st.extra[z] = 1
     res = SimResult(cfg)
     nbatches = max(1, -(-c.agent_budget_pages // c.batch))
@@ -257,7 +300,10 @@ def _simulate(cfg: SimConfig) -> SimResult:
         threads.append(_Thread(i, reclaim_program(ctx), "reclaim"))
     for k in range(cfg.agents):
         threads.append(_Thread(cfg.reclaimers + k, agent_program(ctx, targets[k], nbatches), "agent"))
-    end_ns = cfg.duration_s * 1e9
+    # agents start at a random phase of their interval; the measured window starts after one interval, when
+    # every agent is in its steady rhythm (so even a short run sees the agents' real rate)
+    warm_ns = c.agent_interval_s * 1e9 * 1.5 if cfg.agents else 0.0
+    end_ns = warm_ns + cfg.duration_s * 1e9
     heap: list[tuple[float, int, int]] = []
     seq = 0
     free_cpus = cfg.cpus
@@ -275,14 +321,30 @@ def _simulate(cfg: SimConfig) -> SimResult:
             free_cpus -= 1
             schedule(t, tid)
         else:
+            threads[tid].queued_since = t
             runq.append(tid)
 
     def release_cpu(t: float) -> None:
         nonlocal free_cpus
         if runq:
-            schedule(t, runq.popleft())
+            nxt = runq.popleft()
+            if threads[nxt].kind == "reclaim" and t >= warm_ns:
+                res.reclaim_resource_wait_ns["cpu"] += t - max(warm_ns, threads[nxt].queued_since)
+            schedule(t, nxt)
         else:
             free_cpus += 1
+
+    busy: dict[Any, float] = {}  # shared FIFO resources: key -> busy until (ns)
+
+    def reserve(key: Any, t: float, hold: float) -> float:
+        """Queue on a FIFO resource at ``t`` for ``hold`` ns; return the wait."""
+        start = max(t, busy.get(key, 0.0))
+        busy[key] = start + hold
+        return start - t
+
+    bw = c.swap_bw_mb_s * 1e6 / 1e9  # bytes per ns
+    queue_ns = c.swap_queue_pages * 4096 / bw if bw > 0 else 0.0
+    lock_vars = [i for i, sp in enumerate(model.specs) if sp.kind == "lock"]
 
     mean_think = c.agent_interval_s * 1e9
     for th in threads:
@@ -302,6 +364,13 @@ def _simulate(cfg: SimConfig) -> SimResult:
             wake(now, th.tid)
             continue
         th = threads[tid]
+        if th.yield_cpu:  # cond_resched(): another thread is runnable, let it have this CPU
+            th.yield_cpu = False
+            if runq:
+                th.queued_since = now
+                runq.append(tid)
+                release_cpu(now)
+                continue
         op = th.op
         assert op is not None
         res.events += 1
@@ -318,7 +387,8 @@ def _simulate(cfg: SimConfig) -> SimResult:
                 waiters.append(tid)  # spins (keeps its CPU) until handed the lock
                 continue
             apply(model, st, tid, op)
-            _record_wait(res, th, 0.0)
+            if now >= warm_ns:
+                _record_wait(res, th, 0.0)
             cost = c.lock_ns
         elif k == "unlock":
             apply(model, st, tid, op)
@@ -329,21 +399,43 @@ def _simulate(cfg: SimConfig) -> SimResult:
                 wt = threads[w]
                 at = now + c.handoff_ns
                 apply(model, st, w, wt.op)
-                _record_wait(res, wt, at - wt.wait_since)
+                if now >= warm_ns:
+                    _record_wait(res, wt, at - wt.wait_since)
                 wt.op = _next(model, st, wt, None)
                 schedule(at + c.lock_ns, w)
             cost = c.atomic_ns
         elif k == "syscall":
             cost = c.agent_syscall_ns
         elif k == "done_call":
-            res.agent_calls += 1
+            if now >= warm_ns:
+                res.agent_calls += 1
+                th.calls += 1
+                if th.calls == 1:
+                    res.agents_called += 1
         else:
             result, _ = apply(model, st, tid, op)
             th.result = result
             if k == "use":
                 pages = c.batch if op.a is not None else 0
                 cost = pages * c.entry_wb_ns
-                if now + cost > end_ns:  # the batch would complete after the run: not counted
+                if pages:
+                    w_lru = reserve(("lru", op.a), now, pages * c.lru_hold_ns)
+                    w_sc = reserve(("swapcache", rng.randrange(max(1, c.swap_spaces))), now + w_lru,
+                                   pages * c.swapcache_hold_ns)
+                    done_cpu = now + w_lru + w_sc + cost
+                    w_dev = 0.0
+                    if bw > 0:
+                        reserve("device", now, pages * 4096 / bw)
+                        w_dev = max(0.0, busy["device"] - queue_ns - done_cpu)
+                    if th.kind == "reclaim" and now >= warm_ns:
+                        waits = res.reclaim_resource_wait_ns
+                        waits["list_lru"] += w_lru
+                        waits["swap_cache"] += w_sc
+                        waits["swap_device"] += w_dev
+                    cost = done_cpu + w_dev - now
+                    if c.preempt and not any(st.vars[v] == tid + 1 for v in lock_vars):
+                        th.yield_cpu = True
+                if not warm_ns <= now + cost <= end_ns:  # completes outside the measured window: not counted
                     pages = 0
                 if th.kind == "reclaim":
                     res.reclaim_pages += pages
@@ -414,3 +506,28 @@ def thresholds(rows: list[SweepRow], alg: str, limit: float) -> int | None:
         if r.algorithm == alg and r.regression > limit:
             return r.agents
     return None
+
+
+def vary(base: SimConfig, dim: str, value: Any) -> SimConfig:
+    """``base`` with one dimension changed: ``agents``, ``children``, ``zombies``, ``cpus`` or a cost field."""
+    if dim in ("agents", "children", "zombies", "cpus"):
+        return replace(base, **{dim: value})
+    if dim in Costs.names():
+        return replace(base, costs=replace(base.costs, **{dim: value}))
+    raise ValueError(f"unknown dimension {dim!r}")
+
+
+def regression_curve(base: SimConfig, alg: str, dim: str, values: tuple[Any, ...]) -> list[tuple[Any, float]]:
+    """Reclaim regression along one dimension: each point against the same configuration without agents."""
+    out = []
+    for v in values:
+        cfg = replace(vary(base, dim, v), algorithm=alg)
+        ref = simulate(replace(cfg, agents=0)).reclaim_throughput
+        r = simulate(cfg).reclaim_throughput
+        out.append((v, 1.0 - r / ref if ref > 0 else 0.0))
+    return out
+
+
+def onset(curve: list[tuple[Any, float]], limit: float) -> Any | None:
+    """First value of a curve whose regression exceeds ``limit`` (None: never)."""
+    return next((v for v, reg in curve if reg > limit), None)

@@ -2,7 +2,7 @@
 
 Reads return the kernel's text; writes parse exactly as the kernel does and raise ``OSError`` with the errno the
 kernel returns (mm/memcontrol.c ``memory_*_write``, ``memory_reclaim``/``user_proactive_reclaim``, the series'
-``zswap_writeback_only`` / ``source=zswap`` keys and v1's ``memory.zswap.proactive_writeback``; spec §1.14, §2).
+``zswap_writeback_only`` / ``source=zswap`` keys and v1's ``memory.zswap.proactive_writeback``; kernel-semantics §1.14, §2).
 Failed writes change nothing.
 """
 
@@ -13,13 +13,22 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .constants import MAX_SWAPPINESS, MIN_SWAPPINESS, PAGE_COUNTER_MAX, PAGE_SIZE, SWAPPINESS_ANON_ONLY
-from .memcg import MemCgroup
+from . import kparse
+from .constants import (
+    MAX_RECLAIM_RETRIES,
+    MAX_SWAPPINESS,
+    MIN_SWAPPINESS,
+    PAGE_COUNTER_MAX,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    SWAPPINESS_ANON_ONLY,
+)
+from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
+from .proactive import proactive_writeback
+from .vmscan import memory_reclaim
 
 if TYPE_CHECKING:
     from .system import Kernel
-
-ULONG_MAX = (1 << 64) - 1
 
 ROOT_FILES = ("cgroup.procs", "memory.pressure", "memory.reclaim", "memory.stat", "memory.zswap.writeback")
 CHILD_FILES = ROOT_FILES + (
@@ -40,76 +49,19 @@ def _err(code: int, msg: str = "") -> OSError:
     return OSError(code, msg or os.strerror(code))
 
 
-def simple_strtoull(s: str, base: int = 0) -> tuple[int, int]:
-    """``simple_strtoull(cp, &endp, base)`` (lib/vsprintf.c, v6.12 … v7.0): returns (value, characters consumed).
-
-    Base 0 autodetects ``0x`` (hex) and a leading ``0`` (octal); no sign, no overflow check (wraps at 64 bits).
-    """
-    i = 0
-    if base == 0:
-        if s[:2].lower() == "0x" and len(s) > 2 and s[2] in "0123456789abcdefABCDEF":
-            base, i = 16, 2
-        elif s[:1] == "0":
-            base = 8
-        else:
-            base = 10
-    val = 0
-    start = i
-    while i < len(s):
-        c = s[i]
-        d = int(c, 16) if c in "0123456789abcdefABCDEF" else 99
-        if d >= base:
-            break
-        val = (val * base + d) & ULONG_MAX
-        i += 1
-    if i == start and start == 2:  # "0x" with no digits: only the "0" was consumed
-        return 0, 1
-    return val, i
+def memparse(s: str, saturate: bool = False) -> tuple[int, int]:
+    """``memparse`` (lib/cmdline.c); see :func:`zswaplab.kernel.kparse.memparse`."""
+    return kparse.memparse(s, saturate)
 
 
-def memparse(s: str) -> tuple[int, int]:
-    """``memparse(ptr, &retptr)`` (lib/cmdline.c, v6.12 … v7.0): a number with an optional K/M/G/T/P/E suffix.
-
-    Returns (bytes, characters consumed); consumed == 0 means nothing was parsed.
-    """
-    val, n = simple_strtoull(s, 0)
-    if n == 0:
-        return 0, 0
-    shift = {"k": 10, "m": 20, "g": 30, "t": 40, "p": 50, "e": 60}.get(s[n:n + 1].lower())
-    if shift is not None:
-        val = (val << shift) & ULONG_MAX
-        n += 1
-    return val, n
-
-
-def _strstrip(s: str) -> str:
-    return s.strip(" \t\n\r\v\f")
-
-
-def page_counter_memparse(buf: str, max_token: str = "max") -> int:
-    """``page_counter_memparse(buf, "max", &nr_pages)`` (v6.12 … v7.0): "max" or a byte size rounded down to pages."""
-    buf = _strstrip(buf)
-    if buf == max_token:
-        return PAGE_COUNTER_MAX
-    val, n = memparse(buf)
-    if n == 0 or n != len(buf):
-        raise _err(errno.EINVAL)
-    return min(val // PAGE_SIZE, PAGE_COUNTER_MAX)
-
-
-def _match_int(s: str) -> int | None:
-    """``match_int`` on a ``%d`` argument: kstrtoint with base 0; None if it does not match."""
-    neg = s.startswith("-")
-    body = s[1:] if neg or s.startswith("+") else s
-    if not body:
-        return None
-    val, n = simple_strtoull(body, 0)
-    if n != len(body):
-        return None
-    v = -val if neg else val
-    if not -(1 << 31) <= v < (1 << 31):
-        return None
-    return v
+def page_counter_memparse(buf: str, max_token: str = "max", saturate: bool = False) -> int:
+    """``strstrip`` + ``page_counter_memparse(buf, "max", &nr_pages)`` (mm/memcontrol.c ``memory_max_write``,
+    ``swap_max_write``, ``zswap_max_write``; mm/page_counter.c): "max" or a byte size rounded down to pages; an
+    empty value (``"\\n"``) is 0; raises ``OSError(EINVAL)`` when text is left after the number."""
+    try:
+        return kparse.page_counter_memparse(kparse.strstrip(buf), PAGE_SIZE, PAGE_COUNTER_MAX, max_token, saturate)
+    except kparse.ParseError as e:
+        raise _err(e.errno) from None
 
 
 @dataclass(frozen=True)
@@ -121,22 +73,28 @@ class ReclaimRequest:
     zswap_only: bool  # the series' key (``zswap_writeback_only`` v2-v4, ``source=zswap`` v5)
 
 
-def parse_memory_reclaim(buf: str, iface: str | None, swappiness_max: bool) -> ReclaimRequest:
-    """``user_proactive_reclaim`` token parsing (mm/vmscan.c v6.17+; ``memory_reclaim`` before) with the series'
-    keys for ``iface`` ("zswap_writeback_only" or "source=zswap"); raises ``OSError(EINVAL)`` exactly where the
-    kernel returns -EINVAL (spec §1.14, §2.2, §2.5, §4.2)."""
-    buf = _strstrip(buf)
-    nr_bytes, n = memparse(buf)
+def parse_memory_reclaim(buf: str, iface: str | None, swappiness_max: bool,
+                         saturate: bool = False) -> ReclaimRequest:
+    """``user_proactive_reclaim`` token parsing (mm/vmscan.c v6.17+ … 7.2; ``memory_reclaim`` in mm/memcontrol.c
+    before) with the series' keys for ``iface`` ("zswap_writeback_only" or "source=zswap"); raises
+    ``OSError(EINVAL)`` exactly where the kernel returns -EINVAL (docs/kernel-semantics.md §"memory.reclaim").
+
+    ``strstrip``, ``memparse`` of the size (nothing parsed → EINVAL), ``strstrip`` again, then tokens split on
+    single spaces (``strsep``) and matched with ``match_token``: ``swappiness=%d`` (``match_int``: no ``+``, ``"-"``
+    alone is 0, 24+ characters is an error), ``swappiness=max`` (v6.15+) and the series' key.
+    """
+    buf = kparse.strstrip(buf)
+    nr_bytes, n = kparse.memparse(buf, saturate)
     if n == 0:
         raise _err(errno.EINVAL, "no size")
-    rest = _strstrip(buf[n:])
+    rest = kparse.strstrip(buf[n:])
     swappiness = -1
     zswap_only = False
     for tok in rest.split(" "):
         if not tok:
             continue
         if tok.startswith("swappiness="):
-            v = _match_int(tok[len("swappiness="):])
+            v = kparse.match_int(tok[len("swappiness="):], saturate)
             if v is not None:
                 if not MIN_SWAPPINESS <= v <= MAX_SWAPPINESS:
                     raise _err(errno.EINVAL, "swappiness out of range")
@@ -161,30 +119,42 @@ def parse_memory_reclaim(buf: str, iface: str | None, swappiness_max: bool) -> R
     return ReclaimRequest(nr_bytes, None if swappiness == -1 else swappiness, zswap_only)
 
 
-def parse_proactive_writeback_file(buf: str) -> tuple[int, int]:
-    """Parse v1's ``"[max=<bytes>] <age_seconds>"`` (series v1 2/3; spec §2.1) into (max bytes, age).
+def parse_proactive_writeback_file(buf: str, saturate: bool = False) -> tuple[int, int]:
+    """Parse v1's ``"[max=<bytes>] <age_seconds>"`` (series v1 2/3) into (max bytes, age).
 
     ``max=`` must consume its whole value (memparse); the age is a bare unsigned int given once; a missing or
     zero age, or a max below one page, is -EINVAL.
     """
-    max_bytes = ULONG_MAX
+    max_bytes = kparse.ULONG_MAX
     age: int | None = None
-    for tok in _strstrip(buf).split(" "):
+    for tok in kparse.strstrip(buf).split(" "):
         if not tok:
             continue
         if tok.startswith("max="):
-            v, n = memparse(tok[4:])
+            v, n = kparse.memparse(tok[4:], saturate)
             if n == 0 or n != len(tok) - 4:
                 raise _err(errno.EINVAL, "bad max=")
             max_bytes = v
             continue
-        v, n = simple_strtoull(tok, 10)
+        v, n = kparse.simple_strtoull(tok, 10, saturate)
         if n == 0 or n != len(tok) or age is not None or v > 0xFFFFFFFF:
             raise _err(errno.EINVAL, f"bad token {tok!r}")
         age = v
-    if age is None or age == 0 or (max_bytes >> 12) == 0:
+    if age is None or age == 0 or (max_bytes >> PAGE_SHIFT) == 0:
         raise _err(errno.EINVAL, "age required, non-zero; max must be at least one page")
     return max_bytes, age
+
+
+def parse_zswap_writeback(buf: str) -> bool:
+    """``zswap_writeback_write`` (mm/memcontrol.c, 6.8 … 7.2): ``kstrtoint(strstrip(buf), 0, &v)`` (its errno:
+    ERANGE outside ``int``, EINVAL for anything but a whole number), then EINVAL unless 0 or 1."""
+    try:
+        v = kparse.kstrtoint(kparse.strstrip(buf), 0)
+    except kparse.ParseError as e:
+        raise _err(e.errno) from None
+    if v not in (0, 1):
+        raise _err(errno.EINVAL)
+    return bool(v)
 
 
 class CgroupFS:
@@ -231,6 +201,8 @@ class CgroupFS:
     def listdir(self, path: str) -> list[str]:
         m = self._lookup(path)
         files = list(ROOT_FILES if m.is_root else CHILD_FILES)
+        if not self.k.config.config_zswap:  # the zswap cftypes exist only with CONFIG_ZSWAP
+            files = [f for f in files if not f.startswith("memory.zswap.")]
         if self.k.params.interface == "file" and not m.is_root:
             files.append("memory.zswap.proactive_writeback")
         return sorted(files) + sorted(c.name for c in m.children if c.online())
@@ -310,29 +282,29 @@ class CgroupFS:
             raw = text
         else:
             raw = text.encode("utf-8", "surrogateescape")
-        if len(raw) > PAGE_SIZE:
+        if len(raw) > PAGE_SIZE:  # kernfs_fop_write_iter: cgroup files have atomic_write_len = PAGE_SIZE
             raise _err(errno.E2BIG)
+        if not raw:  # cgroup_file_write: if (!nbytes) return 0;
+            return
         buf = raw.split(b"\0", 1)[0].decode("latin-1")  # kernfs hands a NUL-terminated copy
         if file in READ_ONLY:
             raise _err(errno.EINVAL, f"{file} is read-only")
         k = self.k
+        sat = bool(k.config.memparse_saturates)
         try:
             if file == "memory.reclaim":
                 self._memory_reclaim(m, buf)
             elif file == "memory.zswap.proactive_writeback":
                 self._proactive_writeback_file(m, buf)
             elif file == "memory.max":
-                m.memory_max = page_counter_memparse(buf)
+                m.memory_max = page_counter_memparse(buf, saturate=sat)
                 self._reclaim_to_limit(m)
             elif file == "memory.swap.max":
-                m.swap_max = page_counter_memparse(buf)
+                m.swap_max = page_counter_memparse(buf, saturate=sat)
             elif file == "memory.zswap.max":
-                m.zswap_max = page_counter_memparse(buf)
+                m.zswap_max = page_counter_memparse(buf, saturate=sat)
             elif file == "memory.zswap.writeback":
-                v = _match_int(_strstrip(buf))
-                if v is None or v not in (0, 1):
-                    raise _err(errno.EINVAL)
-                m.zswap_writeback = bool(v)
+                m.zswap_writeback = parse_zswap_writeback(buf)
             elif file == "cgroup.procs":
                 raise _err(errno.EINVAL, "the model has no tasks")
             else:
@@ -340,11 +312,31 @@ class CgroupFS:
         finally:
             k.run_pending_work()
 
+    def node_reclaim(self, nid: int, text: str | bytes) -> None:
+        """Write ``text`` to ``/sys/devices/system/node/node<nid>/reclaim``: ``reclaim_store`` (drivers/base/node.c,
+        6.17 … 7.2) → ``user_proactive_reclaim(buf, NULL, NODE_DATA(nid))``. The series' zswap key reaches
+        ``zswap_proactive_writeback(NULL, …)``, which returns -EINVAL (``if (!memcg)``). Approximation: plain
+        reclaim of a node reclaims from the root memcg over every node (the model has no per-node vmscan)."""
+        k = self.k
+        if not k.config.node_reclaim or not 0 <= nid < k.config.nr_nodes:
+            raise _err(errno.ENOENT, f"no node{nid}/reclaim")
+        raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
+        buf = raw[:PAGE_SIZE].split(b"\0", 1)[0].decode("latin-1")
+        try:
+            req = parse_memory_reclaim(buf, k.params.interface, bool(k.config.swappiness_max),
+                                       bool(k.config.memparse_saturates))
+            if req.zswap_only:
+                rc = self._proactive_writeback(None, req.nr_bytes)
+                if rc < 0:
+                    raise _err(-rc)
+                return
+            self._reclaim(k.tree.root, req.nr_bytes // PAGE_SIZE, req.swappiness)
+        finally:
+            k.run_pending_work()
+
     def _reclaim_to_limit(self, m: MemCgroup) -> None:
         """``memory_max_write``: reclaim until usage fits (MAX_RECLAIM_RETRIES failed rounds, then give up; the
         kernel would OOM-kill here)."""
-        from .constants import MAX_RECLAIM_RETRIES
-
         k = self.k
         retries = MAX_RECLAIM_RETRIES
         while k.memory_current(m) > m.memory_max * PAGE_SIZE and retries > 0:
@@ -355,7 +347,8 @@ class CgroupFS:
     def _memory_reclaim(self, m: MemCgroup, buf: str) -> None:
         """``memory_reclaim`` / ``user_proactive_reclaim``: parse, then reclaim or (series) write back."""
         k = self.k
-        req = parse_memory_reclaim(buf, k.params.interface, bool(k.config.swappiness_max))
+        req = parse_memory_reclaim(buf, k.params.interface, bool(k.config.swappiness_max),
+                                   bool(k.config.memparse_saturates))
         if req.zswap_only:
             rc = self._proactive_writeback(m, req.nr_bytes)
             if rc < 0:
@@ -364,23 +357,17 @@ class CgroupFS:
         self._reclaim(m, req.nr_bytes // PAGE_SIZE, req.swappiness)
 
     # the two actions behind memory.reclaim and v1's file (overridden by the fast core)
-    def _proactive_writeback(self, m: MemCgroup, nr_bytes: int, age_seconds: int | None = None) -> int:
-        from .proactive import proactive_writeback
-
+    def _proactive_writeback(self, m: MemCgroup | None, nr_bytes: int, age_seconds: int | None = None) -> int:
         return proactive_writeback(self.k, m, nr_bytes, age_seconds=age_seconds)
 
     def _reclaim(self, m: MemCgroup, nr_pages: int, swappiness: int | None) -> None:
-        from .vmscan import memory_reclaim
-
         memory_reclaim(self.k, m, nr_pages, swappiness)
 
     def _proactive_writeback_file(self, m: MemCgroup, buf: str) -> None:
-        """v1 ``memory.zswap.proactive_writeback`` write handler (series v1 2/3; spec §2.1)."""
-        from .memcg import mem_cgroup_zswap_writeback_enabled
-
+        """v1 ``memory.zswap.proactive_writeback`` write handler (series v1 2/3; kernel-semantics §2.1)."""
         if not mem_cgroup_zswap_writeback_enabled(m, self.k.config.zswap_enabled):
             raise _err(errno.EINVAL, "zswap writeback disabled")
-        max_bytes, age = parse_proactive_writeback_file(buf)
+        max_bytes, age = parse_proactive_writeback_file(buf, bool(self.k.config.memparse_saturates))
         rc = self._proactive_writeback(m, max_bytes, age)
         if rc < 0:
             raise _err(-rc)

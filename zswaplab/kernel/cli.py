@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from rich.console import Console
 from rich.table import Table
@@ -65,10 +67,18 @@ def demo(console: Console) -> None:
 
 
 @click.command("stat")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--profile", type=click.Choice(sorted(PROFILES)), default="mainline", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-def stat_cmd(profile: str, seed: int) -> None:
-    """Run the store-path example and print every cgroup's memory.stat zswap lines."""
+@click.option("--json", "as_json", is_flag=True, help="with PATH: print what was read as JSON")
+def stat_cmd(path: Path | None, profile: str, seed: int, as_json: bool) -> None:
+    """Run the store-path example and print every cgroup's memory.stat zswap lines; or, with PATH (a cgroup v2
+    directory, a copy of one, or a saved memory.stat), show that cgroup's and its children's zswap state."""
+    if path is not None:
+        from ..lab.cgstat import show
+
+        show(path, as_json)
+        return
     console = Console()
     _k, rows = store_path_demo(profile, seed)
     print_rows(console, rows)

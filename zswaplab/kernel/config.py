@@ -20,6 +20,8 @@ class KernelConfig:
     totalram_pages: int = 262_144  # 1 GiB of 4 KiB pages
     nr_nodes: int = 1
     swap_pages: int = 1 << 20  # 4 GiB swap device
+    # CONFIG_ZSWAP=n: no zswap at all; the series' proactive entry points return -EOPNOTSUPP
+    config_zswap: bool = True
     # /sys/module/zswap/parameters
     zswap_enabled: bool = True
     max_pool_percent: int = ZSWAP_MAX_POOL_PERCENT
@@ -30,11 +32,16 @@ class KernelConfig:
     # zsmalloc fragmentation factor applied to zswap_total_pages() (>= 1.0; 1.0 = no fragmentation)
     frag_factor: float = 1.0
     # ---- version behaviour (None = the profile's default) ----
-    # "mainline": shrink_memcg(memcg), one entry per node (§1.9) and the v6.11 shrink_worker (§1.10)
-    # "v4": shrink_memcg(memcg, nr_to_writeback) with the scan factor (§2.4)
-    # "batched": shrink_memcg(memcg, nr_to_scan) of v5 / the Jul-14 series (§2.5) with zswap_shrink_one_memcg
+    # "mainline": shrink_memcg(memcg), one entry per node (v6.12 … 7.2)
+    # "v4": shrink_memcg(memcg, nr_to_writeback) with the scan factor (series v4 1/5)
+    # "batched": shrink_memcg(memcg, nr_to_scan) of series v5 2/6 = the Jul-14 2/2 patch
     shrink_memcg_form: str | None = None
-    # the Jul-14 / v5 1/6 fix: memcg-disabled shrink_worker falls back to the root list
+    # "mainline": the do { } while (total > thr) loop of v6.11 … 7.2 and the Jul-14 series;
+    # "v4": zswap_try_to_writeback (series v4 2/5); "v5": the zswap_shrink_one_memcg loop (series v5 3/6)
+    shrink_worker_form: str | None = None
+    # series v1–v3: shrink_worker advances root_mem_cgroup->zswap_wb_iter, the root's proactive cursor
+    worker_root_wb_iter: bool | None = None
+    # the Jul-14 1/2 = v5 1/6 fix (in 7.2): memcg-disabled shrink_worker falls back to the root list
     memcg_disabled_fix: bool | None = None
     # incompressible pages stored as-is (2025/26 kernels) vs rejected (<= ~6.17)
     incompressible_store_as_is: bool | None = None
@@ -42,6 +49,10 @@ class KernelConfig:
     swappiness_max: bool | None = None
     # store path budget of the batched shrink_memcg: 1 (Jul-14) or num_node_state(N_NORMAL_MEMORY) (v5)
     store_shrink_nr: int | None = None
+    # /sys/devices/system/node/nodeN/reclaim (user_proactive_reclaim with a pgdat, 6.17+)
+    node_reclaim: bool | None = None
+    # lib/kstrtox.c + lib/cmdline.c: integer overflow saturates and memparse needs digits before a suffix (7.2)
+    memparse_saturates: bool | None = None
     # proactive writeback (issue 3): strategy and constants (None = the profile's)
     strategy: str | None = None
     wb_batch: int | None = None

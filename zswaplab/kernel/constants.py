@@ -1,4 +1,4 @@
-"""Kernel constants used by the model (values from spec §1.2, exact identifiers).
+"""Kernel constants used by the model (values from kernel-semantics §1.2, exact identifiers).
 
 Each constant names where it lives in the kernel tree.
 """
@@ -17,7 +17,9 @@ DEF_PRIORITY = 12  # include/linux/mmzone.h
 ZSWAP_MAX_POOL_PERCENT = 20  # mm/zswap.c module parameter max_pool_percent
 ZSWAP_ACCEPT_THRESHOLD_PERCENT = 90  # mm/zswap.c module parameter accept_threshold_percent
 
-PAGE_COUNTER_MAX = (1 << 63) - 1  # "max" for page counters (memory.max, memory.zswap.max)
+LONG_MAX = (1 << 63) - 1
+# include/linux/page_counter.h (64-bit): LONG_MAX / PAGE_SIZE, "max" for memory.max, memory.zswap.max, ...
+PAGE_COUNTER_MAX = LONG_MAX // PAGE_SIZE
 
 MIN_SWAPPINESS = 0
 MAX_SWAPPINESS = 200

@@ -1,6 +1,6 @@
 """A memcg-aware, NUMA-aware ``list_lru`` and its walker.
 
-Models mm/list_lru.c (v6.8 … v7.0; spec §1.1, §1.6): one FIFO list per (memcg, node), items added at the
+Models mm/list_lru.c (v6.8 … v7.0; kernel-semantics §1.1, §1.6): one FIFO list per (memcg, node), items added at the
 tail, walks from the head, and ``__list_lru_walk_one`` with the exact ``enum lru_status`` semantics and
 ``nr_to_walk`` accounting. Items are intrusive doubly-linked nodes (``prev``/``next`` attributes), so rotate,
 delete and splice are O(1) as in the kernel.
@@ -134,7 +134,7 @@ class WalkBudget:
 
 
 def list_lru_walk_one(lst: LruList, cb: WalkCallback, budget: WalkBudget) -> int:
-    """``__list_lru_walk_one`` (mm/list_lru.c, v6.8 … v7.0; spec §1.6).
+    """``__list_lru_walk_one`` (mm/list_lru.c, v6.8 … v7.0; kernel-semantics §1.6).
 
     Walks ``lst`` from the head with safe iteration. Every visited item costs one unit of
     ``budget.nr_to_walk`` (rotated and failed ones included); the walk ends when the budget is 0, at the end of

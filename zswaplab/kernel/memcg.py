@@ -1,6 +1,6 @@
 """The memory cgroup tree, css reference counting and ``mem_cgroup_iter``.
 
-Models mm/memcontrol.c and kernel/cgroup/cgroup.c as of Linux v6.12 … v7.0 (spec §1.1, §1.12):
+Models mm/memcontrol.c and kernel/cgroup/cgroup.c as of Linux v6.12 … v7.0 (kernel-semantics §1.1, §1.12):
 
 * a tree of memcgs whose children are kept in creation order (``cgroup->children``, ``css->sibling``);
 * lifecycle ``ONLINE`` → ``OFFLINE`` (dying / zombie: still reachable by ``mem_cgroup_iter``, but
@@ -10,7 +10,7 @@ Models mm/memcontrol.c and kernel/cgroup/cgroup.c as of Linux v6.12 … v7.0 (sp
   :class:`RefLedger` that records every reference taken or dropped so tests can assert that a walk
   leaves references at baseline and that nothing is put twice or used after release;
 * ``css_next_descendant_pre``, ``mem_cgroup_iter`` and ``mem_cgroup_iter_break`` with the exact
-  pre-order semantics of spec §1.12 (root first, ``None`` at the end, ``prev``'s reference dropped).
+  pre-order semantics of kernel-semantics §1.12 (root first, ``None`` at the end, ``prev``'s reference dropped).
 
 The root memcg is never reference counted by the iterator, as in the kernel.
 """
@@ -39,7 +39,7 @@ class CssState(enum.Enum):
 class MemcgStats:
     """Per-memcg *local* counters (this memcg only, not its subtree).
 
-    Gauges and events mirror the memcg stat items zswap uses (spec §1.1, §1.14):
+    Gauges and events mirror the memcg stat items zswap uses (kernel-semantics §1.1, §1.14):
     ``MEMCG_ZSWAP_B`` (bytes), ``MEMCG_ZSWAPPED`` (pages), ``MEMCG_ZSWAP_INCOMP`` (pages) and the events
     ``ZSWPIN``, ``ZSWPOUT``, ``ZSWPWB`` (pages). The RAM side adds anon/swap gauges and the disk
     swap events ``PSWPIN``/``PSWPOUT``. memory.stat prints subtree sums of these.
@@ -72,7 +72,7 @@ class MemcgStats:
 
 @dataclass(eq=False)
 class MemCgroup:
-    """``struct mem_cgroup`` with the fields zswap reads (spec §1.1)."""
+    """``struct mem_cgroup`` with the fields zswap reads (kernel-semantics §1.1)."""
 
     id: int
     name: str
@@ -288,7 +288,7 @@ class MemcgTree:
         return None
 
     def mem_cgroup_iter(self, root: MemCgroup | None, prev: MemCgroup | None) -> MemCgroup | None:
-        """``mem_cgroup_iter(root, prev, NULL)`` (mm/memcontrol.c, v6.12 … v7.0; spec §1.12).
+        """``mem_cgroup_iter(root, prev, NULL)`` (mm/memcontrol.c, v6.12 … v7.0; kernel-semantics §1.12).
 
         Returns the next memcg after ``prev`` in pre-order over ``root``'s subtree (``root`` itself first when
         ``prev is None``), holding a css reference on it unless it is ``root``; ``None`` at the end of the
@@ -334,7 +334,7 @@ class MemcgTree:
 
 
 def mem_cgroup_zswap_writeback_enabled(memcg: MemCgroup | None, zswap_enabled: bool = True) -> bool:
-    """``mem_cgroup_zswap_writeback_enabled`` (mm/memcontrol.c, v6.8+; spec §1.1, §5 Q8).
+    """``mem_cgroup_zswap_writeback_enabled`` (mm/memcontrol.c, v6.8+; kernel-semantics §1.1, §5 Q8).
 
     True if zswap is globally disabled or ``memcg`` is ``None``; otherwise false iff this memcg or any
     ancestor has ``memory.zswap.writeback`` = 0.

@@ -1,6 +1,6 @@
 """Proactive zswap writeback: each version of the 2026 series, with pluggable cursor strategies.
 
-Models the series "mm/zswap: Implement per-cgroup proactive writeback" (spec §2.1–§2.5, §3.2–§3.6):
+Models the series "mm/zswap: Implement per-cgroup proactive writeback" (kernel-semantics §2.1–§2.5, §3.2–§3.6):
 ``zswap_proactive_writeback`` of v1/v2/v3 (per-memcg ``zswap_wb_iter`` cursor, page budget, batch 128),
 ``zswap_try_to_writeback(..., proactive=true)`` of v4 (compressed-bytes budget passed as pages, fresh local walk)
 and ``zswap_proactive_writeback`` of v5 (exact bytes, ``zswap_shrink_one_memcg`` with shared scans/failures).
@@ -22,15 +22,22 @@ from __future__ import annotations
 import errno
 from typing import TYPE_CHECKING
 
-from .constants import NSEC_PER_SEC, PAGE_SHIFT, PAGE_SIZE
+from .constants import NSEC_PER_SEC, PAGE_SIZE
 from .list_lru import WalkBudget
 from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
-from .writeback import EBUSY_STOP, ShrinkWalkArg, ZswapShrinkState, _walk
+from .writeback import (
+    EBUSY_STOP,
+    WB_ITER,
+    ZswapShrinkState,
+    _walk,
+    proactive_walk_arg,
+    zswap_mem_cgroup_iter,
+    zswap_memcg_offline_cleanup_wb_iter,
+    zswap_shrink_one_memcg,
+)
 
 if TYPE_CHECKING:
     from .system import Kernel
-
-WB_ITER = "zswap_wb_iter"  # MemCgroup.ext key of the per-memcg cursor position
 
 
 # ------------------------------------------------------------------------------------------ cursors
@@ -80,17 +87,14 @@ class BatchEachCursor(RestartCursor):
 
 
 class PerMemcgCursor(ProactiveCursor):
-    """``zswap_mem_cgroup_iter(root)`` (v1 1/3, v3 1/4): the persistent ``root->zswap_wb_iter.pos``."""
+    """``zswap_mem_cgroup_iter(root)`` (v1 1/3, v3 1/4): the persistent ``root->zswap_wb_iter.pos``.
+
+    Each advance takes the cursor's lock once (``proactive_cursor_lock`` counts acquisitions): the per-memcg
+    spinlock, or the one global lock of ``per-memcg-global-lock``."""
 
     def next(self) -> MemCgroup | None:
-        k = self.k
-        if k.tree.memcg_disabled:  # v3: if (mem_cgroup_disabled()) return NULL;
-            return None
-        while True:
-            pos = k.tree.mem_cgroup_iter(self.root, self.root.ext.get(WB_ITER))  # type: ignore[arg-type]
-            self.root.ext[WB_ITER] = pos
-            if pos is None or k.tree.mem_cgroup_tryget_online(pos):
-                return pos
+        self.k.counters["proactive_cursor_lock"] += 1
+        return zswap_mem_cgroup_iter(self.k, self.root)
 
 
 def make_cursor(k: Kernel, root: MemCgroup) -> ProactiveCursor:
@@ -99,26 +103,13 @@ def make_cursor(k: Kernel, root: MemCgroup) -> ProactiveCursor:
         return RestartCursor(k, root)
     if s == "batch-each-then-check":
         return BatchEachCursor(k, root)
-    k.counters["proactive_cursor_lock"] += 1  # per-memcg lock or the global lock: one acquisition per advance
     return PerMemcgCursor(k, root)
 
 
-def zswap_memcg_offline_cleanup_wb_iter(k: Kernel, dead: MemCgroup) -> None:
-    """v1–v3 ``zswap_memcg_offline_cleanup``: move every ancestor's ``zswap_wb_iter`` off the dying memcg."""
-    p: MemCgroup | None = dead
-    while p is not None:
-        if p.ext.get(WB_ITER) is dead:
-            while True:
-                pos = k.tree.mem_cgroup_iter(p, p.ext.get(WB_ITER))  # type: ignore[arg-type]
-                p.ext[WB_ITER] = pos
-                if pos is None or pos.online():
-                    break
-        p = p.parent
-
-
 def install_profile_hooks(k: Kernel) -> None:
-    """Register the offline cleanup the profile's cursors need (only per-memcg cursors need one)."""
-    if k.params.strategy in ("per-memcg", "per-memcg-global-lock"):
+    """Register the v1–v3 offline cleanup (the ancestor walk) when per-memcg cursors exist: the proactive
+    strategy uses them, or the profile's ``shrink_worker`` keeps its cursor in the root's ``zswap_wb_iter``."""
+    if k.params.strategy in ("per-memcg", "per-memcg-global-lock") or k.config.worker_root_wb_iter:
         k.tree.offline_hooks.append(lambda m: zswap_memcg_offline_cleanup_wb_iter(k, m))
 
 
@@ -130,21 +121,9 @@ def release_cursors(k: Kernel) -> None:
             k.tree.mem_cgroup_iter_break(m, pos)  # type: ignore[arg-type]
 
 
-def proactive_walk_arg(k: Kernel, cutoff_ns: int | None = None) -> ShrinkWalkArg:
-    """The profile's ``zswap_shrink_walk_arg`` for a proactive walk (v1 2/3, v3 3/4, v4 3/5)."""
-    stat = k.params.stat
-    return ShrinkWalkArg(
-        proactive=True,
-        cutoff_ns=cutoff_ns,
-        bypass_second_chance=k.params.bypass_second_chance,
-        proactive_stat="pages" if stat == "zswpwb_proactive" else ("bytes_owner" if k.config.profile == "v4"
-                                                                  else None),
-    )
-
-
 # ------------------------------------------------------------------------------------------ v1 / v2 / v3
 def zswap_proactive_shrink_memcg(k: Kernel, memcg: MemCgroup, nr_to_write: int, cutoff_ns: int | None) -> int:
-    """``zswap_proactive_shrink_memcg(memcg, [cutoff,] nr_to_write)`` (v1 2/3, v2 2/4, v3 2/4; spec §2.1).
+    """``zswap_proactive_shrink_memcg(memcg, [cutoff,] nr_to_write)`` (v1 2/3, v2 2/4, v3 2/4; kernel-semantics §2.1).
 
     Per node: scan at most ``min(list length, nr_to_write * SCAN_RATIO)`` entries in walks of ``WB_BATCH``;
     stop at the goal; an -EEXIST stop moves on to the next node. Returns pages written or ``-ENOENT``.
@@ -174,11 +153,15 @@ def zswap_proactive_shrink_memcg(k: Kernel, memcg: MemCgroup, nr_to_write: int, 
     return written
 
 
-def zswap_proactive_writeback_v123(k: Kernel, root: MemCgroup, nr_max: int, cutoff_ns: int | None = None) -> int:
-    """``zswap_proactive_writeback(memcg, nr_max[, cutoff])`` of v1/v2/v3 (spec §2.1–§2.3).
+def zswap_proactive_writeback_v123(k: Kernel, root: MemCgroup | None, nr_max: int, cutoff_ns: int | None = None) -> int:
+    """``zswap_proactive_writeback(memcg, nr_max[, cutoff])`` of v1/v2/v3 (kernel-semantics §2.1–§2.3).
 
     Returns 0 or ``-EAGAIN``/``-EINTR``: v1/v2 succeed if anything was written, v3 only if all of it was.
     """
+    if root is None:  # node-level reclaim (user_proactive_reclaim with a pgdat): if (!memcg) return -EINVAL;
+        return -errno.EINVAL
+    if nr_max == 0:  # if (!nr_to_writeback) return 0;
+        return 0
     cursor = make_cursor(k, root)
     batch = k.params.wb_batch
     written = 0
@@ -197,7 +180,7 @@ def zswap_proactive_writeback_v123(k: Kernel, root: MemCgroup, nr_max: int, cuto
                     break
                 continue
             want = min(nr_max - written, batch) if cursor.check_goal_per_memcg else batch
-            shrunk = k.proactive_shrink_memcg_v123(m, want, cutoff_ns)
+            shrunk = k.steps.proactive_shrink_memcg(m, want, cutoff_ns)
             k.tree.mem_cgroup_put(m)
             if shrunk == -errno.ENOENT:
                 continue
@@ -231,10 +214,7 @@ def zswap_proactive_writeback_v4(k: Kernel, memcg: MemCgroup | None, nr_to_write
     s = ZswapShrinkState()
     ret = 0
     try:
-        while lower < upper or not cursor.check_goal_per_memcg:
-            if k.signal_pending:
-                ret = -errno.EINTR
-                break
+        while lower < upper or not cursor.check_goal_per_memcg:  # v4 3/5 checks no signal here
             it = cursor.next()
             if it is None:
                 if not cursor.check_goal_per_memcg and lower >= upper:
@@ -244,7 +224,7 @@ def zswap_proactive_writeback_v4(k: Kernel, memcg: MemCgroup | None, nr_to_write
                     break
                 continue
             want = min(upper - lower, k.params.wb_batch) if cursor.check_goal_per_memcg else k.params.wb_batch
-            shrunk = k.proactive_shrink_memcg_v4(it, want)
+            shrunk = k.steps.shrink_memcg_v4(it, want, True)
             k.tree.mem_cgroup_put(it)
             if shrunk == -errno.ENOENT:
                 continue
@@ -262,7 +242,7 @@ def zswap_proactive_writeback_v4(k: Kernel, memcg: MemCgroup | None, nr_to_write
 
 # ------------------------------------------------------------------------------------------ v5
 def zswap_proactive_writeback_v5(k: Kernel, memcg: MemCgroup | None, bytes_to_writeback: int) -> int:
-    """``zswap_proactive_writeback(memcg, bytes)`` (v5 4/6 + 5/6; spec §2.5).
+    """``zswap_proactive_writeback(memcg, bytes)`` (v5 4/6 + 5/6; kernel-semantics §2.5).
 
     Local iterator from the target, ``zswap_shrink_one_memcg`` with the shared scans/failures state (batch 64
     scanned entries per memcg visit, 16 cumulative failures → -EAGAIN), ``zswpwb_proactive_b`` added to the
@@ -286,11 +266,11 @@ def zswap_proactive_writeback_v5(k: Kernel, memcg: MemCgroup | None, bytes_to_wr
             it = cursor.next()
             if it is None and not cursor.check_goal_per_memcg and written >= bytes_to_writeback:
                 break
-            shrunk = k.proactive_shrink_one_memcg(it, s)
+            shrunk = zswap_shrink_one_memcg(k, it, s, k.params.wb_batch, proactive=True)
             if shrunk > 0:
                 written += shrunk
                 assert it is not None
-                k.count_proactive_bytes(it, shrunk)  # 5/6: on the iterated memcg
+                k.steps.count_proactive_bytes(it, shrunk)  # 5/6: on the iterated memcg
             k.tree.mem_cgroup_put(it)
             if shrunk == EBUSY_STOP:
                 ret = -errno.EAGAIN
@@ -302,21 +282,26 @@ def zswap_proactive_writeback_v5(k: Kernel, memcg: MemCgroup | None, bytes_to_wr
 
 
 # ------------------------------------------------------------------------------------------ entry points
-def proactive_writeback(k: Kernel, memcg: MemCgroup, nbytes: int, age_seconds: int | None = None) -> int:
-    """Dispatch a parsed request to the profile's driver. ``nbytes`` is the byte size the user wrote."""
-    iface = k.params.interface
-    if iface == "file":
+DRIVERS = {"v1-v3": zswap_proactive_writeback_v123, "v4": zswap_proactive_writeback_v4,
+           "v5": zswap_proactive_writeback_v5}
+
+
+def proactive_writeback(k: Kernel, memcg: MemCgroup | None, nbytes: int, age_seconds: int | None = None) -> int:
+    """Dispatch a parsed request to the profile's driver (``ProactiveParams.driver``). ``nbytes`` is the byte size
+    the user wrote, converted to the driver's budget unit; ``memcg`` is None for node-level reclaim
+    (``/sys/devices/system/node/nodeN/reclaim``). Without CONFIG_ZSWAP the series' ``zswap_proactive_writeback``
+    stub returns -EOPNOTSUPP."""
+    if not k.config.config_zswap:
+        return -errno.EOPNOTSUPP
+    p = k.params
+    if p.driver is None:
+        return -errno.EINVAL
+    budget = nbytes if p.budget_unit == "bytes" else nbytes // PAGE_SIZE
+    if p.interface == "file":  # v1: "[max=<bytes>] <age>"
         if age_seconds is None:
             return -errno.EINVAL
         cutoff = k.clock_ns - age_seconds * NSEC_PER_SEC
         if cutoff <= 0:
             return 0  # nothing can be that old
-        nr_max = nbytes >> PAGE_SHIFT
-        return zswap_proactive_writeback_v123(k, memcg, nr_max, cutoff)
-    if k.config.profile in ("v2", "v3") or (iface == "zswap_writeback_only" and k.params.budget_unit == "pages"):
-        return zswap_proactive_writeback_v123(k, memcg, nbytes // PAGE_SIZE)
-    if iface == "zswap_writeback_only":
-        return zswap_proactive_writeback_v4(k, memcg, nbytes // PAGE_SIZE)
-    if iface == "source=zswap":
-        return zswap_proactive_writeback_v5(k, memcg, nbytes)
-    return -errno.EINVAL
+        return zswap_proactive_writeback_v123(k, memcg, budget, cutoff)
+    return DRIVERS[p.driver](k, memcg, budget)

@@ -1,4 +1,4 @@
-"""Kernel profiles: mainline kernels and each version of the proactive writeback series (spec §1.15, §2).
+"""Kernel profiles: mainline kernels and each version of the proactive writeback series (kernel-semantics §1.15, §2).
 
 A profile fills the version-dependent fields of :class:`KernelConfig` and the proactive constants
 (:class:`ProactiveParams`); any of them can be overridden in the config.
@@ -14,7 +14,7 @@ from .constants import PAGE_SIZE
 
 @dataclass(frozen=True)
 class ProactiveParams:
-    """The series' constants for one profile (spec §1.2 "Series constants")."""
+    """The series' constants for one profile (kernel-semantics §1.2 "Series constants")."""
 
     interface: str | None  # None | "file" (v1) | "zswap_writeback_only" (v2-v4) | "source=zswap" (v5)
     strategy: str | None  # default cursor strategy of the proactive path
@@ -24,14 +24,53 @@ class ProactiveParams:
     stat: str | None  # "zswpwb_proactive" (pages, v1-v3) | "zswpwb_proactive_b" (bytes, v4/v5) | None
     budget_unit: str  # "pages" | "bytes/PAGE_SIZE" | "bytes"
     success: str  # "any" (v1/v2: 0 if anything written) | "full" (v3+: 0 only if the budget was met)
+    # where zswap_writeback_entry adds the proactive counter: "pages" (v1–v3 ZSWPWB_PROACTIVE event),
+    # "bytes_owner" (v4 MEMCG_ZSWPWB_PROACTIVE_B on the owner), None (v5 counts in its driver)
+    walk_stat: str | None = None
+    # the proactive driver (proactive.DRIVERS): "v1-v3" | "v4" | "v5"; None = no proactive interface
+    driver: str | None = None
 
 
 @dataclass(frozen=True)
 class Profile:
+    """One kernel version: the single source of truth for everything version-dependent. Lists elsewhere (the
+    lab's schema, the tests' profile lists) derive from :data:`PROFILES`; adding a version is a new entry here
+    plus, for a new mechanism, the driver or step it needs."""
+
     name: str
     description: str
     version_fields: dict[str, object]
     params: ProactiveParams
+
+    @property
+    def shrink_memcg_form(self) -> str:
+        return str(self.version_fields["shrink_memcg_form"])
+
+    @property
+    def shrink_worker_form(self) -> str:
+        return str(self.version_fields["shrink_worker_form"])
+
+    @property
+    def interface(self) -> str | None:
+        """None | "file" (v1) | "zswap_writeback_only" (v2–v4) | "source=zswap" (v5)."""
+        return self.params.interface
+
+    @property
+    def counter(self) -> str | None:
+        """The memory.stat key of the proactive counter."""
+        return self.params.stat
+
+    @property
+    def cursor_default(self) -> str | None:
+        return self.params.strategy
+
+    @property
+    def driver(self) -> str | None:
+        return self.params.driver
+
+    def request(self, nbytes: int, age_seconds: int = 1) -> tuple[str, str]:
+        """The cgroup file and text asking for ``nbytes`` of proactive writeback (see :func:`proactive_request`)."""
+        return proactive_request(self.name, nbytes, age_seconds)
 
 
 _NONE = ProactiveParams(None, None, 64, 16, False, None, "bytes", "full")
@@ -39,12 +78,19 @@ _NONE = ProactiveParams(None, None, 64, 16, False, None, "bytes", "full")
 # mainline 6.12 … mid-2026 behaviour shared by the series' base
 _MAINLINE_2026 = {
     "shrink_memcg_form": "mainline",
+    "shrink_worker_form": "mainline",
+    "worker_root_wb_iter": False,
     "memcg_disabled_fix": False,
     "incompressible_store_as_is": True,
     "swappiness_max": True,
     "store_shrink_nr": 1,
     "reclaim_batch_quarter": True,
+    "memparse_saturates": False,
+    "node_reclaim": True,
 }
+
+# series v1–v3 (1/3, 1/4): the worker's cursor is root_mem_cgroup->zswap_wb_iter
+_WB_ITER = {**_MAINLINE_2026, "worker_root_wb_iter": True}
 
 PROFILES: dict[str, Profile] = {
     p.name: p
@@ -53,36 +99,42 @@ PROFILES: dict[str, Profile] = {
             "6.12",
             "Linux 6.12 LTS (Debian bookworm-security): no incompressible store-as-is, no swappiness=max, "
             "memory.reclaim batches of min(remaining, SWAP_CLUSTER_MAX)",
-            {**_MAINLINE_2026, "incompressible_store_as_is": False, "swappiness_max": False,
+            {**_MAINLINE_2026, "incompressible_store_as_is": False, "swappiness_max": False, "node_reclaim": False,
              "reclaim_batch_quarter": False, "memcg_pswp_stat": False},
             _NONE,
         ),
         Profile("mainline", "mainline mid-2026 (v7.0 era), before the Jul-14 global-shrinker series",
                 dict(_MAINLINE_2026), _NONE),
+        Profile("7.2", "Linux 7.2.13 (Debian sid): mainline + the memcg-disabled shrink_worker fix (Jul-14 1/2) "
+                "and the saturating memparse/kstrto* of lib/",
+                {**_MAINLINE_2026, "memcg_disabled_fix": True, "memparse_saturates": True}, _NONE),
         Profile(
             "mm-new",
-            "mainline + the Jul-14 2026 series (batched shrink_memcg, memcg-disabled shrink_worker fix)",
+            "mainline + the Jul-14 2026 series: 1/2 memcg-disabled shrink_worker fix, 2/2 batched shrink_memcg "
+            "in the mainline worker loop",
             {**_MAINLINE_2026, "shrink_memcg_form": "batched", "memcg_disabled_fix": True, "store_shrink_nr": 1},
             _NONE,
         ),
-        Profile("v1", "series v1: memory.zswap.proactive_writeback \"[max=<bytes>] <age>\"", dict(_MAINLINE_2026),
-                ProactiveParams("file", "per-memcg", 128, 16, True, "zswpwb_proactive", "pages", "any")),
+        Profile("v1", "series v1: memory.zswap.proactive_writeback \"[max=<bytes>] <age>\"", dict(_WB_ITER),
+                ProactiveParams("file", "per-memcg", 128, 16, True, "zswpwb_proactive", "pages", "any",
+                                "pages", "v1-v3")),
         Profile("v2", "series v2: \"<size> zswap_writeback_only\", budget in pages, 0 if anything written",
-                dict(_MAINLINE_2026),
+                dict(_WB_ITER),
                 ProactiveParams("zswap_writeback_only", "per-memcg", 128, 16, False, "zswpwb_proactive", "pages",
-                                "any")),
+                                "any", "pages", "v1-v3")),
         Profile("v3", "series v3: as v2, 0 only when the whole budget was written (else EAGAIN/EINTR)",
-                dict(_MAINLINE_2026),
+                dict(_WB_ITER),
                 ProactiveParams("zswap_writeback_only", "per-memcg", 128, 16, False, "zswpwb_proactive", "pages",
-                                "full")),
+                                "full", "pages", "v1-v3")),
         Profile("v4", "series v4: compressed-bytes budget as bytes/PAGE_SIZE, no per-memcg cursor",
-                {**_MAINLINE_2026, "shrink_memcg_form": "v4"},
+                {**_MAINLINE_2026, "shrink_memcg_form": "v4", "shrink_worker_form": "v4"},
                 ProactiveParams("zswap_writeback_only", "restart", 64, 16, False, "zswpwb_proactive_b",
-                                "bytes/PAGE_SIZE", "full")),
+                                "bytes/PAGE_SIZE", "full", "bytes_owner", "v4")),
         Profile("v5", "series v5: \"<size> source=zswap\", exact bytes, batch 64, shared scans/failures",
-                {**_MAINLINE_2026, "shrink_memcg_form": "batched", "memcg_disabled_fix": True,
-                 "store_shrink_nr": None},
-                ProactiveParams("source=zswap", "restart", 64, 16, False, "zswpwb_proactive_b", "bytes", "full")),
+                {**_MAINLINE_2026, "shrink_memcg_form": "batched", "shrink_worker_form": "v5",
+                 "memcg_disabled_fix": True, "store_shrink_nr": None},
+                ProactiveParams("source=zswap", "restart", 64, 16, False, "zswpwb_proactive_b", "bytes", "full",
+                                driver="v5")),
     ]
 }
 
@@ -138,4 +190,9 @@ def proactive_request(profile: str, nbytes: int, age_seconds: int = 1) -> tuple[
     return "memory.reclaim", f"{nbytes} {iface}"
 
 
-__all__ = ["PAGE_SIZE", "PROFILES", "STRATEGIES", "ProactiveParams", "Profile", "proactive_request", "resolve"]
+def proactive_profiles() -> list[str]:
+    """The profiles with a proactive writeback interface, in :data:`PROFILES` order."""
+    return [n for n, p in PROFILES.items() if p.interface is not None]
+
+
+__all__ = ["PAGE_SIZE", "PROFILES", "proactive_profiles", "STRATEGIES", "ProactiveParams", "Profile", "proactive_request", "resolve"]

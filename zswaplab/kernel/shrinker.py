@@ -1,7 +1,7 @@
 """The zswap memory-pressure ("dynamic") shrinker and the ``do_shrink_slab`` arithmetic that drives it.
 
 Models ``zswap_shrinker_count`` / ``zswap_shrinker_scan`` (mm/zswap.c, v6.12+ with ``nr_disk_swapins``) and
-``do_shrink_slab`` (mm/shrinker.c) — spec §1.13. Off by default (``shrinker_enabled`` = N), as in the kernel.
+``do_shrink_slab`` (mm/shrinker.c) — kernel-semantics §1.13. Off by default (``shrinker_enabled`` = N), as in the kernel.
 """
 
 from __future__ import annotations

@@ -12,14 +12,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from . import vmscan
+from .cgroupfs import CgroupFS
 from .config import KernelConfig
 from .constants import MAX_RECLAIM_RETRIES, NSEC_PER_SEC, PAGE_SIZE
 from .list_lru import MemcgListLru
 from .memcg import MemCgroup, MemcgStats, MemcgTree
 from .page import Page, PageState
+from .proactive import install_profile_hooks
 from .profiles import resolve
 from .psi import Psi
-from .writeback import ZswapShrinkState
+from .steps import ReferenceSteps, ShrinkSteps
+from .writeback import shrink_worker, zswap_memcg_offline_cleanup
 from .zswap import ObjCgroup, ZswapPool, zswap_invalidate, zswap_load, zswap_total_pages
 
 
@@ -72,15 +75,11 @@ class Kernel:
         self.shrink_work_queued = False
         self.signal_pending = False
         self.psi = Psi()
+        self.steps: ShrinkSteps = ReferenceSteps(self)  # the per-memcg steps the drivers call
         self._init_memcg(self.tree.root)
-        from .proactive import install_profile_hooks
-        from .writeback import zswap_memcg_offline_cleanup
-
         self.tree.offline_hooks.append(lambda m: zswap_memcg_offline_cleanup(self, m))
         install_profile_hooks(self)
         self.tree.offline_hooks.append(self._reparent)
-        from .cgroupfs import CgroupFS
-
         self.fs = CgroupFS(self)
 
     # ------------------------------------------------------------------ memcg bookkeeping
@@ -293,8 +292,6 @@ class Kernel:
 
     def run_pending_work(self) -> None:
         """Run the queued ``shrink_worker`` (the model runs async work at the end of each top-level operation)."""
-        from .writeback import shrink_worker
-
         rounds = 0
         while self.shrink_work_queued and rounds < 4:
             self.shrink_work_queued = False
@@ -309,32 +306,6 @@ class Kernel:
         self.clock_ns += dt
         self.psi.advance(self.clock_ns)
         self.run_pending_work()
-
-    # ------------------------------------------------------------------ steps of the proactive drivers
-    # proactive.py's drivers call these per memcg visit; the fast core overrides them with compiled walks.
-    def proactive_shrink_memcg_v123(self, memcg: MemCgroup, nr_to_write: int, cutoff_ns: int | None) -> int:
-        """``zswap_proactive_shrink_memcg`` (series v1–v3)."""
-        from .proactive import zswap_proactive_shrink_memcg
-
-        return zswap_proactive_shrink_memcg(self, memcg, nr_to_write, cutoff_ns)
-
-    def proactive_shrink_memcg_v4(self, memcg: MemCgroup, nr_to_writeback: int) -> int:
-        """``shrink_memcg(memcg, nr, proactive=true)`` (series v4 1/5, 3/5)."""
-        from .proactive import proactive_walk_arg
-        from .writeback import shrink_memcg_v4
-
-        return shrink_memcg_v4(self, memcg, nr_to_writeback, proactive_walk_arg(self))
-
-    def proactive_shrink_one_memcg(self, memcg: MemCgroup | None, s: ZswapShrinkState) -> int:
-        """``zswap_shrink_one_memcg(memcg, state)`` on the proactive path (series v5 3/6, 4/6)."""
-        from .proactive import proactive_walk_arg
-        from .writeback import zswap_shrink_one_memcg
-
-        return zswap_shrink_one_memcg(self, memcg, s, self.params.wb_batch, proactive_walk_arg(self))
-
-    def count_proactive_bytes(self, memcg: MemCgroup, nbytes: int) -> None:
-        """``mod_memcg_state(memcg, MEMCG_ZSWPWB_PROACTIVE_B, bytes)`` (series v5 5/6)."""
-        memcg.stat.zswpwb_proactive_b += nbytes
 
     # ------------------------------------------------------------------ fault injection
     def inject_writeback(self, swp: int, kind: str) -> None:
@@ -365,6 +336,10 @@ class Kernel:
         """``/sys/kernel/debug/zswap/*``."""
         return self.zswap.stats.as_dict(zswap_total_pages(self) * PAGE_SIZE,
                                         bool(self.config.incompressible_store_as_is))
+
+    def zswap_total_pages(self) -> int:
+        """``zswap_total_pages()`` of this core (the drivers call it; the fast core keeps the pool size in G)."""
+        return zswap_total_pages(self)
 
     def memory_current(self, memcg: MemCgroup) -> int:
         return self._hier[memcg.id].usage_b

@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING
 from .constants import DEF_PRIORITY, MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX
 from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
 from .page import Page, PageState
-from .zswap import zswap_store
+from .shrinker import shrink_slab_zswap
+from .store import zswap_store
 
 if TYPE_CHECKING:
     from .system import Kernel
 
 
 def swap_writepage(k: Kernel, page: Page) -> bool:
-    """``shrink_folio_list`` → ``add_to_swap`` → ``swap_writepage`` for one anon page (v6.12+; spec §1.4 caller).
+    """``shrink_folio_list`` → ``add_to_swap`` → ``swap_writepage`` for one anon page (v6.12+; kernel-semantics §1.4 caller).
 
     Returns True if the page left RAM.
     """
@@ -75,8 +76,6 @@ def try_to_free_mem_cgroup_pages(k: Kernel, target: MemCgroup, nr_pages: int,
     Reclaims up to ``nr_pages`` anon pages from ``target``'s subtree and drives the zswap shrinker through
     ``shrink_slab`` when it is enabled. ``swappiness == 0`` scans no anon pages. Returns pages reclaimed.
     """
-    from .shrinker import shrink_slab_zswap
-
     reclaimed = 0
     scan_anon = swappiness != 0
     for priority in range(DEF_PRIORITY, -1, -1):
@@ -105,7 +104,7 @@ def try_to_free_mem_cgroup_pages(k: Kernel, target: MemCgroup, nr_pages: int,
 
 
 def memory_reclaim(k: Kernel, memcg: MemCgroup, nr_to_reclaim: int, swappiness: int | None) -> None:
-    """The ``memory.reclaim`` loop (``memory_reclaim`` / ``user_proactive_reclaim``; spec §1.14).
+    """The ``memory.reclaim`` loop (``memory_reclaim`` / ``user_proactive_reclaim``; kernel-semantics §1.14).
 
     6.12 reclaims in batches of ``min(remaining, SWAP_CLUSTER_MAX)``; newer kernels use ``remaining / 4``.
     A zero-progress round consumes one of MAX_RECLAIM_RETRIES retries; the zero-progress round after they are

@@ -1,7 +1,7 @@
 """zswap writeback: the LRU callback, ``zswap_writeback_entry``, ``shrink_memcg`` in each form, ``shrink_worker``
 with its global cursor, and the offline cleanup of that cursor.
 
-Models mm/zswap.c (spec §1.7–§1.11 for mainline v6.12 … mid-2026; §2.4–§2.5 for the series' reworked
+Models mm/zswap.c (kernel-semantics §1.7–§1.11 for mainline v6.12 … mid-2026; §2.4–§2.5 for the series' reworked
 ``shrink_memcg`` and worker). Which form runs is chosen by ``KernelConfig.shrink_memcg_form``:
 ``"mainline"`` (one entry per node), ``"v4"`` (v4 1/5, scan factor) or ``"batched"`` (v5 2/6 = Jul-14 2/2).
 """
@@ -16,13 +16,12 @@ from .constants import MAX_RECLAIM_RETRIES, PAGE_SHIFT, PAGE_SIZE
 from .list_lru import LruList, LruStatus, WalkBudget, list_lru_walk_one
 from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
 from .page import PageState
-from .zswap import ZswapEntry, zswap_accept_thr_pages, zswap_entry_free, zswap_total_pages  # noqa: F401
+from .zswap import ZswapEntry, zswap_accept_thr_pages, zswap_entry_free
 
 if TYPE_CHECKING:
     from .system import Kernel
 
 NR_ZSWAP_WB_BATCH = 64  # v4 1/5, v5 2/6, Jul-14 2/2
-ZSWAP_WB_SCAN_FACTOR = 16  # v4 1/5
 
 
 @dataclass
@@ -43,9 +42,15 @@ class ShrinkWalkArg:
     proactive_stat: str | None = None
 
 
+def proactive_walk_arg(k: Kernel, cutoff_ns: int | None = None) -> ShrinkWalkArg:
+    """The profile's ``zswap_shrink_walk_arg`` for a proactive walk (v1 2/3, v3 3/4, v4 3/5)."""
+    return ShrinkWalkArg(proactive=True, cutoff_ns=cutoff_ns, bypass_second_chance=k.params.bypass_second_chance,
+                         proactive_stat=k.params.walk_stat)
+
+
 # ------------------------------------------------------------------------------------------ entry writeback
 def zswap_writeback_entry(k: Kernel, entry: ZswapEntry, swp: int, arg: ShrinkWalkArg | None) -> int:
-    """``zswap_writeback_entry(entry, swpentry)`` (v6.12+; spec §1.8).
+    """``zswap_writeback_entry(entry, swpentry)`` (v6.12+; kernel-semantics §1.8).
 
     Outcomes: 0 (written to the swap device), ``-EEXIST`` (the slot already has a swap-cache folio — a racing
     swapin), ``-ENOMEM`` (folio allocation failed, or the entry vanished under us). Failures are injected with
@@ -62,14 +67,15 @@ def zswap_writeback_entry(k: Kernel, entry: ZswapEntry, swp: int, arg: ShrinkWal
     page = entry.page
     k.zswap.tree.pop(swp, None)
     owner = entry.objcg.memcg if entry.objcg is not None else None
+    proactive_stat = arg.proactive_stat if arg is not None and arg.proactive else None
     if owner is not None:
         owner.stat.zswpwb += 1
-        if arg is not None and arg.proactive:
-            if arg.proactive_stat == "pages":
-                owner.stat.zswpwb_proactive += 1
-                k.vm_events["zswpwb_proactive"] += 1
-            elif arg.proactive_stat == "bytes_owner":
-                owner.stat.zswpwb_proactive_b += entry.length
+        if proactive_stat == "pages":
+            owner.stat.zswpwb_proactive += 1  # count_objcg_events(objcg, ZSWPWB_PROACTIVE, 1)
+        elif proactive_stat == "bytes_owner":
+            owner.stat.zswpwb_proactive_b += entry.length
+    if proactive_stat == "pages":
+        k.vm_events["zswpwb_proactive"] += 1  # v1–v3: count_vm_event(ZSWPWB_PROACTIVE), objcg or not
     k.vm_events["zswpwb"] += 1
     k.zswap.stats.written_back_pages += 1
     zswap_entry_free(k, entry)
@@ -85,7 +91,7 @@ def zswap_writeback_entry(k: Kernel, entry: ZswapEntry, swp: int, arg: ShrinkWal
 
 
 def shrink_memcg_cb(k: Kernel, entry: ZswapEntry, lst: LruList, arg: ShrinkWalkArg | None) -> LruStatus:
-    """``shrink_memcg_cb`` (v6.12+ second chance; spec §1.7; v1 proactive age/second-chance rules §2.1).
+    """``shrink_memcg_cb`` (v6.12+ second chance; kernel-semantics §1.7; v1 proactive age/second-chance rules §2.1).
 
     A referenced entry loses the bit and rotates; otherwise it is rotated to the tail *before* writeback
     (so a failure leaves it rotated) and written back. ``-EEXIST`` stops the walk only when the caller passed
@@ -126,7 +132,7 @@ def _not_candidate(k: Kernel, memcg: MemCgroup | None) -> bool:
 
 # ------------------------------------------------------------------------------------------ shrink_memcg forms
 def shrink_memcg(k: Kernel, memcg: MemCgroup | None) -> int:
-    """``shrink_memcg(memcg)`` — mainline v6.12 … mid-2026 (spec §1.9).
+    """``shrink_memcg(memcg)`` — mainline v6.12 … mid-2026 (kernel-semantics §1.9).
 
     Walks one entry on each node's list of ``memcg`` (its own lists only). Returns 0 if something was written
     back, ``-EAGAIN`` if entries were scanned but none written, ``-ENOENT`` if writeback is disabled, the memcg
@@ -148,7 +154,7 @@ def shrink_memcg(k: Kernel, memcg: MemCgroup | None) -> int:
 def shrink_memcg_v4(
     k: Kernel, memcg: MemCgroup | None, nr_to_writeback: int, arg: ShrinkWalkArg | None = None
 ) -> int:
-    """``shrink_memcg(memcg, nr_to_writeback)`` — series v4 1/5 (spec §2.4).
+    """``shrink_memcg(memcg, nr_to_writeback)`` — series v4 1/5 (kernel-semantics §2.4).
 
     Budget = ``nr_to_writeback * PAGE_SIZE`` compressed bytes; per node scans at most
     ``min(list length, remaining pages * scan factor)`` entries in sub-walks of the batch size. Returns bytes
@@ -188,7 +194,7 @@ def shrink_memcg_v4(
 def shrink_memcg_batched(
     k: Kernel, memcg: MemCgroup | None, nr_to_scan: int, arg: ShrinkWalkArg | None = None
 ) -> int:
-    """``shrink_memcg(memcg, nr_to_scan)`` — series v5 2/6 and the Jul-14 2/2 final form (spec §2.5).
+    """``shrink_memcg(memcg, nr_to_scan)`` — series v5 2/6 and the Jul-14 2/2 final form (kernel-semantics §2.5).
 
     Scans at most ``nr_to_scan`` entries in total, each per-node list at most once per call (budget capped by
     the list length), unused budget handed to the next node. Returns compressed bytes written (>= 0) or
@@ -216,11 +222,11 @@ def shrink_memcg_batched(
 
 
 def zswap_store_shrink_memcg(k: Kernel, memcg: MemCgroup) -> bool:
-    """The memcg-limit branch of ``zswap_store`` (spec §1.4): True if the store may proceed.
+    """The memcg-limit branch of ``zswap_store`` (kernel-semantics §1.4): True if the store may proceed.
 
     mainline: ``shrink_memcg(memcg) == 0``; v4: ``shrink_memcg(memcg, 1) > 0``; batched: ``shrink_memcg(memcg,
     n) > 0`` with n = 1 (Jul-14) or the number of nodes (v5). The store then proceeds without re-checking the
-    memcg limit (spec §5 Q9).
+    memcg limit (kernel-semantics §5 Q9).
     """
     form = k.config.shrink_memcg_form
     if form == "mainline":
@@ -231,13 +237,35 @@ def zswap_store_shrink_memcg(k: Kernel, memcg: MemCgroup) -> bool:
     return shrink_memcg_batched(k, memcg, nr) > 0
 
 
-# ------------------------------------------------------------------------------------------ global cursor
-def zswap_iter_global(k: Kernel) -> MemCgroup | None:
-    """The locked advance of ``zswap_next_shrink`` (shrink_worker, v6.11+; ``zswap_iter_global`` in v4 2/5).
+# ------------------------------------------------------------------------------------------ cursors
+WB_ITER = "zswap_wb_iter"  # MemCgroup.ext key of the v1–v3 per-memcg cursor position (``memcg->zswap_wb_iter.pos``)
 
-    Under ``zswap_shrink_lock``: advance with ``mem_cgroup_iter`` until an online memcg (extra ref taken with
-    ``mem_cgroup_tryget_online``) or ``None`` (end of a full pass). The cursor keeps the iterator reference.
+
+def zswap_mem_cgroup_iter(k: Kernel, root: MemCgroup) -> MemCgroup | None:
+    """``zswap_mem_cgroup_iter(root)`` (series v1 1/3, v2/v3 1/4): under ``root->zswap_wb_iter.lock``, advance
+    ``root->zswap_wb_iter.pos`` with ``mem_cgroup_iter`` to the next online memcg (extra reference taken) or
+    ``None`` at the end of a full pass. ``shrink_worker`` of v1–v3 calls it on ``root_mem_cgroup``.
     """
+    if k.tree.memcg_disabled:  # v3: if (mem_cgroup_disabled()) return NULL;
+        return None
+    while True:
+        pos = k.tree.mem_cgroup_iter(root, root.ext.get(WB_ITER))  # type: ignore[arg-type]
+        root.ext[WB_ITER] = pos
+        if pos is None or k.tree.mem_cgroup_tryget_online(pos):
+            return pos
+
+
+def zswap_iter_global(k: Kernel) -> MemCgroup | None:
+    """The locked cursor advance of ``shrink_worker``.
+
+    v6.11 … 7.2 (and the series' v4/v5 ``zswap_iter_global``): under ``zswap_shrink_lock``, advance
+    ``zswap_next_shrink`` with ``mem_cgroup_iter`` until an online memcg (extra ref taken with
+    ``mem_cgroup_tryget_online``) or ``None`` (end of a full pass); the cursor keeps the iterator reference.
+    v1–v3 (``worker_root_wb_iter``): ``zswap_mem_cgroup_iter(root_mem_cgroup)`` — the same cursor as a
+    proactive request on the root cgroup.
+    """
+    if k.config.worker_root_wb_iter:
+        return zswap_mem_cgroup_iter(k, k.tree.root)
     while True:
         memcg = k.tree.mem_cgroup_iter(None, k.zswap_next_shrink)
         k.zswap_next_shrink = memcg
@@ -246,7 +274,7 @@ def zswap_iter_global(k: Kernel) -> MemCgroup | None:
 
 
 def zswap_memcg_offline_cleanup(k: Kernel, memcg: MemCgroup) -> None:
-    """``zswap_memcg_offline_cleanup(memcg)`` (v6.11+; spec §1.11): move the global cursor off a dying memcg."""
+    """``zswap_memcg_offline_cleanup(memcg)`` (v6.11 … 7.2): move the global cursor off a dying memcg."""
     if k.zswap_next_shrink is memcg:
         while True:
             k.zswap_next_shrink = k.tree.mem_cgroup_iter(None, k.zswap_next_shrink)
@@ -254,39 +282,69 @@ def zswap_memcg_offline_cleanup(k: Kernel, memcg: MemCgroup) -> None:
                 break
 
 
+def zswap_memcg_offline_cleanup_wb_iter(k: Kernel, dead: MemCgroup) -> None:
+    """``zswap_memcg_offline_cleanup(memcg)`` of series v1–v3 (1/3, 1/4): ``__zswap_memcg_offline_cleanup`` on
+    the dying memcg and on every ancestor up to and including the root — each cursor still at ``dead`` advances
+    to the next online memcg of its subtree."""
+    p: MemCgroup | None = dead
+    while p is not None:
+        if p.ext.get(WB_ITER) is dead:
+            while True:
+                pos = k.tree.mem_cgroup_iter(p, p.ext.get(WB_ITER))  # type: ignore[arg-type]
+                p.ext[WB_ITER] = pos
+                if pos is None or pos.online():
+                    break
+        p = p.parent
+
+
 # ------------------------------------------------------------------------------------------ shrink_worker
 def shrink_worker(k: Kernel) -> None:
-    """``shrink_worker(work)`` (v6.11 … mid-2026 and the series' v4/v5): global pool-limit writeback, in the form the configuration selects."""
+    """``shrink_worker(work)``: global pool-limit writeback down to the acceptance threshold, in the form the
+    configuration selects (``KernelConfig.shrink_worker_form``)."""
     k.counters["shrink_worker_runs"] += 1
-    form = k.config.shrink_memcg_form
+    form = k.config.shrink_worker_form
     if form == "mainline":
         _shrink_worker_mainline(k)
     elif form == "v4":
-        zswap_try_to_writeback_global(k, zswap_accept_thr_pages(k), zswap_total_pages(k))
+        zswap_try_to_writeback_global(k, zswap_accept_thr_pages(k), k.zswap_total_pages())
     else:
-        _shrink_worker_batched(k)
+        _shrink_worker_v5(k)
+
+
+def worker_shrink_memcg(k: Kernel, memcg: MemCgroup | None) -> tuple[int, bool]:
+    """One ``shrink_memcg`` call of the mainline worker loop in the configured ``shrink_memcg`` form:
+    (return value, counts as a failure). v6.11 … 7.2: ``shrink_memcg(memcg)``, failure ``ret != 0``; Jul-14 2/2:
+    ``shrink_memcg(memcg, NR_ZSWAP_WB_BATCH)``, failure ``ret <= 0``."""
+    form = k.config.shrink_memcg_form
+    if form == "mainline":
+        ret = k.steps.shrink_memcg(memcg)
+        return ret, ret != 0
+    if form == "v4":
+        ret = k.steps.shrink_memcg_v4(memcg, k.params.wb_batch, False)
+    else:
+        ret = k.steps.shrink_memcg_batched(memcg, k.params.wb_batch, False)
+    return ret, ret <= 0
 
 
 def _shrink_worker_mainline(k: Kernel) -> None:
-    """``shrink_worker`` v6.11 … mid-2026 (spec §1.10), with the optional memcg-disabled fix (v5 1/6)."""
+    """``shrink_worker`` v6.11 … 7.2 and the Jul-14 2026 series (1/2 + 2/2): ``do { … } while (zswap_total_pages()
+    > thr)``. -ENOENT skips a memcg without counting it (``continue`` re-checks the threshold); a NULL memcg ends
+    a pass. With ``memcg_disabled_fix`` (Jul-14 1/2 = v5 1/6, in 7.2) a NULL memcg while memcg is disabled falls
+    through to ``shrink_memcg(NULL)``, the root list."""
     thr = zswap_accept_thr_pages(k)
     s = ZswapShrinkState()
-    memcg_disabled = k.tree.memcg_disabled
-    while True:  # do { ... } while (zswap_total_pages() > thr)
+    fall_through = k.tree.memcg_disabled and bool(k.config.memcg_disabled_fix)
+    while True:
         memcg = zswap_iter_global(k)
-        if memcg is None and memcg_disabled and k.config.memcg_disabled_fix:
-            ret = shrink_memcg(k, None)  # fix: the root list is the only target
-            if ret == -errno.ENOENT or s.attempted(ret != 0):
-                break
-        elif memcg is None:
+        if memcg is None and not fall_through:
             if s.end_of_pass():
                 break
         else:
-            ret = shrink_memcg(k, memcg)
+            ret, failed = worker_shrink_memcg(k, memcg)
             k.tree.mem_cgroup_put(memcg)
-            if ret != -errno.ENOENT and s.attempted(ret != 0):
+            if ret != -errno.ENOENT and s.attempted(failed):
                 break
-        if not zswap_total_pages(k) > thr:
+        if not k.zswap_total_pages() > thr:
             break
 
 
@@ -326,9 +384,9 @@ EBUSY_STOP = -errno.EBUSY
 
 def zswap_shrink_one_memcg(
     k: Kernel, memcg: MemCgroup | None, s: ZswapShrinkState, nr_to_scan: int = NR_ZSWAP_WB_BATCH,
-    arg: ShrinkWalkArg | None = None,
+    proactive: bool = False,
 ) -> int:
-    """``zswap_shrink_one_memcg(memcg, state)`` (v5 3/6; spec §2.5): one step of a caller-driven walk.
+    """``zswap_shrink_one_memcg(memcg, state)`` (v5 3/6): one step of a caller-driven walk.
 
     ``memcg is None`` (with memcg enabled) marks the end of a full pass. Returns bytes written (>= 0) or
     ``-EBUSY`` when the caller must stop (16 cumulative failures, or memcg disabled and the root list empty).
@@ -336,7 +394,7 @@ def zswap_shrink_one_memcg(
     disabled = k.tree.memcg_disabled
     if memcg is None and not disabled:
         return EBUSY_STOP if s.end_of_pass() else 0
-    shrunk = shrink_memcg_batched(k, memcg, nr_to_scan, arg)
+    shrunk = k.steps.shrink_memcg_batched(memcg, nr_to_scan, proactive)
     if shrunk == -errno.ENOENT:
         return EBUSY_STOP if disabled else 0
     if s.attempted(shrunk <= 0):
@@ -344,11 +402,13 @@ def zswap_shrink_one_memcg(
     return shrunk
 
 
-def _shrink_worker_batched(k: Kernel) -> None:
-    """``shrink_worker`` of v5 3/6 / Jul-14 (spec §2.5): batch 64, loop while the pool is above threshold."""
+def _shrink_worker_v5(k: Kernel) -> None:
+    """``shrink_worker`` of series v5 3/6 (not the Jul-14 patch, which keeps the mainline loop): ``while
+    (zswap_total_pages() > thr)`` over ``zswap_shrink_one_memcg`` with batch 64; the memcg-disabled fallback
+    (v5 1/6) is part of ``zswap_shrink_one_memcg``."""
     s = ZswapShrinkState()
     thr = zswap_accept_thr_pages(k)
-    while zswap_total_pages(k) > thr:
+    while k.zswap_total_pages() > thr:
         memcg = zswap_iter_global(k)
         ret = zswap_shrink_one_memcg(k, memcg, s, k.params.wb_batch)
         k.tree.mem_cgroup_put(memcg)
@@ -357,7 +417,7 @@ def _shrink_worker_batched(k: Kernel) -> None:
 
 
 def zswap_try_to_writeback_global(k: Kernel, lower: int, upper: int) -> None:
-    """``zswap_try_to_writeback(lower_pages, upper_pages)`` non-proactive path (v4 2/5; spec §2.4)."""
+    """``zswap_try_to_writeback(lower_pages, upper_pages)`` non-proactive path (v4 2/5; kernel-semantics §2.4)."""
     s = ZswapShrinkState()
     while lower < upper:
         memcg = zswap_iter_global(k)
@@ -365,24 +425,28 @@ def zswap_try_to_writeback_global(k: Kernel, lower: int, upper: int) -> None:
             if s.end_of_pass():
                 break
             continue
-        shrunk = shrink_memcg_v4(k, memcg, min(upper - lower, k.params.wb_batch))
+        shrunk = k.steps.shrink_memcg_v4(memcg, min(upper - lower, k.params.wb_batch), False)
         k.tree.mem_cgroup_put(memcg)
-        upper = zswap_total_pages(k)
+        upper = k.zswap_total_pages()
         if shrunk != -errno.ENOENT and s.attempted(shrunk <= 0):
             break
 
 
 __all__ = [
     "NR_ZSWAP_WB_BATCH",
+    "WB_ITER",
     "ShrinkWalkArg",
     "ZswapShrinkState",
+    "proactive_walk_arg",
     "shrink_memcg",
     "shrink_memcg_batched",
     "shrink_memcg_cb",
     "shrink_memcg_v4",
     "shrink_worker",
     "zswap_iter_global",
+    "zswap_mem_cgroup_iter",
     "zswap_memcg_offline_cleanup",
+    "zswap_memcg_offline_cleanup_wb_iter",
     "zswap_shrink_one_memcg",
     "zswap_store_shrink_memcg",
     "zswap_writeback_entry",

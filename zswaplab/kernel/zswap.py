@@ -1,6 +1,6 @@
 """The zswap pool: entries, store, load, invalidate, limits and global statistics.
 
-Models mm/zswap.c of Linux v6.12 … v7.0 (spec §1.1–§1.5). Functions take the :class:`~zswaplab.kernel.system.Kernel`
+Models mm/zswap.c of Linux v6.12 … v7.0 (kernel-semantics §1.1–§1.5). Functions take the :class:`~zswaplab.kernel.system.Kernel`
 as their first argument; it stands for the kernel's global state.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from .constants import PAGE_COUNTER_MAX, PAGE_SIZE
-from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
+from .memcg import MemCgroup
 
 if TYPE_CHECKING:
     from .page import Page
@@ -53,7 +53,7 @@ class ZswapEntry:
 
 @dataclass
 class ZswapDebugfs:
-    """The counters of ``/sys/kernel/debug/zswap/`` (mm/zswap.c, v6.12+; spec §1.14)."""
+    """The counters of ``/sys/kernel/debug/zswap/`` (mm/zswap.c, v6.12+; kernel-semantics §1.14)."""
 
     pool_limit_hit: int = 0
     reject_reclaim_fail: int = 0
@@ -103,7 +103,7 @@ def zswap_accept_thr_pages(k: Kernel) -> int:
 
 
 def zswap_check_limits(k: Kernel) -> bool:
-    """``zswap_check_limits()`` (v6.10+; spec §1.3): latch full at ``>=`` max, unlatch at ``<=`` threshold.
+    """``zswap_check_limits()`` (v6.10+; kernel-semantics §1.3): latch full at ``>=`` max, unlatch at ``<=`` threshold.
 
     Returns True when the store must be rejected.
     """
@@ -119,7 +119,7 @@ def zswap_check_limits(k: Kernel) -> bool:
 
 # ------------------------------------------------------------------------------------------ memcg limit
 def obj_cgroup_may_zswap(k: Kernel, objcg: ObjCgroup) -> bool:
-    """``obj_cgroup_may_zswap(objcg)`` (mm/memcontrol.c, v6.8+; spec §1.4).
+    """``obj_cgroup_may_zswap(objcg)`` (mm/memcontrol.c, v6.8+; kernel-semantics §1.4).
 
     Walks from the objcg's memcg up to (not including) the root; an ancestor with ``memory.zswap.max`` = 0
     refuses; one whose subtree's compressed bytes (``MEMCG_ZSWAP_B``) in pages reach its max refuses.
@@ -140,65 +140,6 @@ def obj_cgroup_memcg(objcg: ObjCgroup | None) -> MemCgroup | None:
     return None if objcg is None else objcg.memcg
 
 
-# ------------------------------------------------------------------------------------------ store
-def zswap_store(k: Kernel, page: Page) -> bool:
-    """``zswap_store(folio)`` for a base page (v6.12 … v7.0; spec §1.4).
-
-    The caller (``swap_writepage``) has allocated ``page.swp`` and filtered zero-filled pages. On success the
-    entry is charged to the page's objcg, marked referenced and added at the LRU tail; ``ZSWPOUT`` is counted.
-    On rejection while the pool is full, ``shrink_worker`` is queued.
-    """
-    from .writeback import zswap_store_shrink_memcg
-
-    if not k.config.zswap_enabled:
-        return False
-    cfg = k.config
-    objcg = k.get_obj_cgroup_from_page(page)
-    pool = k.zswap
-    if objcg is not None and not obj_cgroup_may_zswap(k, objcg):
-        memcg = objcg.memcg
-        if not zswap_store_shrink_memcg(k, memcg):
-            return _reject(k)
-    if zswap_check_limits(k):
-        return _reject(k)
-    length = page.clen
-    if length >= PAGE_SIZE:
-        memcg = obj_cgroup_memcg(objcg)
-        if cfg.incompressible_store_as_is and mem_cgroup_zswap_writeback_enabled(memcg, cfg.zswap_enabled):
-            length = PAGE_SIZE  # stored as-is (2025/26 kernels)
-        else:
-            # <= ~6.17: the compressor cannot fit the output in PAGE_SIZE and fails (reject_compress_fail, as
-            # the 6.12 VM run counts it); dlen > PAGE_SIZE from a compressor that does not fail would be
-            # zs_malloc -ENOSPC (reject_compress_poor)
-            pool.stats.reject_compress_fail += 1
-            return _reject(k)
-    assert page.swp is not None
-    old = pool.tree.pop(page.swp, None)
-    if old is not None:
-        zswap_entry_free(k, old)
-    entry = ZswapEntry(page.swp, length, objcg, page.nid, k.clock_ns, page)
-    pool.tree[page.swp] = entry
-    pool.total_bytes += length
-    pool.stats.stored_pages += 1
-    incomp = length == PAGE_SIZE
-    if incomp:
-        pool.stats.stored_incompressible_pages += 1
-    if objcg is not None:
-        k.mod_memcg_zswap(objcg.memcg, length, 1, 1 if incomp else 0)
-        objcg.memcg.stat.zswpout += 1
-    page.entry = entry
-    # list_lru_add(&zswap_list_lru, &entry->lru, nid, memcg) -- last step: visible to writeback from now
-    k.zswap_lru.list_of(k.lru_memcg_id(objcg), entry.nid).add_tail(entry)
-    k.vm_events["zswpout"] += 1
-    return True
-
-
-def _reject(k: Kernel) -> bool:
-    if k.zswap.pool_reached_full:
-        k.queue_shrink_work()
-    return False
-
-
 # ------------------------------------------------------------------------------------------ free / load
 def zswap_entry_free(k: Kernel, entry: ZswapEntry) -> None:
     """``zswap_entry_free`` (v6.10+): remove from the LRU, free the handle, uncharge the objcg."""
@@ -216,7 +157,7 @@ def zswap_entry_free(k: Kernel, entry: ZswapEntry) -> None:
 
 
 def zswap_load(k: Kernel, page: Page) -> bool:
-    """``zswap_load(folio)`` (v6.12+; spec §1.5): exclusive load — the entry is erased and freed.
+    """``zswap_load(folio)`` (v6.12+; kernel-semantics §1.5): exclusive load — the entry is erased and freed.
 
     Returns False when zswap has no entry for the slot (-ENOENT: the caller reads from disk).
     """

@@ -172,6 +172,11 @@ class ModelAdapter:
         return str(page.state.value)
 
     @staticmethod
+    def clen(page: Any) -> int:
+        """Compressed length of the page in bytes."""
+        return int(page.clen)
+
+    @staticmethod
     def page_id(page: Any) -> int:
         return int(page.id)
 

@@ -1,4 +1,8 @@
-"""``zswaplab demo`` (lab part): scenarios a, b and c at demo size, one verdict table per review question."""
+"""``zswaplab demo`` (lab part): scenarios a, b and c at demo size, one section per review question.
+
+Each section is data first (:func:`sections`: question, answer, table), rendered on the terminal or as JSON.
+The answer sentences are computed from the rows (:mod:`zswaplab.lab.answers`), never fixed text.
+"""
 
 from __future__ import annotations
 
@@ -6,82 +10,118 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
-from ..common.units import fmt_bytes
+from . import answers, fmt
 from .adapter import errno_name
 from .runner import run_variant
 from .schema import load_scenario
 
-DIR = Path(__file__).resolve().parents[2] / "scenarios"
+DIR = Path(__file__).resolve().parents[1] / "scenarios"
 STRATEGIES = ["restart", "per-memcg", "per-memcg-global-lock", "batch-each-then-check"]
 
+Section = dict[str, Any]
 
-def _runs(stem: str, overrides: dict[str, list[Any]]) -> list[tuple[Any, dict[str, Any]]]:
+
+def _runs(stem: str, overrides: dict[str, list[Any]]) -> tuple[Any, list[tuple[Any, dict[str, Any]]]]:
     sf = load_scenario(DIR / f"{stem}.toml")
-    return [run_variant(v, scenario_name=sf.name, snapshots=False)
-            for v in sf.variants(reduced=True, overrides=overrides)]
+    vs = sf.variants(reduced=True, overrides=overrides)
+    return vs[0].scenario, [run_variant(v, scenario_name=sf.name, snapshots=False) for v in vs]
 
 
-def question_a(console: Console) -> None:
-    runs = _runs("a_repeated_small_budgets", {"profile": ["v5"], "strategy": STRATEGIES, "wb_batch": [64], "child_size": ["4M"],
-                                              "budget": ["16K"]})
-    t = Table(title="(a) Is the missing per-memcg cursor a problem in practice?  v5, 10 children, 40 calls "
-                    "of 16K (< one 64-entry batch)", title_justify="left")
-    for col in ("strategy", "Jain", "starved after 10", "calls until all", "min share", "max share"):
-        t.add_column(col, justify="left" if col == "strategy" else "right")
-    for r, m in runs:
-        t.add_row(r.strategy, f"{m['jain']:.3f}" if m["jain"] is not None else "–",
-                  str(len(m["starved_after"]["10"])), str(m["calls_until_all"] or "never"),
-                  f"{m['min_share']:.2f}", f"{m['max_share']:.2f}")
-    console.print(t)
-    res = {r.strategy: m for r, m in runs}
-    starved = len(res["restart"]["starved_after"]["10"])
-    console.print(f"  verdict: with budgets below one batch, restart (v4/v5) serves the first children only "
-                  f"({starved} of 10 starved after 10 calls); a cursor or one batch per child fixes it.\n")
+def question_a() -> Section:
+    sc, runs = _runs("a_repeated_small_budgets", {"profile": ["v5"], "strategy": STRATEGIES, "wb_batch": [64],
+                                                  "child_size": ["4M"], "budget": ["16K"]})
+    r0, m0 = runs[0]
+    calls = m0["calls"]
+    per_child = sum(m0["eligible_bytes"].values()) // max(1, len(m0["eligible_bytes"]))
+    rows = [[r.strategy, fmt.ratio(m["jain"]), f"{len(answers.never_written(m))} of {len(m['eligible_bytes'])}",
+             str(m["calls_until_all"] or "never"), fmt.percent(m["min_share"]), fmt.percent(m["max_share"])]
+            for r, m in runs]
+    return {
+        "id": "a", "question": sc.scenario.question,
+        "setup": f"{r0.profile}, {len(r0.children)} children with {fmt.size(per_child)} each in zswap (compressed), "
+                 f"{calls} calls of {fmt.size(sc.timeline[0].size)} on the parent "
+                 "(less than one 64-entry batch)",
+        "answer": answers.fairness(runs),
+        "header": ["strategy", "Jain", "never written", "all by call", "smallest share", "largest share"],
+        "rows": rows,
+        "notes": "Jain: 1 = every child gave the same fraction of its zswap; never written: children with no "
+                 f"writeback in all {calls} calls; share: a child's part of all bytes written.",
+    }
 
 
-def question_b(console: Console) -> None:
-    runs = _runs("b_premature_abort", {"strategy": STRATEGIES})
-    t = Table(title="(b) Does the agent abort before the inactive memory is written back?  2 children x "
-                    "(2M inactive + 2M active), 32K steps", title_justify="left")
-    for col in ("strategy", "aborted", "at step", "child", "inactive written", "active written"):
-        t.add_column(col, justify="left" if col == "strategy" else "right")
+def question_b() -> Section:
+    sc, runs = _runs("b_premature_abort", {"strategy": STRATEGIES})
+    r0, _m = runs[0]
+    a0 = sc.timeline[0]
+    per = {g: b // max(1, len(r0.children)) for g, b in r0.zswap_bytes.items()}
+    rows = []
     for r, _m in runs:
         a = r.agents[0]
-        t.add_row(r.strategy, "yes" if a.aborted else "no", str(a.abort_step or "–"), a.abort_child or "–",
-                  fmt_bytes(a.bytes_by_group.get("inactive", 0)), fmt_bytes(a.bytes_by_group.get("active", 0)))
-    console.print(t)
-    a = {r.strategy: r.agents[0] for r, _m in runs}
-    console.print(f"  verdict: restart aborts after writing {fmt_bytes(a['restart'].bytes_by_group.get('inactive', 0))}"
-                  f" of {fmt_bytes(a['per-memcg'].bytes_by_group.get('inactive', 0))} inactive memory (only the "
-                  "first child's); with a cursor the agent gets all inactive memory out before refaults stop it.\n")
+        rows.append([r.strategy, str(a.abort_step) if a.aborted else "no trip", fmt.child(a.abort_child),
+                     f"{fmt.size(a.bytes_by_group.get('inactive', 0))} of {fmt.size(r.zswap_bytes.get('inactive'))}",
+                     fmt.size(a.bytes_by_group.get("active", 0))])
+    return {
+        "id": "b", "question": sc.scenario.question,
+        "setup": f"zswaplab.agent (sim backend) on {r0.parent}: {len(r0.children)} children "
+                 f"({', '.join(fmt.child(c) for c in r0.children)}) with {fmt.size(per.get('inactive'))} inactive + "
+                 f"{fmt.size(per.get('active'))} active in zswap each (compressed), {fmt.size(a0.step)} steps, "
+                 f"stop when a child's refaults exceed {fmt.rate(a0.refault_rate)}",
+        "answer": answers.agent(runs),
+        "header": ["strategy", "stopped at step", "by child", "inactive written", "active written"],
+        "rows": rows,
+        "notes": "sizes are compressed bytes written back to swap before the agent stopped.",
+    }
 
 
-def question_c(console: Console) -> None:
-    runs = _runs("c_selftests", {})
-    t = Table(title="(c) The series' selftests on the model, and the v5 edge case (spec §5 Q3)",
-              title_justify="left")
-    for col in ("case", "result", "detail"):
-        t.add_column(col)
+def question_c() -> Section:
+    sc, runs = _runs("c_selftests", {})
+    rows = []
     for r, _m in runs:
         failed = [c.label for c in r.checks if not c.passed] + [e.label for e in r.expects if not e.passed]
         last = r.calls[-1] if r.calls else None
-        detail = f"proactive call: {errno_name(last.errno)}, {sum(last.pages.values())} pages" if last else ""
-        t.add_row(f"selftest {r.profile}", "PASS" if not failed else "FAIL: " + ", ".join(failed), detail)
-    for r, _m in _runs("c_v5_referenced_edge", {"profile": ["v5"], "entries": [1023, 1024]}):
+        detail = (f"{errno_name(last.errno)}, {fmt.pages(sum(last.pages.values()))}" if last else "–")
+        rows.append([f"selftest {r.profile}", "PASS" if not failed else "FAIL", detail])
+    _sc, edge = _runs("c_v5_referenced_edge", {"profile": ["v5"], "entries": [1023, 1024]})
+    nothing = []
+    for r, _m in edge:
         c0 = r.calls[0]
-        t.add_row(f"v5, {r.axes['entries']} referenced entries, one call",
-                  "writes" if c0.pages else "writes NOTHING",
-                  f"{errno_name(c0.errno)}, {sum(c0.pages.values())} pages")
-    console.print(t)
-    console.print("  verdict: v5 rotates 16 x 64 = 1024 referenced entries and gives up: on a memcg holding >= 1024 "
-                  "freshly stored entries (the selftest's own workload) one call returns EAGAIN having written "
-                  "nothing.\n")
+        n = r.axes["entries"]
+        rows.append([f"v5, {n} referenced entries", "writes" if c0.pages else "writes nothing",
+                     f"{errno_name(c0.errno)}, {fmt.pages(sum(c0.pages.values()))}"])
+        if not c0.pages:
+            nothing.append((n, errno_name(c0.errno)))
+    answer = answers.checks(runs) or ""
+    if nothing:
+        n, err = min(nothing)
+        wrote = [r.axes["entries"] for r, _m in edge if r.calls[0].pages]
+        answer += (f" One v5 call on a memcg holding {n} freshly stored (referenced) entries answers {err} having "
+                   "written nothing" + (f", while {max(wrote)} entries still get written" if wrote else "") + ".")
+    return {
+        "id": "c", "question": sc.scenario.question + " And the v5 edge case (second chance, 16 × 64 rotations)?",
+        "setup": "the series' selftest test_zswap_proactive_writeback replayed per version; one v5 call per "
+                 "edge case",
+        "answer": answer.strip(),
+        "header": ["case", "result", "the proactive call answered"],
+        "rows": rows,
+        "notes": "",
+    }
+
+
+def sections() -> list[Section]:
+    return [question_a(), question_b(), question_c()]
+
+
+def print_section(console: Console, s: Section) -> None:
+    from .cli import rich_table
+
+    console.print(f"[bold]({s['id']}) {s['question']}[/]", highlight=False)
+    console.print(f"[bold green]Answer:[/] {s['answer']}", highlight=False)
+    console.print(rich_table(None, s["header"], s["rows"]))
+    console.print(f"[dim]{s['setup']}. {s['notes']}[/]\n", highlight=False)
 
 
 def run_demo(console: Console) -> None:
     console.rule("[bold]lab: the review's questions, answered on the model")
-    question_a(console)
-    question_b(console)
-    question_c(console)
+    for fn in (question_a, question_b, question_c):
+        print_section(console, fn())

@@ -162,8 +162,10 @@ def summarize(
         "bytes": tb,
         "share_pages": sp,
         "share_bytes": sb,
-        "total_pages": sum(tp.values()),
-        "total_bytes": sum(tb.values()),
+        # everything the calls wrote, including memcgs that are not children of the metrics parent (a target
+        # without children writes its own entries: the selftests)
+        "total_pages": sum(sum(c.pages.values()) for c in calls),
+        "total_bytes": sum(sum(c.bytes.values()) for c in calls),
         "jain": jain_index(xs),
         "cv": coefficient_of_variation(xs),
         "min_share": min(elig_sb) if elig_sb else None,

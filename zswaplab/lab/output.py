@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .records import RunRecord, to_json
+from .records import AgentRun, AgentStep, CallRecord, CheckResult, ExpectResult, RunRecord, to_json
 
 
 def variant_dirname(variant: str) -> str:
@@ -43,6 +43,7 @@ def run_summary(run: RunRecord, metrics: dict[str, Any]) -> dict[str, Any]:
         "expects": to_json(run.expects),
         "counters": run.counters,
         "placement_after_setup": run.placement,
+        "zswap_bytes_after_setup": run.zswap_bytes,
     }
 
 
@@ -74,11 +75,80 @@ def write_run(out: Path, run: RunRecord, metrics: dict[str, Any]) -> Path:
     return d
 
 
-def write_summary(out: Path, scenario: str, runs: list[tuple[RunRecord, dict[str, Any]]]) -> Path:
+def summary_doc(scenario: str, runs: list[tuple[RunRecord, dict[str, Any]]], *, question: str = "",
+                description: str = "", answers: list[str] | None = None) -> dict[str, Any]:
+    """The whole run as one JSON document (summary.json, and ``--json`` on the terminal)."""
+    return {"scenario": scenario, "question": question, "description": description, "answers": answers or [],
+            "variants": [run_summary(r, m) for r, m in runs]}
+
+
+def write_summary(out: Path, scenario: str, runs: list[tuple[RunRecord, dict[str, Any]]], **meta: Any) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     p = out / "summary.json"
     with open(p, "w") as f:
-        json.dump({"scenario": scenario, "variants": [run_summary(r, m) for r, m in runs]}, f, indent=1,
-                  sort_keys=True)
+        json.dump(summary_doc(scenario, runs, **meta), f, indent=1, sort_keys=True)
         f.write("\n")
     return p
+
+
+class OutputError(ValueError):
+    """A run directory cannot be read back (names the file)."""
+
+
+def load_runs(out: Path) -> tuple[dict[str, Any], list[tuple[RunRecord, dict[str, Any]]]]:
+    """Read a ``--out`` directory back: the summary document and the records the report needs (calls, agent
+    runs, checks, counters; not the writeback log). Re-rendering needs no re-run."""
+    p = out / "summary.json"
+    try:
+        doc = json.loads(p.read_text())
+    except OSError as e:
+        raise OutputError(f"{p}: cannot read: {e.strerror} (is {out} a `zswaplab run --out` directory?)") from None
+    except json.JSONDecodeError as e:
+        raise OutputError(f"{p}:{e.lineno}: not JSON: {e.msg}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("variants"), list):
+        raise OutputError(f"{p}: not a run's summary (no 'variants'); give the directory `zswaplab run --out` "
+                          "wrote, not one variant's")
+    runs = []
+    for v in doc["variants"]:
+        m = v["metrics"]
+        cpath = out / variant_dirname(v["variant"]) / "calls.jsonl"
+        try:
+            calls = [CallRecord(**json.loads(line)) for line in cpath.read_text().splitlines() if line]
+        except OSError as e:
+            raise OutputError(f"{cpath}: cannot read: {e.strerror}") from None
+        order = [kv.split("=", 1)[0] for kv in v["variant"].split(",")]  # summary.json sorts keys; names do not
+        axes = {k: v["axes"][k] for k in sorted(v["axes"], key=lambda k: order.index(k) if k in order else len(order))}
+        rec = RunRecord(
+            scenario=v["scenario"], variant=v["variant"], axes=axes, profile=v["profile"],
+            strategy=v["strategy"], seed=v["seed"], parent=v["parent"], children=list(m.get("children", [])),
+            eligible=dict(m.get("eligible_bytes", {})), calls=calls,
+            agents=[AgentRun(**{**a, "steps": [AgentStep(**s) for s in a["steps"]]}) for a in v.get("agents", [])],
+            checks=[CheckResult(**c) for c in v.get("checks", [])],
+            expects=[ExpectResult(**e) for e in v.get("expects", [])],
+            counters=v.get("counters", {}), placement=v.get("placement_after_setup", {}),
+            zswap_bytes=v.get("zswap_bytes_after_setup", {}),
+        )
+        runs.append((rec, m))
+    return doc, runs
+
+
+def stats_series(path: Path, key: str, memcgs: tuple[str, ...] = ()) -> dict[str, list[float]]:
+    """``key`` of every memcg (or of ``memcgs``) over the steps of a ``stats.csv``."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise OutputError(f"{path}: cannot read: {e.strerror}") from None
+    if rows and key not in rows[0]:
+        known = [k for k in rows[0] if k not in ("step", "clock_ns", "action", "memcg")]
+        from .schema import did_you_mean
+
+        raise OutputError(f"{path}: no column {key!r}{did_you_mean(key, known)} (keys: {', '.join(known)})")
+    out: dict[str, list[float]] = {}
+    for r in rows:
+        if (memcgs and r["memcg"] not in memcgs) or (not memcgs and r["memcg"] == "/"):
+            continue
+        out.setdefault(r["memcg"], []).append(float(r[key] or 0))
+    if memcgs and not out:
+        raise OutputError(f"{path}: no rows for memcg {', '.join(memcgs)}")
+    return out

@@ -52,19 +52,22 @@ class AgentStep:
     errno: int
     written_pages: dict[str, int]  # cumulative per child
     refaulted_pages: dict[str, int]  # cumulative per child (written-back pages read back from disk)
-    refault_rate: dict[str, float]  # refaulted / written per child (0 when nothing written)
+    # per child: bytes/s of refaults over the step (memory.stat pswpin × PAGE_SIZE / step length): what the
+    # agent's refault_rate guardrail reads
+    refault_rate: dict[str, float]
 
 
 @dataclass(frozen=True, slots=True)
 class AgentRun:
     target: str
-    threshold: float
+    threshold: float  # the refault_rate guardrail, bytes/s
     steps: list[AgentStep]
     aborted: bool
     abort_step: int | None  # 1-based step after which the agent aborted
     abort_child: str | None
     bytes_by_group: dict[str, int]  # compressed bytes written back while the agent ran, per population group
     pages_by_group: dict[str, int]
+    outcomes: list[list[str]] = field(default_factory=list)  # the agent's outcome of each target, per cycle
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,7 @@ class RunRecord:
     expects: list[ExpectResult] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)  # debugfs + shrink_worker counters at the end
     placement: dict[str, dict[str, int]] = field(default_factory=dict)  # group -> page states after setup
+    zswap_bytes: dict[str, int] = field(default_factory=dict)  # group -> compressed bytes in zswap after setup
     wall_seconds: float = 0.0
 
 

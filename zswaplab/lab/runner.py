@@ -20,12 +20,12 @@ import heapq
 import operator
 import random
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from . import metrics as M
 from .adapter import PAGE_SIZE, KernelSetup, ModelAdapter, errno_name, proactive_key, proactive_request
+from .agentrun import request_bytes, run_agent
 from .records import (
     AgentRun,
     AgentStep,
@@ -56,7 +56,8 @@ from .schema import (
     expand_template,
 )
 
-Progress = Callable[[int, int], None]  # (steps done, steps total)
+Progress = Callable[[int, int], None]  # (steps done, steps total) of the current phase
+Phase = Callable[[str, int], None]  # (phase name, its steps total): a new phase starts
 
 
 class RunError(RuntimeError):
@@ -89,7 +90,7 @@ def count_steps(sc: Scenario) -> int:
         if isinstance(a, ProactiveAction | ReclaimAction):
             n += a.repeat
         elif isinstance(a, AgentAction):
-            n += a.max_steps
+            n += a.max_steps * a.cycles
         else:
             n += 1
     return n
@@ -101,8 +102,9 @@ _OPS = {">": operator.gt, ">=": operator.ge, "==": operator.eq, "<=": operator.l
 
 class Runner:
     def __init__(self, variant: Variant, *, scenario_name: str, progress: Progress | None = None,
-                 snapshots: bool = True, fast: bool = False) -> None:
+                 snapshots: bool = True, fast: bool = False, phase: Phase | None = None) -> None:
         self.fast = fast
+        self.phase = phase
         self.v = variant
         self.sc = variant.scenario
         self.progress = progress
@@ -214,7 +216,11 @@ class Runner:
         ram = [it for it in items if it[0].where == "ram"]
         max_age = max((it[0].age for it in items), default=0.0)
         start = self.a.clock_ns
-        for pop, path, _ in zs + ram:
+        if self.phase:
+            self.phase("setup: populations", len(items))
+        for i, (pop, path, _) in enumerate(zs + ram):
+            if self.progress:
+                self.progress(i, len(items))
             due = start + int((max_age - pop.age) * 1e9)
             if due > self.a.clock_ns:
                 self.a.advance((due - self.a.clock_ns) / 1e9)
@@ -229,11 +235,17 @@ class Runner:
         self._drain_writebacks()
         for name, pages in self.groups.items():
             where: dict[str, int] = {}
+            zbytes = 0
             for p in pages:
                 st = self.a.state(p)
                 where[st] = where.get(st, 0) + 1
+                if st == "zswap":
+                    zbytes += self.a.clen(p)
             self.rec.placement[name] = dict(sorted(where.items()))
+            self.rec.zswap_bytes[name] = zbytes
         self.t0 = self.a.clock_ns
+        if self.phase:
+            self.phase("timeline", self.steps_total)
         self._snapshot("setup")
         self.baseline = {p: self.a.stat(p) for p in self.a.memcg_paths()}
         self.baseline_counters = self.a.counters()
@@ -263,22 +275,8 @@ class Runner:
         except ValueError as e:
             raise RunError(f"{self.v.name}: {e}") from None
         self._drain_writebacks()
-        self.current_call = len(self.rec.calls)
         err = self.a.write(target, file, text)
-        new = self._drain_writebacks()
-        self.current_call = None
-        pages: dict[str, int] = {}
-        byts: dict[str, int] = {}
-        for w in new:
-            if not w.proactive:
-                continue
-            key = self._child_of(w.owner) or w.owner
-            pages[key] = pages.get(key, 0) + 1
-            byts[key] = byts.get(key, 0) + w.length
-        c = CallRecord(index=len(self.rec.calls), clock_ns=self.a.clock_ns, target=target, file=file, text=text,
-                       errno=err, pages=pages, bytes=byts, label=label)
-        self.rec.calls.append(c)
-        return c
+        return self._record_call(target, file, text, err, label)
 
     def _expect(self, label: str, text: str, expect: list[str] | None, err: int) -> None:
         if expect is None:
@@ -323,62 +321,23 @@ class Runner:
         self._touch(chosen)
 
     def _do_agent(self, a: AgentAction) -> None:
-        """Hao's userspace agent (spec §3.5): write back ``step`` bytes per step on the parent and wait
-        ``interval``; per child, refault rate = pages written back in the last ``window`` seconds that were read
-        back from disk / pages written back in that window; abort when a child with at least
-        ``min_written_pages`` such pages crosses ``abort_refault_rate``."""
+        """``zswaplab.agent`` on this model (:mod:`zswaplab.lab.agentrun`): its writes are recorded as proactive
+        calls, one :class:`AgentStep` per write; the run records where its first guardrail trip stopped it."""
         self._ensure_parent(a.target)
-        children = list(self.rec.children)
         wb_start = len(self.rec.writebacks)
-        steps: list[AgentStep] = []
-        aborted, abort_step, abort_child = False, None, None
-        window_ns = int(a.window * 1e9)
-        cum = dict.fromkeys(children, 0)
-        cum_rf = dict.fromkeys(children, 0)
-        written_w = dict.fromkeys(children, 0)
-        refaulted_w = dict.fromkeys(children, 0)
-        agent_pages: dict[int, str] = {}  # page id -> child, for every page the agent wrote back
-        refaulted_ids: set[int] = set()
-        recent: deque[tuple[int, int, str]] = deque()  # (clock_ns, page id, child) of the window
-        wb_seen = len(self.rec.writebacks)
-        rf_seen = len(self.rec.refaults)
-        for s in range(1, a.max_steps + 1):
-            c = self._proactive_once(a.target, a.step, 1, a.label or "agent")
-            self._advance(a.interval)
-            now = self.a.clock_ns
-            for w in self.rec.writebacks[wb_seen:]:
-                ch = self._child_of(w.owner) if w.proactive else None
-                if ch:
-                    cum[ch] += 1
-                    written_w[ch] += 1
-                    agent_pages[w.page_id] = ch
-                    refaulted_ids.discard(w.page_id)
-                    recent.append((w.clock_ns, w.page_id, ch))
-            wb_seen = len(self.rec.writebacks)
-            for r in self.rec.refaults[rf_seen:]:
-                ch = agent_pages.get(r.page_id)
-                if ch and r.page_id not in refaulted_ids:
-                    refaulted_ids.add(r.page_id)
-                    cum_rf[ch] += 1
-                    refaulted_w[ch] += 1
-            rf_seen = len(self.rec.refaults)
-            while recent and now - recent[0][0] > window_ns:
-                _, pid, ch = recent.popleft()
-                written_w[ch] -= 1
-                if pid in refaulted_ids:
-                    refaulted_w[ch] -= 1
-            rate = {ch: (refaulted_w[ch] / written_w[ch] if written_w[ch] else 0.0) for ch in children}
-            steps.append(AgentStep(step=s, clock_ns=now, errno=c.errno, written_pages=dict(cum),
-                                   refaulted_pages=dict(cum_rf), refault_rate=rate))
-            self._snapshot(f"agent#{s}")
-            self._tick()
-            over = [ch for ch in children if written_w[ch] >= a.min_written_pages and rate[ch] > a.abort_refault_rate]
-            if over:
-                aborted, abort_step, abort_child = True, s, over[0]
-                break
-            if self.a.zswap_current(a.target) == 0:
-                break  # nothing left to write back
-        self._tick(a.max_steps - len(steps))
+        hooks = _AgentRecorder(self, a)
+        reports = run_agent(self.a.k, a, hooks)
+        hooks.finish_step()
+        aborted, abort_step, abort_child, done = False, None, None, 0
+        for rep in reports:
+            for res in rep.results:
+                if res.path == a.target and res.outcome == "tripped" and not aborted:
+                    aborted, abort_step = True, done + res.steps
+                    where = [t.where for t in res.trips if t.where and t.where != a.target]
+                    abort_child = (where or [t.where or a.target for t in res.trips] or [None])[0]
+                if res.path == a.target:
+                    done += res.steps
+        self._tick(max(0, a.max_steps * a.cycles - len(hooks.steps)))
         by_group_b: dict[str, int] = {}
         by_group_p: dict[str, int] = {}
         for w in self.rec.writebacks[wb_start:]:
@@ -386,9 +345,10 @@ class Runner:
                 g = w.group or "?"
                 by_group_b[g] = by_group_b.get(g, 0) + w.length
                 by_group_p[g] = by_group_p.get(g, 0) + 1
-        self.rec.agents.append(AgentRun(target=a.target, threshold=a.abort_refault_rate, steps=steps,
+        self.rec.agents.append(AgentRun(target=a.target, threshold=a.refault_rate, steps=hooks.steps,
                                         aborted=aborted, abort_step=abort_step, abort_child=abort_child,
-                                        bytes_by_group=by_group_b, pages_by_group=by_group_p))
+                                        bytes_by_group=by_group_b, pages_by_group=by_group_p,
+                                        outcomes=[[r.outcome for r in rep.results] for rep in reports]))
 
     def _do_trickle(self, a: TrickleAction) -> None:
         clen = clen_sampler(a.compression or self.sc.compression)
@@ -404,7 +364,7 @@ class Runner:
     def _run_action(self, a: Any) -> None:
         if a.profiles is not None and self.v.profile not in a.profiles:
             self._tick(a.repeat if isinstance(a, ProactiveAction | ReclaimAction) else
-                       a.max_steps if isinstance(a, AgentAction) else 1)
+                       a.max_steps * a.cycles if isinstance(a, AgentAction) else 1)
             return
         if a.at is not None:
             due = self.t0 + int(a.at * 1e9)
@@ -445,6 +405,25 @@ class Runner:
             self._drain_writebacks()
             self._snapshot(a.action)
             self._tick()
+
+    def _record_call(self, target: str, file: str, text: str, err: int, label: str) -> CallRecord:
+        """Record a proactive write that just happened (its writebacks are those not yet drained)."""
+        self._ensure_parent(target)
+        self.current_call = len(self.rec.calls)
+        new = self._drain_writebacks()
+        self.current_call = None
+        pages: dict[str, int] = {}
+        byts: dict[str, int] = {}
+        for w in new:
+            if not w.proactive:
+                continue
+            key = self._child_of(w.owner) or w.owner
+            pages[key] = pages.get(key, 0) + 1
+            byts[key] = byts.get(key, 0) + w.length
+        c = CallRecord(index=len(self.rec.calls), clock_ns=self.a.clock_ns, target=target, file=file, text=text,
+                       errno=err, pages=pages, bytes=byts, label=label)
+        self.rec.calls.append(c)
+        return c
 
     # ------------------------------------------------------------------ checks
     def _value(self, memcg: str, stat: str, final: dict[str, dict[str, int]], counters: dict[str, int],
@@ -494,14 +473,76 @@ class Runner:
         return self.rec
 
 
+class _AgentRecorder:
+    """:class:`~zswaplab.lab.agentrun.AgentHooks` of a run: each agent write is a proactive call and opens an
+    agent step; the wait after it closes the step with per-child written/refaulted pages and the refault rate
+    the agent's guardrail reads (memory.stat pswpin × PAGE_SIZE per second over the step)."""
+
+    def __init__(self, runner: Runner, a: AgentAction) -> None:
+        self.r, self.a = runner, a
+        self.children = list(runner.rec.children)
+        self.steps: list[AgentStep] = []
+        self.cum = dict.fromkeys(self.children, 0)
+        self.cum_rf = dict.fromkeys(self.children, 0)
+        self.agent_pages: dict[int, str] = {}
+        self.refaulted: set[int] = set()
+        self.wb_seen = len(runner.rec.writebacks)
+        self.rf_seen = len(runner.rec.refaults)
+        self.open: tuple[int, int, dict[str, int]] | None = None  # (errno, clock_ns, pswpin per child) of a step
+
+    def _pswpin(self) -> dict[str, int]:
+        return {c: self.r.a.stat(c).get("pswpin", 0) for c in self.children}
+
+    def wrote(self, path: str, file: str, text: str, err: int) -> None:
+        if request_bytes(text) == 0:
+            return  # the agent's capability probe asks for nothing: not a call of the run
+        self.finish_step()  # (the agent waits after each write; a failed write is followed by none)
+        self.r._record_call(path, file, text, err, self.a.label or "agent")
+        self.open = (err, self.r.a.clock_ns, self._pswpin())
+
+    def wait(self, seconds: float) -> None:
+        self.r._advance(seconds)
+        self.finish_step()
+
+    def finish_step(self) -> None:
+        if self.open is None:
+            return
+        err, t0, rf0 = self.open
+        self.open = None
+        r = self.r
+        for w in r.rec.writebacks[self.wb_seen:]:
+            ch = r._child_of(w.owner) if w.proactive else None
+            if ch:
+                self.cum[ch] += 1
+                self.agent_pages[w.page_id] = ch
+                self.refaulted.discard(w.page_id)
+        self.wb_seen = len(r.rec.writebacks)
+        for f in r.rec.refaults[self.rf_seen:]:
+            ch = self.agent_pages.get(f.page_id)
+            if ch and f.page_id not in self.refaulted:
+                self.refaulted.add(f.page_id)
+                self.cum_rf[ch] += 1
+        self.rf_seen = len(r.rec.refaults)
+        dt = (r.a.clock_ns - t0) / 1e9
+        rf1 = self._pswpin()
+        rate = {c: ((rf1[c] - rf0[c]) * PAGE_SIZE / dt if dt > 0 else 0.0) for c in self.children}
+        self.steps.append(AgentStep(step=len(self.steps) + 1, clock_ns=r.a.clock_ns, errno=err,
+                                    written_pages=dict(self.cum), refaulted_pages=dict(self.cum_rf),
+                                    refault_rate=rate))
+        r._snapshot(f"agent#{len(self.steps)}")
+        r._tick()
+
+
 def metrics_of(run: RunRecord, sc: Scenario) -> dict[str, Any]:
     return M.summarize(run.calls, run.eligible, run.writebacks, run.refaults,
                        starve_k=sc.metrics.starve_k, active_window=sc.metrics.active_window)
 
 
 def run_variant(variant: Variant, *, scenario_name: str, progress: Progress | None = None,
-                snapshots: bool = True, fast: bool = False) -> tuple[RunRecord, dict[str, Any]]:
-    rec = Runner(variant, scenario_name=scenario_name, progress=progress, snapshots=snapshots, fast=fast).run()
+                snapshots: bool = True, fast: bool = False,
+                phase: Phase | None = None) -> tuple[RunRecord, dict[str, Any]]:
+    rec = Runner(variant, scenario_name=scenario_name, progress=progress, snapshots=snapshots, fast=fast,
+                 phase=phase).run()
     return rec, metrics_of(rec, variant.scenario)
 
 

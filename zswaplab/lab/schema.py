@@ -19,10 +19,13 @@ Errors are :class:`ScenarioError` with messages ``file:line: field.path: message
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import re
 import tomllib
-from collections.abc import Iterator
+import types
+import typing
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,10 +41,11 @@ from pydantic import (
 )
 
 from ..common.tomlpos import format_path, key_lines, line_of
-from ..common.units import memparse
+from ..common.units import memparse, parse_rate
+from ..kernel.profiles import PROFILES, STRATEGIES
 
-KNOWN_PROFILES = ("mainline", "6.12", "mm-new", "v1", "v2", "v3", "v4", "v5")
-KNOWN_STRATEGIES = ("restart", "per-memcg", "per-memcg-global-lock", "batch-each-then-check")
+KNOWN_PROFILES = tuple(PROFILES)  # kernel/profiles.py is the single source
+KNOWN_STRATEGIES = STRATEGIES
 KERNEL_AXES = ("profile", "strategy", "wb_batch", "scan_ratio", "bypass_second_chance")
 ERRNO_NAMES = ("EAGAIN", "EINVAL", "EINTR", "ENOENT", "EBUSY", "EOPNOTSUPP", "ENOMEM", "EEXIST")
 
@@ -116,15 +120,22 @@ class ScenarioMeta(_Model):
         return None if v is None else _check_strategy(v)
 
 
+def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices`` (empty when none is close)."""
+    hits = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {hits[0]!r}?" if hits else ""
+
+
 def _check_profile(v: str) -> str:
     if v not in KNOWN_PROFILES:
-        raise ValueError(f"unknown profile {v!r} (known: {', '.join(KNOWN_PROFILES)})")
+        raise ValueError(f"unknown profile {v!r} (known: {', '.join(KNOWN_PROFILES)}){did_you_mean(v, KNOWN_PROFILES)}")
     return v
 
 
 def _check_strategy(v: str) -> str:
     if v not in KNOWN_STRATEGIES:
-        raise ValueError(f"unknown strategy {v!r} (known: {', '.join(KNOWN_STRATEGIES)})")
+        raise ValueError(
+            f"unknown strategy {v!r} (known: {', '.join(KNOWN_STRATEGIES)}){did_you_mean(v, KNOWN_STRATEGIES)}")
     return v
 
 
@@ -301,18 +312,40 @@ class AdvanceAction(_Action):
     seconds: Seconds
 
 
+def _rate(v: Any) -> float:
+    """A rate written with its unit (``"64K/s"``: bytes per second); a bare number is refused, not guessed."""
+    if not isinstance(v, str) or not v.strip().endswith("/s"):
+        raise ValueError(f"write a rate with its unit, e.g. '64K/s' (bytes per second), got {v!r}")
+    return parse_rate(v)
+
+
+Rate = Annotated[float, BeforeValidator(_rate)]
+
+
 class AgentAction(_Action):
-    """An agent-like loop (spec §3.5, Hao's scenario): write back ``step`` per ``interval`` on ``target``,
-    abort when a child's refault rate of written-back pages exceeds ``abort_refault_rate``."""
+    """Run ``zswaplab.agent`` (its sim backend) on the model (spec §3.5, Hao's scenario): one target, ``step``
+    bytes per request, ``step_interval`` between requests, a ``refault_rate`` guardrail evaluated on every direct
+    child (``guard_scope = "children"``); the agent's cycle ends when a child's refaults (memory.stat pswpin,
+    bytes/s over a step) exceed it. ``max_steps`` × ``step`` is the per-cycle budget."""
 
     action: Literal["agent"]
     target: CgPath
     step: Size
-    interval: Seconds = 2.0
+    step_interval: Seconds = 1.0
     max_steps: int = Field(default=200, ge=1)
-    abort_refault_rate: float = Field(default=0.1, gt=0, le=1)
-    window: Seconds = 10.0  # the refault rate is measured over pages written back in the last `window` s
-    min_written_pages: int = Field(default=16, ge=1)  # ... by children with at least this many of them
+    refault_rate: Rate
+    guard_scope: Literal["target", "children"] = "children"
+    on_trip: Literal["stop-cycle", "backoff"] = "stop-cycle"
+    eagain_retries: int = Field(default=4, ge=0)
+    cycles: int = Field(default=1, ge=1)
+    cycle_interval: Seconds = 60.0
+
+    @field_validator("step")
+    @classmethod
+    def _step(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError("step must be > 0")
+        return v
 
 
 class TrickleAction(_Action):
@@ -428,23 +461,30 @@ class ScenarioFile:
         *,
         reduced: bool = False,
         overrides: dict[str, list[Any]] | None = None,
+        override_origin: Mapping[str, str] | None = None,
     ) -> list[Variant]:
-        """Expand the matrix (with ``overrides`` replacing or adding axes) into validated variants."""
+        """Expand the matrix (with ``overrides`` replacing or adding axes) into validated variants.
+
+        ``override_origin`` names where each override came from (``{"step": "--set step=12Q"}``), so an error
+        in an overridden value is reported there rather than at a line of the file."""
         axes = dict(self.base.matrix)
+        origin = {k: f"{self._where(('matrix', k))}: matrix.{k}" for k in axes}
         for k, v in (overrides or {}).items():
             axes[k] = list(v)
+            origin[k] = (override_origin or {}).get(k, f"override {k}")
             checks = {"profile": _check_profile, "strategy": _check_strategy}
             for value in v if k in checks else []:
                 if not (k == "strategy" and value == "default"):
                     try:
                         checks[k](value)
                     except ValueError as e:
-                        raise ScenarioError(f"{k}: {e}") from None
+                        raise ScenarioError(f"{origin[k]}: {e}") from None
+        known = list(KERNEL_AXES) + list(self._params(reduced))
         for k in axes:
-            if k not in KERNEL_AXES and k not in self._params(reduced):
+            if k not in known:
                 raise ScenarioError(
-                    f"{self._where(('matrix', k))}: matrix.{k}: not a kernel axis ({', '.join(KERNEL_AXES)}) "
-                    "nor a [params] name"
+                    f"{origin[k]}: not a kernel axis ({', '.join(KERNEL_AXES)}) nor a [params] name"
+                    f"{did_you_mean(k, known)}"
                 )
         names = list(axes)
         out = []
@@ -455,7 +495,8 @@ class ScenarioFile:
             raw = _substitute(self.raw, params, ())
             raw.pop("params", None)
             raw.pop("matrix", None)
-            sc = _validate(raw, self.path, self.lines)
+            sc = _validate(raw, self.path, self.lines, template=self.raw,
+                           origins={**self._param_origins(reduced), **{k: origin[k] for k in chosen}})
             profile = chosen.get("profile", sc.scenario.profile)
             strategy = chosen.get("strategy", sc.scenario.strategy)
             if strategy == "default":
@@ -474,6 +515,14 @@ class ScenarioFile:
         if reduced:
             params.update(self.raw.get("params", {}).get("reduced", {}))
         return params
+
+    def _param_origins(self, reduced: bool) -> dict[str, str]:
+        """param name -> where its value is written (``file:line: params.name``)."""
+        out = {k: f"{self._where(('params', k))}: params.{k}" for k in self._params(False)}
+        if reduced:
+            out.update({k: f"{self._where(('params', 'reduced', k))}: params.reduced.{k}"
+                        for k in self.raw.get("params", {}).get("reduced", {})})
+        return out
 
     def _where(self, path: tuple[str | int, ...]) -> str:
         line = line_of(self.lines, path)
@@ -521,7 +570,64 @@ def _find_missing(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tupl
             yield path, m.group(1)
 
 
-def _validate(raw: dict[str, Any], path: str, lines: dict[tuple[str | int, ...], int]) -> Scenario:
+def _node_at(node: Any, loc: tuple[str | int, ...]) -> Any:
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete types inside ``Annotated``/``Optional``/union annotations."""
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for a in typing.get_args(tp) for t in _unwrap(a)]
+    return [tp]
+
+
+def _fields_at(raw: dict[str, Any], loc: tuple[str | int, ...]) -> list[str]:
+    """The field names the schema allows in the table at ``loc`` (for "did you mean")."""
+    candidates: list[Any] = [Scenario]
+    node: Any = raw
+    for part in loc:
+        node = _node_at(node, (part,))
+        nxt: list[Any] = []
+        for c in candidates:
+            if isinstance(part, int):
+                if typing.get_origin(c) is list:
+                    nxt += _unwrap(typing.get_args(c)[0])
+            elif isinstance(c, type) and issubclass(c, BaseModel) and part in c.model_fields:
+                nxt += _unwrap(c.model_fields[part].annotation)
+        candidates = nxt
+    models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+    if len(models) > 1 and isinstance(node, dict):  # a tagged union: pick the one the table's tag names
+        models = [m for m in models if "action" in m.model_fields
+                  and node.get("action") in typing.get_args(m.model_fields["action"].annotation)] or models
+    return sorted({f for m in models for f in m.model_fields})
+
+
+def _message(err: Any, raw: dict[str, Any], loc: tuple[str | int, ...]) -> str:
+    if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+        fields = _fields_at(raw, loc[:-1])
+        return f"unknown field {loc[-1]!r}{did_you_mean(loc[-1], fields)} (allowed: {', '.join(fields)})"
+    if err["type"] == "union_tag_invalid":
+        tags = [t.strip(" '") for t in str(err.get("ctx", {}).get("expected_tags", "")).split(",")]
+        tag = err.get("ctx", {}).get("tag", "")
+        return f"unknown action {tag!r}{did_you_mean(tag, tags)} (known: {', '.join(tags)})"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _validate(raw: dict[str, Any], path: str, lines: dict[tuple[str | int, ...], int],
+              template: dict[str, Any] | None = None, origins: Mapping[str, str] | None = None) -> Scenario:
+    """Validate a substituted scenario. An error in a value that came from a ``${param}`` is reported where the
+    value was written (``origins``: the [params] line, a [matrix] line or a command-line override) as well as
+    where it was used."""
     for loc, name in _find_missing(raw, ()):
         line = line_of(lines, loc)
         where = f"{path}:{line}" if line else path
@@ -541,14 +647,25 @@ def _validate(raw: dict[str, Any], path: str, lines: dict[tuple[str | int, ...],
         return Scenario.model_validate(raw)
     except ValidationError as e:
         msgs = []
+        seen: set[tuple[str | int, ...]] = set()
         for err in e.errors():
             loc = _clean_loc(err["loc"], raw)
+            if loc in seen:  # a union (size or "zswap.current"): the first alternative's message is enough
+                continue
+            seen.add(loc)
             if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
                 loc = loc + ("action",)
             line = line_of(lines, loc)
             where = f"{path}:{line}" if line else path
-            msg = err["msg"].removeprefix("Value error, ")
-            msgs.append(f"{where}: {format_path(loc) or '(top level)'}: {msg}")
+            msg = _message(err, raw, loc)
+            used = _node_at(template, loc) if template is not None else None
+            ref = _PARAM_RE.fullmatch(used) if isinstance(used, str) else None
+            if ref and origins and ref.group(1) in origins:
+                src = origins[ref.group(1)]
+                value = "" if src.startswith("-") else f" = {_node_at(raw, loc)!r}"
+                msgs.append(f"{src}{value} (used at {format_path(loc)}, {where}): {msg}")
+            else:
+                msgs.append(f"{where}: {format_path(loc) or '(top level)'}: {msg}")
         raise ScenarioError("\n".join(msgs)) from None
 
 
@@ -608,7 +725,8 @@ def parse_scenario(text: str, path: str = "<string>") -> ScenarioFile:
     base_raw = _substitute(raw, full, ())
     base_raw.pop("params", None)
     matrix = base_raw.get("matrix", {})
-    base = _validate(base_raw, path, lines)
+    sf0 = ScenarioFile(path=path, raw=raw, lines=lines, base=Scenario.model_construct())
+    base = _validate(base_raw, path, lines, template=raw, origins=sf0._param_origins(False))
     # every variant must validate too (both sizes): errors surface at load time, not mid-run
     sf = ScenarioFile(path=path, raw=raw, lines=lines, base=base)
     if matrix:

@@ -3,14 +3,14 @@
 Same public surface as :class:`zswaplab.kernel.Kernel` (``fs`` facade, ``alloc``/``touch``/``free``/``advance``,
 ``debugfs()``, ``counters``, ``vm_events``, ``writeback_log``, ``tree``) and the same semantics — checked
 against the oracle by the differential tests in ``tests/scale``. What is not hot is reused from the oracle:
-the memcg tree and ``mem_cgroup_iter`` (``MemcgTree``), profiles, the proactive cursors, PSI, and the cgroupfs
-parsing. Supported subset (anything else raises :class:`UnsupportedConfig`): ``nr_nodes == 1``, memcg enabled,
+the memcg tree and ``mem_cgroup_iter`` (``MemcgTree``), profiles, PSI, the cgroupfs parsing and every driver —
+``shrink_worker`` in each form and the proactive drivers run the model's code over :class:`FastSteps`, the
+compiled per-memcg steps (``zswaplab.kernel.steps.ShrinkSteps``). Supported subset (anything else raises :class:`UnsupportedConfig`): ``nr_nodes == 1``, memcg enabled,
 no dynamic shrinker, no writeback fault injection, no pending signals.
 """
 
 from __future__ import annotations
 
-import errno
 import random
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -26,7 +26,6 @@ from zswaplab.kernel.cgroupfs import (
 from zswaplab.kernel.config import KernelConfig
 from zswaplab.kernel.constants import (
     DEF_PRIORITY,
-    MAX_RECLAIM_RETRIES,
     NSEC_PER_SEC,
     PAGE_COUNTER_MAX,
     PAGE_SIZE,
@@ -35,7 +34,7 @@ from zswaplab.kernel.memcg import CssState, MemCgroup, MemcgStats, MemcgTree
 from zswaplab.kernel.page import PageState
 from zswaplab.kernel.profiles import resolve
 from zswaplab.kernel.system import HierGauges, Kernel, OOMKill
-from zswaplab.kernel.writeback import EBUSY_STOP, ZswapShrinkState, zswap_iter_global
+from zswaplab.kernel.writeback import shrink_worker
 from zswaplab.kernel.zswap import ZswapDebugfs
 
 from . import layout as L
@@ -240,6 +239,8 @@ class FastKernel(Kernel):
             raise UnsupportedConfig("FastKernel supports nr_nodes == 1 only")
         if cfg.memcg_disabled:
             raise UnsupportedConfig("FastKernel needs the memory controller (memcg_disabled=False)")
+        if not cfg.config_zswap:
+            raise UnsupportedConfig("FastKernel needs CONFIG_ZSWAP (config_zswap=True)")
         if cfg.shrinker_enabled:
             raise UnsupportedConfig("FastKernel does not model the dynamic zswap shrinker (shrinker_enabled)")
         self.keep_log = keep_log
@@ -276,6 +277,7 @@ class FastKernel(Kernel):
         K[L.K_V1] = int(self.v1)
         self.KF[0] = c.frag_factor
         self.fs = FastCgroupFS(self)
+        self.steps = FastSteps(self)
         self.pages = _PagesView(self)  # type: ignore[assignment]
         self.writeback_log = _WritebackLog(self)  # type: ignore[assignment]
         self._repack()
@@ -633,7 +635,7 @@ class FastKernel(Kernel):
         while self.G[L.G_QUEUED] and rounds < 4:
             self.G[L.G_QUEUED] = 0
             self._ensure_log(0)
-            self.shrink_worker()
+            shrink_worker(self)
             rounds += 1
         self._sync_out()
 
@@ -675,128 +677,46 @@ class FastKernel(Kernel):
         return self.ps[1:self.next_page].copy()
 
     # ------------------------------------------------------------------ writeback drivers
-    def _walk_arg(self) -> tuple[bool, int]:
-        """(bypass_second_chance, pstat) of the profile's proactive ``zswap_shrink_walk_arg``."""
-        stat = self.params.stat
-        pstat = L.PSTAT_PAGES if stat == "zswpwb_proactive" else (
-            L.PSTAT_BYTES_OWNER if self.config.profile == "v4" else L.PSTAT_NONE)
-        return bool(self.params.bypass_second_chance), pstat
-
-    def shrink_worker(self) -> None:
-        """``shrink_worker`` in the configured form (as ``writeback.shrink_worker``)."""
-        self.counters["shrink_worker_runs"] += 1
-        form = self.config.shrink_memcg_form
-        if form == "mainline":
-            self._shrink_worker_mainline()
-        elif form == "v4":
-            self._try_to_writeback_global(int(self.K[L.K_THR_PAGES]), self.zswap_total_pages())
-        else:
-            self._shrink_worker_batched()
-
-    def _shrink_worker_mainline(self) -> None:
-        """``shrink_worker`` v6.11 … mid-2026 (spec §1.10)."""
-        thr = int(self.K[L.K_THR_PAGES])
-        failures = attempts = 0
-        while True:
-            memcg = zswap_iter_global(self)
-            if memcg is None:
-                if attempts == 0:
-                    failures += 1
-                    if failures == MAX_RECLAIM_RETRIES:
-                        break
-                attempts = 0
-            else:
-                ret = int(nb.shrink_memcg_mainline(self.A, memcg.id))
-                self.tree.mem_cgroup_put(memcg)
-                if ret != -errno.ENOENT:
-                    attempts += 1
-                    if ret != 0:
-                        failures += 1
-                        if failures == MAX_RECLAIM_RETRIES:
-                            break
-            if not self.zswap_total_pages() > thr:
-                break
-
-    def _shrink_one_memcg(self, memcg: MemCgroup | None, s: ZswapShrinkState, nr_to_scan: int,
-                          proactive: bool = False) -> int:
-        """``zswap_shrink_one_memcg`` (v5 3/6; spec §2.5)."""
-        if memcg is None:
-            if s.scans == 0:
-                s.failures += 1
-                if s.failures == MAX_RECLAIM_RETRIES:
-                    return EBUSY_STOP
-            s.scans = 0
-            return 0
-        bypass, pstat = self._walk_arg() if proactive else (False, L.PSTAT_NONE)
-        shrunk = int(nb.shrink_memcg_batched(self.A, memcg.id, nr_to_scan, proactive, bypass, pstat))
-        if shrunk == -errno.ENOENT:
-            return 0
-        s.scans += 1
-        if shrunk <= 0:
-            s.failures += 1
-            if s.failures == MAX_RECLAIM_RETRIES:
-                return EBUSY_STOP
-        return shrunk
-
-    def _shrink_worker_batched(self) -> None:
-        """``shrink_worker`` of v5 3/6 / Jul-14 (spec §2.5)."""
-        s = ZswapShrinkState()
-        thr = int(self.K[L.K_THR_PAGES])
-        while self.zswap_total_pages() > thr:
-            memcg = zswap_iter_global(self)
-            ret = self._shrink_one_memcg(memcg, s, self.params.wb_batch)
-            self.tree.mem_cgroup_put(memcg)
-            if ret == EBUSY_STOP:
-                break
-
-    def _try_to_writeback_global(self, lower: int, upper: int) -> None:
-        """``zswap_try_to_writeback`` non-proactive (v4 2/5; spec §2.4)."""
-        failures = attempts = 0
-        while lower < upper:
-            memcg = zswap_iter_global(self)
-            if memcg is None:
-                if attempts == 0:
-                    failures += 1
-                    if failures == MAX_RECLAIM_RETRIES:
-                        break
-                attempts = 0
-                continue
-            shrunk = int(nb.shrink_memcg_v4(self.A, memcg.id, min(upper - lower, self.params.wb_batch),
-                                            False, False, L.PSTAT_NONE))
-            self.tree.mem_cgroup_put(memcg)
-            upper = self.zswap_total_pages()
-            if shrunk == -errno.ENOENT:
-                continue
-            attempts += 1
-            if shrunk <= 0:
-                failures += 1
-                if failures == MAX_RECLAIM_RETRIES:
-                    break
-
-    # ------------------------------------------------------------------ proactive drivers (spec §2)
-    def _enabled(self, m: MemCgroup) -> bool:
-        return bool(nb.writeback_enabled(self.MC, self.K, m.id))
-
-    def proactive_writeback(self, memcg: MemCgroup, nbytes: int, age_seconds: int | None = None) -> int:
-        """The oracle's ``proactive.proactive_writeback`` (drivers and cursors shared), with the per-memcg steps
-        below running the compiled walks."""
+    def proactive_writeback(self, memcg: MemCgroup | None, nbytes: int, age_seconds: int | None = None) -> int:
+        """The model's ``proactive.proactive_writeback`` (drivers and cursors shared) over :class:`FastSteps`."""
         self._ensure_log(0)
         return proactive.proactive_writeback(self, memcg, nbytes, age_seconds=age_seconds)
 
-    def proactive_shrink_memcg_v123(self, memcg: MemCgroup, nr_to_write: int, cutoff_ns: int | None) -> int:
-        bypass, pstat = self._walk_arg()
-        return int(nb.proactive_shrink_memcg_v123(self.A, memcg.id, nr_to_write, cutoff_ns is not None,
-                                                  cutoff_ns if cutoff_ns is not None else 0, bypass, pstat))
 
-    def proactive_shrink_memcg_v4(self, memcg: MemCgroup, nr_to_writeback: int) -> int:
-        bypass, pstat = self._walk_arg()
-        return int(nb.shrink_memcg_v4(self.A, memcg.id, nr_to_writeback, True, bypass, pstat))
+_PSTAT = {None: L.PSTAT_NONE, "pages": L.PSTAT_PAGES, "bytes_owner": L.PSTAT_BYTES_OWNER}
 
-    def proactive_shrink_one_memcg(self, memcg: MemCgroup | None, s: ZswapShrinkState) -> int:
-        return self._shrink_one_memcg(memcg, s, self.params.wb_batch, proactive=True)
+
+class FastSteps:
+    """The compiled core's implementation of :class:`zswaplab.kernel.steps.ShrinkSteps`: the model's drivers
+    (``shrink_worker`` in every form, the proactive drivers) call these per memcg visit."""
+
+    def __init__(self, k: FastKernel) -> None:
+        self.k = k
+        p = k.params
+        self._bypass = bool(p.bypass_second_chance)
+        self._pstat = _PSTAT[p.walk_stat]
+
+    def shrink_memcg(self, memcg: MemCgroup | None) -> int:
+        assert memcg is not None  # the fast core needs memcg enabled
+        return int(nb.shrink_memcg_mainline(self.k.A, memcg.id))
+
+    def shrink_memcg_v4(self, memcg: MemCgroup | None, nr_to_writeback: int, proactive: bool) -> int:
+        assert memcg is not None
+        bypass, pstat = (self._bypass, self._pstat) if proactive else (False, L.PSTAT_NONE)
+        return int(nb.shrink_memcg_v4(self.k.A, memcg.id, nr_to_writeback, proactive, bypass, pstat))
+
+    def shrink_memcg_batched(self, memcg: MemCgroup | None, nr_to_scan: int, proactive: bool) -> int:
+        assert memcg is not None
+        bypass, pstat = (self._bypass, self._pstat) if proactive else (False, L.PSTAT_NONE)
+        return int(nb.shrink_memcg_batched(self.k.A, memcg.id, nr_to_scan, proactive, bypass, pstat))
+
+    def proactive_shrink_memcg(self, memcg: MemCgroup, nr_to_write: int, cutoff_ns: int | None) -> int:
+        return int(nb.proactive_shrink_memcg_v123(self.k.A, memcg.id, nr_to_write, cutoff_ns is not None,
+                                                  cutoff_ns if cutoff_ns is not None else 0, self._bypass,
+                                                  self._pstat))
 
     def count_proactive_bytes(self, memcg: MemCgroup, nbytes: int) -> None:
-        self.MC[memcg.id, L.S_PRO_B] += nbytes
+        self.k.MC[memcg.id, L.S_PRO_B] += nbytes
 
 
 class FastCgroupFS(CgroupFS):
@@ -846,7 +766,7 @@ class FastCgroupFS(CgroupFS):
         self.k._ensure_log(0)  # see FastKernel.memory_reclaim
         super()._reclaim_to_limit(m)
 
-    def _proactive_writeback(self, m: MemCgroup, nr_bytes: int, age_seconds: int | None = None) -> int:
+    def _proactive_writeback(self, m: MemCgroup | None, nr_bytes: int, age_seconds: int | None = None) -> int:
         return self.k.proactive_writeback(m, nr_bytes, age_seconds=age_seconds)
 
     def _reclaim(self, m: MemCgroup, nr_pages: int, swappiness: int | None) -> None:

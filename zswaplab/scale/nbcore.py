@@ -8,14 +8,24 @@ one NUMA node, memcg enabled, no dynamic shrinker, no writeback fault injection 
 
 from __future__ import annotations
 
+import errno
 import math
 
 import numpy as np
 from numba import njit
 
+from zswaplab.kernel.constants import (
+    DEF_PRIORITY,
+    MAX_RECLAIM_RETRIES,
+    PAGE_COUNTER_MAX,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+)
+
 from .layout import (
     A_HEAD,
     C_SHRINK_MEMCG_CALLS,
+    C_WAKEUPS,
     CHARGE_DEFER,
     CHARGE_OK,
     CHARGE_OOM,
@@ -91,12 +101,10 @@ from .layout import (
     ZSWAP,
 )
 
-PAGE_SIZE = 4096
-PCMAX = (1 << 63) - 1
-ENOENT = 2
-EAGAIN = 11
-MAX_RECLAIM_RETRIES = 16
-DEF_PRIORITY = 12
+# the model's constants (numba freezes module globals at compile time)
+ENOENT = errno.ENOENT
+EAGAIN = errno.EAGAIN
+PCMAX = PAGE_COUNTER_MAX
 NOT_REF = np.uint8(0xFE)
 
 
@@ -211,7 +219,7 @@ def zswap_entry_free(A, p):
 
 @njit(cache=True)
 def zswap_writeback_entry(A, p, proactive, pstat):
-    """``zswap_writeback_entry`` (v6.12+; spec §1.8) for the success case, + the series' proactive counters."""
+    """``zswap_writeback_entry`` (v6.12+; kernel-semantics §1.8) for the success case, + the series' proactive counters."""
     pm, pc, ps, pf, pp, pn, pt, MC, G, K, KF, LOG = A
     m = pm[p]
     length = np.int64(pc[p])
@@ -220,9 +228,10 @@ def zswap_writeback_entry(A, p, proactive, pstat):
         if proactive:
             if pstat == PSTAT_PAGES:
                 MC[m, S_PRO] += 1
-                G[V_ZSWPWB_PRO] += 1
             elif pstat == PSTAT_BYTES_OWNER:
                 MC[m, S_PRO_B] += length
+    if proactive and pstat == PSTAT_PAGES:
+        G[V_ZSWPWB_PRO] += 1  # v1–v3: the vm event counts entries without an objcg too
     G[V_ZSWPWB] += 1
     G[D_WRITTEN_BACK] += 1
     zswap_entry_free(A, p)
@@ -244,8 +253,8 @@ def zswap_writeback_entry(A, p, proactive, pstat):
 
 @njit(cache=True)
 def list_lru_walk_one(A, m, budget, proactive, has_cutoff, cutoff, bypass, pstat, out):
-    """``__list_lru_walk_one`` (mm/list_lru.c, v6.8+; spec §1.6) with ``shrink_memcg_cb`` (v6.12+ second chance;
-    v1 age cutoff / second-chance bypass, spec §2.1) as the callback.
+    """``__list_lru_walk_one`` (mm/list_lru.c, v6.8+; kernel-semantics §1.6) with ``shrink_memcg_cb`` (v6.12+ second chance;
+    v1 age cutoff / second-chance bypass, kernel-semantics §2.1) as the callback.
 
     Returns the number of isolated entries; ``out[0]`` = budget left, ``out[1]`` += bytes written.
     A written-back entry is ``LRU_REMOVED_RETRY``: the walk restarts from the head.
@@ -283,7 +292,7 @@ def not_candidate(MC, K, m):
 
 @njit(cache=True)
 def shrink_memcg_mainline(A, m):
-    """``shrink_memcg(memcg)`` (mainline v6.12 … mid-2026; spec §1.9), one node."""
+    """``shrink_memcg(memcg)`` (mainline v6.12 … mid-2026; kernel-semantics §1.9), one node."""
     pm, pc, ps, pf, pp, pn, pt, MC, G, K, KF, LOG = A
     G[C_SHRINK_MEMCG_CALLS] += 1
     if not_candidate(MC, K, m):
@@ -298,10 +307,10 @@ def shrink_memcg_mainline(A, m):
 
 @njit(cache=True)
 def shrink_memcg_v4(A, m, nr_to_writeback, proactive, bypass, pstat):
-    """``shrink_memcg(memcg, nr_to_writeback)`` (series v4 1/5; spec §2.4), one node. Bytes written or -ENOENT."""
+    """``shrink_memcg(memcg, nr_to_writeback)`` (series v4 1/5; kernel-semantics §2.4), one node. Bytes written or -ENOENT."""
     pm, pc, ps, pf, pp, pn, pt, MC, G, K, KF, LOG = A
     G[C_SHRINK_MEMCG_CALLS] += 1
-    target = nr_to_writeback << 12
+    target = nr_to_writeback << PAGE_SHIFT
     if not_candidate(MC, K, m):
         return -ENOENT
     batch = K[K_BATCH]
@@ -324,7 +333,7 @@ def shrink_memcg_v4(A, m, nr_to_writeback, proactive, bypass, pstat):
 
 @njit(cache=True)
 def shrink_memcg_batched(A, m, nr_to_scan, proactive, bypass, pstat):
-    """``shrink_memcg(memcg, nr_to_scan)`` (series v5 2/6 = Jul-14 2/2; spec §2.5), one node."""
+    """``shrink_memcg(memcg, nr_to_scan)`` (series v5 2/6 = Jul-14 2/2; kernel-semantics §2.5), one node."""
     pm, pc, ps, pf, pp, pn, pt, MC, G, K, KF, LOG = A
     G[C_SHRINK_MEMCG_CALLS] += 1
     remaining = nr_to_scan
@@ -343,7 +352,7 @@ def shrink_memcg_batched(A, m, nr_to_scan, proactive, bypass, pstat):
 
 @njit(cache=True)
 def proactive_shrink_memcg_v123(A, m, nr_to_write, has_cutoff, cutoff, bypass, pstat):
-    """``zswap_proactive_shrink_memcg`` (series v1 2/3, v2 2/4, v3 2/4; spec §2.1), one node. Pages or -ENOENT."""
+    """``zswap_proactive_shrink_memcg`` (series v1 2/3, v2 2/4, v3 2/4; kernel-semantics §2.1), one node. Pages or -ENOENT."""
     pm, pc, ps, pf, pp, pn, pt, MC, G, K, KF, LOG = A
     if not_candidate(MC, K, m):
         return -ENOENT
@@ -368,7 +377,7 @@ def proactive_shrink_memcg_v123(A, m, nr_to_write, has_cutoff, cutoff, bypass, p
 # ------------------------------------------------------------------ store (mm/zswap.c)
 @njit(cache=True)
 def obj_cgroup_may_zswap(MC, m):
-    """``obj_cgroup_may_zswap`` (mm/memcontrol.c, v6.8+; spec §1.4): ancestors up to, not including, the root."""
+    """``obj_cgroup_may_zswap`` (mm/memcontrol.c, v6.8+; kernel-semantics §1.4): ancestors up to, not including, the root."""
     a = m
     while a != -1 and MC[a, PARENT] != -1:
         mx = MC[a, ZMAX]
@@ -383,7 +392,7 @@ def obj_cgroup_may_zswap(MC, m):
 
 @njit(cache=True)
 def zswap_check_limits(G, K, KF):
-    """``zswap_check_limits`` (v6.10+; spec §1.3): True when the store must be rejected."""
+    """``zswap_check_limits`` (v6.10+; kernel-semantics §1.3): True when the store must be rejected."""
     cur = zswap_total_pages(G, KF)
     if cur >= K[K_MAX_PAGES]:
         G[D_POOL_LIMIT_HIT] += 1
@@ -397,14 +406,14 @@ def zswap_check_limits(G, K, KF):
 def _reject(G):
     if G[G_FULL] != 0:
         if G[G_QUEUED] == 0:
-            G[24] += 1  # C_WAKEUPS: queue_work(shrink_wq, &zswap_shrink_work)
+            G[C_WAKEUPS] += 1  # queue_work(shrink_wq, &zswap_shrink_work)
         G[G_QUEUED] = 1
     return False
 
 
 @njit(cache=True)
 def zswap_store_shrink_memcg(A, m):
-    """The memcg-limit branch of ``zswap_store`` (spec §1.4) in the configured form."""
+    """The memcg-limit branch of ``zswap_store`` (kernel-semantics §1.4) in the configured form."""
     pm, pc, ps, pf, pp, pn, pt, MC, G, K, KF, LOG = A
     form = K[K_FORM]
     if form == 0:
@@ -417,7 +426,7 @@ def zswap_store_shrink_memcg(A, m):
 
 @njit(cache=True)
 def zswap_store(A, p):
-    """``zswap_store(folio)`` for a base page (v6.12 … v7.0; spec §1.4)."""
+    """``zswap_store(folio)`` for a base page (v6.12 … v7.0; kernel-semantics §1.4)."""
     pm, pc, ps, pf, pp, pn, pt, MC, G, K, KF, LOG = A
     if K[K_ZSWAP_ENABLED] == 0:
         return False

@@ -37,23 +37,19 @@ class Trace:
     obj_id: np.ndarray  # uint64
     clen: np.ndarray  # uint16, compressed length of the object's page
     codes: np.ndarray | None = dataclasses.field(default=None, repr=False)  # dense object index per event (first-access order)
+    obj_clen: np.ndarray | None = dataclasses.field(default=None, repr=False)  # compressed length per dense object
 
     def __len__(self) -> int:
         return int(self.obj_id.shape[0])
 
     def dense(self) -> tuple[np.ndarray, np.ndarray]:
         """(dense object index per event, compressed length per dense object) — what ``FastKernel.replay`` takes."""
-        import pandas as pd
-
-        if self.codes is not None:
-            codes = self.codes
-            nobj = int(codes.max()) + 1 if codes.size else 0
-        else:
-            codes, uniq = pd.factorize(self.obj_id, sort=False)  # hash-based, order of first access
-            nobj = len(uniq)
+        if self.codes is not None and self.obj_clen is not None:
+            return self.codes, self.obj_clen.astype(np.int64)
+        codes, nobj = first_access_codes(self.obj_id)
         clens = np.zeros(nobj, np.int64)
         clens[codes[::-1]] = self.clen[::-1]  # first access of each object wins
-        return codes.astype(np.int64), clens
+        return codes, clens
 
     def next_access(self) -> np.ndarray:
         """``next_access_vtime`` of oracleGeneral: index of the next request to the same object, -1 if none."""
@@ -63,6 +59,32 @@ class Trace:
         same = self.obj_id[order[1:]] == self.obj_id[order[:-1]]
         nxt[order[:-1][same]] = order[1:][same]
         return nxt
+
+
+# A direct table (one int64 per possible id) is used while ids are at most this many times the event count
+# (plus a floor); beyond that the ids are sparse (e.g. hashes) and a hash factorization is cheaper in memory.
+_DIRECT_TABLE_FACTOR = 8
+_DIRECT_TABLE_FLOOR = 1 << 22
+
+
+def first_access_codes(obj_id: np.ndarray) -> tuple[np.ndarray, int]:
+    """(dense object index per event, number of objects): objects numbered in order of first access.
+
+    Dense-enough ids go through one compiled pass over a direct id → index table (about the cost of reading
+    the ids once); sparse ids (hashes) fall back to ``pandas.factorize``. Both give the same numbering."""
+    n = int(obj_id.shape[0])
+    if n == 0:
+        return np.zeros(0, np.int64), 0
+    top = int(obj_id.max())
+    if top < _DIRECT_TABLE_FACTOR * n + _DIRECT_TABLE_FLOOR:
+        from zswaplab.scale._tracecore import factorize_dense
+
+        codes, nobj = factorize_dense(obj_id, top)
+        return codes, int(nobj)
+    import pandas as pd
+
+    codes, uniq = pd.factorize(obj_id, sort=False)  # hash-based, order of first access
+    return codes.astype(np.int64, copy=False), len(uniq)
 
 
 def _fail(path: Path, line: int, field: str, msg: str) -> TraceError:
@@ -157,12 +179,11 @@ def read_oracle_general(path: str | Path, clen_seed: int = 0, clen_mean: float =
     bad = np.flatnonzero(rec["size"] == 0)
     if bad.size:
         raise _fail(path, int(bad[0]) + 1, "obj_size", "zero object size")
-    import pandas as pd
-
-    inv, uniq = pd.factorize(rec["obj_id"], sort=False)  # objects numbered in order of first access
+    obj_id = rec["obj_id"].copy()
+    inv, nobj = first_access_codes(obj_id)  # objects numbered in order of first access
     rng = np.random.default_rng(clen_seed)
-    per_obj = np.clip(rng.normal(clen_mean, clen_std, uniq.shape[0]) * PAGE_SIZE, 1, PAGE_SIZE).astype(np.uint16)
-    return Trace(rec["time"].copy(), rec["obj_id"].copy(), per_obj[inv], codes=inv.astype(np.int64))
+    per_obj = np.clip(rng.normal(clen_mean, clen_std, nobj) * PAGE_SIZE, 1, PAGE_SIZE).astype(np.uint16)
+    return Trace(rec["time"].copy(), obj_id, per_obj[inv], codes=inv, obj_clen=per_obj)
 
 
 def write_trace(tr: Trace, path: str | Path) -> None:

@@ -1,12 +1,15 @@
-"""Model vs kernel: compare the records of one scenario run on Linux 6.12 (in the VM) and on the model.
+"""Model vs kernel: compare the records of one scenario, run on a real kernel in the VM (several boots) and on
+the model, step by step.
 
-For every step and every scenario cgroup the comparison takes the counters of :data:`COUNTERS` (zswpout,
-zswpin, zswpwb, zswap bytes, swap usage; plus the step's return code, the workload's content check and the
-global pswpout / debugfs counters) and states the kernel's value, the model's value, the relative difference
-and the tolerance. A row outside its tolerance is either explained by one of the documented
-:data:`DEVIATIONS` (a precise, named cause, limited to the scenario/steps/counters where it applies) or it is
-a failure. ``docs/validation.md`` explains the tolerances and the deviations; ``render_markdown`` produces its
-tables.
+For every step and every scenario cgroup the comparison takes the counters of :data:`COUNTERS` and the kernel's
+*envelope* over its recorded boots (lowest and highest value). The model must lie inside the envelope widened by
+the kernel's own boot-to-boot range at that step, and at least by the counter family's small floor
+(:data:`FLOOR`); a new boot of the kernel is held to the envelope widened by the scenario's largest range of the
+counter (:func:`scenario_spread`). Return
+codes, read-back values and lost pages are exact. A value outside is either explained by exactly one documented
+:data:`DEVIATIONS` entry -- a named mechanism, limited to the scenarios, steps, cgroups and counters where it
+acts, and to the size of difference it can cause (``bound``) -- or it is a failure. ``docs/validation.md``
+explains the tolerances and the deviations; ``render_markdown`` produces its tables.
 """
 
 from __future__ import annotations
@@ -17,23 +20,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# One memeater process costs 120 pages in its cgroup on 6.12 (memory.current right after spawn: 71 page-cache
-# pages of the static binary, ~16 anon pages, page tables and kernel stack) which the model does not have;
-# + 15 (a per-CPU LRU batch) + 8 (one swap readahead window) = 143, rounded up.
-SLACK_PAGES = 160
+PAGE_SIZE = 4096
 
 
 @dataclass(frozen=True)
 class Counter:
-    """One compared quantity. ``scope`` "cgroup" = per scenario cgroup, "global" = once per step."""
+    """One compared quantity. ``scope`` "cgroup" = per scenario cgroup, "global" = once per step. ``floor`` is
+    the least tolerance (in the counter's unit) when every boot agreed exactly; ``exact`` counters have none
+    and ignore the spread."""
 
     name: str
     unit: str
     scope: str
     read: Callable[[dict[str, Any], str | None], int | None]
-    rel_tol: float
-    abs_tol: Callable[[dict[str, Any], str | None], float]
+    family: str
     why: str
+    exact: bool = False
 
 
 def _stat(key: str) -> Callable[[dict[str, Any], str | None], int | None]:
@@ -57,6 +59,11 @@ def _section(section: str, key: str) -> Callable[[dict[str, Any], str | None], i
     return read
 
 
+def _pool_pages(rec: dict[str, Any], cg: str | None) -> int | None:
+    v = rec.get("debugfs", {}).get("pool_total_size")
+    return v // PAGE_SIZE if isinstance(v, int) else None
+
+
 def _reject_compress(rec: dict[str, Any], cg: str | None) -> int | None:
     d = rec.get("debugfs", {})
     if "reject_compress_fail" not in d and "reject_compress_poor" not in d:
@@ -71,111 +78,201 @@ def _result(key: str) -> Callable[[dict[str, Any], str | None], int | None]:
     return read
 
 
-def _pages(rec: dict[str, Any], cg: str | None) -> float:
-    return SLACK_PAGES
+KNOB_FILES = frozenset({"memory.max", "memory.high", "memory.swap.max", "memory.zswap.max",
+                        "memory.zswap.writeback"})
 
 
-def _zswap_bytes_slack(rec: dict[str, Any], cg: str | None) -> float:
-    """SLACK_PAGES entries at the kernel's own mean compressed length in this cgroup at this step."""
-    snap = rec.get("cgroups", {}).get(cg or "", {})
-    st = snap.get("memory.stat", {})
-    zswapped_pages = st.get("zswapped", 0) // 4096
-    mean = st.get("zswap", 0) / zswapped_pages if zswapped_pages else 4096
-    return SLACK_PAGES * mean
+def _read_value(rec: dict[str, Any], cg: str | None) -> int | None:
+    """The value a ``read`` step read back from a limit or knob file (the parser's result; "max" is -1).
+    Reads of usage files (memory.zswap.current, ...) are compared through their own counters."""
+    action = rec.get("action", {})
+    if action.get("op") != "read" or action.get("file") not in KNOB_FILES:
+        return None
+    v = rec.get("result", {}).get("value")
+    return -1 if v == "max" else v if isinstance(v, int) else None
 
-
-def _exact(rec: dict[str, Any], cg: str | None) -> float:
-    return 0
-
-
-_SLACK_WHY = (f"{SLACK_PAGES} pages or 10%: each workload process has a footprint the model does not have "
-              "(120 pages measured: the static binary's page cache, its anon pages, page tables; reclaim takes "
-              "them too and memory.max counts them: a 1024-page memory.reclaim of a 1024-page region stores 960 "
-              "region pages), per-CPU LRU batches hold up to 15 pages, and swap readahead (page-cluster 3) faults "
-              "in up to 8 neighbouring slots")
 
 COUNTERS: tuple[Counter, ...] = (
-    Counter("rc", "errno", "global", _result("rc"), 0.0, _exact,
-            "exact: the return code of a knob write or memory.reclaim is the kernel's decision the model mirrors"),
-    Counter("bad", "pages", "global", _result("bad"), 0.0, _exact,
-            "exact (0): no page may be lost or corrupted; the kernel side verifies every byte"),
-    Counter("zswpout", "pages", "cgroup", _stat("zswpout"), 0.10, _pages, _SLACK_WHY),
-    Counter("zswpin", "pages", "cgroup", _stat("zswpin"), 0.10, _pages, _SLACK_WHY),
-    Counter("zswpwb", "pages", "cgroup", _stat("zswpwb"), 0.10, _pages, _SLACK_WHY),
-    Counter("zswap_bytes", "bytes", "cgroup", _file("memory.zswap.current"), 0.10, _zswap_bytes_slack,
-            f"10% or {SLACK_PAGES} entries at the kernel's mean compressed length: the model stores the calibrated "
-            "mean length of the pattern (lzo lengths vary page to page) for the entry counts above"),
-    Counter("swap_pages", "pages", "cgroup", _file("memory.swap.current", 4096), 0.10, _pages, _SLACK_WHY),
-    Counter("pswpout", "pages", "global", _section("vmstat", "pswpout"), 0.10, _pages, _SLACK_WHY),
-    Counter("written_back_pages", "pages", "global", _section("debugfs", "written_back_pages"), 0.10, _pages,
-            _SLACK_WHY),
-    Counter("pool_limit_hit", "stores", "global", _section("debugfs", "pool_limit_hit"), 0.10, _pages, _SLACK_WHY),
-    Counter("reject_compress", "stores", "global", _reject_compress, 0.10, _pages,
+    Counter("rc", "errno", "global", _result("rc"), "exact",
+            "exact: the return code of a knob write or memory.reclaim is the kernel's decision the model mirrors",
+            exact=True),
+    Counter("read", "value", "global", _read_value, "exact",
+            "exact: a value read back from a cgroup file after a write (the parser's result)", exact=True),
+    Counter("bad", "pages", "global", _result("bad"), "exact",
+            "exact (0): no page may be lost or corrupted; the kernel side verifies every byte", exact=True),
+    Counter("zswpout", "pages", "cgroup", _stat("zswpout"), "stores", "pages stored in zswap"),
+    Counter("zswpin", "pages", "cgroup", _stat("zswpin"), "loads", "pages loaded from zswap"),
+    Counter("zswpwb", "pages", "cgroup", _stat("zswpwb"), "writeback", "entries written back, per cgroup"),
+    Counter("zswap_bytes", "bytes", "cgroup", _file("memory.zswap.current"), "pool",
+            "compressed bytes in zswap; the model stores the calibrated mean length of the pattern"),
+    Counter("swap_pages", "pages", "cgroup", _file("memory.swap.current", PAGE_SIZE), "swap",
+            "swap slots charged to the cgroup"),
+    Counter("pswpout", "pages", "global", _section("vmstat", "pswpout"), "swap", "pages written to the swap device"),
+    Counter("written_back_pages", "pages", "global", _section("debugfs", "written_back_pages"), "writeback",
+            "entries written back, all cgroups"),
+    Counter("pool_pages", "pages", "global", _pool_pages, "pool", "the zswap pool's size (debugfs pool_total_size)"),
+    Counter("pool_limit_hit", "stores", "global", _section("debugfs", "pool_limit_hit"), "stores",
+            "stores rejected at the global pool limit"),
+    Counter("reject_compress", "stores", "global", _reject_compress, "stores",
             "debugfs reject_compress_fail + reject_compress_poor (6.12 counts an incompressible page as a "
-            "compression failure, the model's 6.12 profile as 'poor'; the sum is the number of rejected attempts); "
-            + _SLACK_WHY),
+            "compression failure, the model's 6.12 profile as 'poor'; the sum is the number of rejected attempts)"),
 )
 COUNTER_BY_NAME = {c.name: c for c in COUNTERS}
+
+# The least tolerance per counter family where every boot agreed exactly: the kernel's per-CPU batching (an LRU
+# add batch of 15 folios, the vmstat/memcg stat flush threshold of 64 events on 1 vCPU) makes a count read
+# right after a step lag behind by up to these amounts, without any change between boots.
+FLOOR: dict[str, int] = {"exact": 0, "stores": 16, "loads": 16, "writeback": 8, "swap": 16, "pool": 16}
+
+
+def floor_of(counter: Counter, kernel_rec: dict[str, Any], cg: str | None) -> float:
+    """``FLOOR`` in the counter's unit (bytes: that many entries at the kernel's mean compressed length)."""
+    f = FLOOR[counter.family]
+    if counter.unit != "bytes":
+        return f
+    st = kernel_rec.get("cgroups", {}).get(cg or "", {}).get("memory.stat", {})
+    entries = st.get("zswapped", 0) // PAGE_SIZE
+    return f * (st.get("zswap", 0) / entries if entries else PAGE_SIZE)
+
+
+Bound = Callable[["Counter", dict[str, Any], str | None], float]
+
+
+def _first(steps: list[dict[str, Any]], match: tuple[tuple[str, str], ...], start: int = 0) -> int | None:
+    return next((i for i in range(start, len(steps)) if all(str(steps[i].get(k)) == v for k, v in match)), None)
 
 
 @dataclass(frozen=True)
 class Deviation:
-    """A documented, understood disagreement between Linux 6.12 and the model, limited in scope."""
+    """A documented, understood disagreement between a kernel and the model: a named mechanism, limited to the
+    kernels, scenarios, cgroups, counters and steps where it acts, and to the difference it can cause.
+
+    The step scope starts at the first step matching ``from_match`` (items of the step's action; or
+    ``from_op``, or ``from_step``) and ends *before* the first later step matching ``to_match`` (or at the end).
+    ``bound`` is the largest |model - kernel| the mechanism explains, in the counter's unit (a number, or a
+    function of the kernel's step record and the cgroup); None means the mechanism changes the counter by an
+    amount not bounded by the scenario (the cause text says why)."""
 
     id: str
     scenarios: tuple[str, ...]  # ("*",) = every scenario
     counters: tuple[str, ...]
     cause: str
-    from_op: str | None = None  # applies from the first step with this op on (e.g. "touch")
-    from_step: int | None = None  # ... or from this step index on
-    cgroups: tuple[str, ...] | None = None  # None = every cgroup (and the global counters)
-    from_match: tuple[tuple[str, str], ...] | None = None  # ... or from the first step whose action has these items
-    some_boots_only: bool = False  # needed on some boots only (run-to-run variation of the kernel)
+    from_op: str | None = None
+    from_step: int | None = None
+    cgroups: tuple[str | None, ...] | None = None  # None = every cgroup and the global counters
+    from_match: tuple[tuple[str, str], ...] | None = None
+    to_match: tuple[tuple[str, str], ...] | None = None
+    kernels: tuple[str, ...] = ("*",)
+    bound: float | Bound | dict[str, float | Bound | None] | None = None  # a dict: per counter
 
-    def applies(self, scenario: str, steps: list[dict[str, Any]], step: int, counter: str,
-                cgroup: str | None) -> bool:
+    def in_scope(self, kernel: str, scenario: str, steps: list[dict[str, Any]], step: int, counter: str,
+                 cgroup: str | None) -> bool:
         if counter not in self.counters or ("*" not in self.scenarios and scenario not in self.scenarios):
+            return False
+        if "*" not in self.kernels and kernel not in self.kernels:
             return False
         if self.cgroups is not None and cgroup not in self.cgroups:
             return False
         start = 0
         if self.from_op is not None:
-            firsts = [i for i, s in enumerate(steps) if s.get("op") == self.from_op]
-            if not firsts:
+            first = _first(steps, (("op", self.from_op),))
+            if first is None:
                 return False
-            start = firsts[0]
+            start = first
         if self.from_step is not None:
             start = max(start, self.from_step)
         if self.from_match is not None:
-            firsts = [i for i, s in enumerate(steps) if all(str(s.get(k)) == v for k, v in self.from_match)]
-            if not firsts:
+            first = _first(steps, self.from_match, start)
+            if first is None:
                 return False
-            start = max(start, firsts[0])
-        return step >= start
+            start = first
+        end = len(steps)
+        if self.to_match is not None:
+            stop = _first(steps, self.to_match, start + 1)
+            end = stop if stop is not None else end
+        return start <= step < end
+
+    def limit(self, counter: Counter, kernel_rec: dict[str, Any], cgroup: str | None) -> float:
+        """The largest |model - kernel| this deviation explains at this row (inf when unbounded)."""
+        bound = self.bound.get(counter.name) if isinstance(self.bound, dict) else self.bound
+        if bound is None:
+            return float("inf")
+        return float(bound(counter, kernel_rec, cgroup) if callable(bound) else bound)
+
+    def explains(self, diff: float, counter: Counter, kernel_rec: dict[str, Any], cgroup: str | None) -> bool:
+        return diff <= self.limit(counter, kernel_rec, cgroup)
 
 
+def _relative(frac: float, pages: int) -> Bound:
+    """``pages`` (entries at the kernel's mean compressed length for a byte counter) or ``frac`` of the
+    kernel's value, whichever is larger."""
+
+    def bound(counter: Counter, kernel_rec: dict[str, Any], cg: str | None) -> float:
+        unit = 1.0
+        if counter.unit == "bytes":
+            st = kernel_rec.get("cgroups", {}).get(cg or "", {}).get("memory.stat", {})
+            entries = st.get("zswapped", 0) // PAGE_SIZE
+            unit = st.get("zswap", 0) / entries if entries else PAGE_SIZE
+        return max(pages * unit, frac * abs(counter.read(kernel_rec, cg) or 0))
+
+    return bound
+
+
+def _swapcached_bound(counter: Counter, kernel_rec: dict[str, Any], cg: str | None) -> float:
+    cached = kernel_rec.get("cgroups", {}).get(cg or "", {}).get("memory.stat", {}).get("swapcached", 0)
+    return cached // PAGE_SIZE + 256 if cached else 0
+
+
+FOOTPRINT = (
+    "the workload process itself, which the model does not have: memeater is a static binary whose page cache "
+    "(71 pages) and own anon pages, stack and page tables (~50 pages) are charged to its cgroup. memory.reclaim "
+    "drops the binary's file pages first (so a 32M request stores 8,128 region pages instead of 8,192: 64 "
+    "fewer), and under a tight memory.max the process's own pages are reclaimed into zswap and faulted back "
+    "repeatedly (zswpin 29-48, zswpout up to +243 in the selftests). It changes stores, loads, swap and pool "
+    "bytes by at most 256 pages (twice the measured footprint) or 4%; it never writes anything back, so the "
+    "writeback counters are not covered.")
 WRITEBACK_FOLIO = (
-    "zswap_writeback_entry() (6.12) decompresses the entry into a new swap-cache folio charged to the memcg, "
+    "zswap_writeback_entry() decompresses the entry into a new swap-cache folio charged to the memcg, "
     "writes it with PG_reclaim set, and reclaim frees that clean folio right after the write: it counts toward "
     "memory.reclaim's nr_reclaimed. Under memory.zswap.max each reclaimed page therefore costs one store + one "
     "writeback and the reclaim target is met after about half as many stores as in the model, whose writeback "
     "is instantaneous and never creates that folio (kernel: 512 stores + 512 writebacks per 4M reclaim in "
     "zswap_max_store_path; model: 1024 + 1024). Fewer stores also leave more of the older entries in zswap "
-    "(later zswpin) instead of on disk.")
+    "(later zswpin) instead of on disk. Unbounded: the difference grows with the request.")
+
+_ALL_PAGES = ("zswpout", "zswpin", "swap_pages", "pswpout", "zswap_bytes")
+_WB = ("zswpwb", "written_back_pages")
 
 DEVIATIONS: tuple[Deviation, ...] = (
+    # ---- background mechanisms (every scenario): a row's cause only when no scenario-specific one applies
+    Deviation("process-footprint", ("*",), _ALL_PAGES, FOOTPRINT, from_op="alloc", bound=_relative(0.04, 256)),
     Deviation(
-        "swapcache", ("*",), ("swap_pages", "pswpout"),
-        "6.12 keeps a page that was swapped in by a read fault in the swap cache, still holding its swap slot "
-        "(memory.swap.current keeps counting it until the slot is reused or swap is half full, vm_swap_full()); "
-        "when such a clean page is reclaimed again it is dropped without I/O (no pswpout). zswap is not affected: "
-        "zswap_load() frees the entry and dirties the folio, so the page is stored again (zswpout). The model "
-        "frees the slot at swap-in and writes the page out again.",
+        "zsmalloc-overhead", ("*",), ("pool_pages",),
+        "debugfs pool_total_size counts zsmalloc's zspage pages: every object is rounded up to its size class "
+        "and partly filled zspages are counted whole, so the kernel's pool is larger than the sum of the "
+        "compressed lengths that the model counts (e.g. 8,128 45-byte objects: 189 pages on the kernel, 90 in "
+        "the model; 8,192 307-byte objects: 650 against 614; 10,240 1,787-byte objects: within 3%). At most 160 "
+        "pages or 6%.",
+        bound=_relative(0.06, 160)),
+    Deviation(
+        "swapcache", ("*",), ("swap_pages",),
+        "a folio in the swap cache keeps its swap slot and memory.swap.current counts it: a page swapped in by "
+        "a read fault stays there until the slot is reused or swap is half full (vm_swap_full()), and folios "
+        "that reclaim has just stored can still be in the swap cache when the step ends (7.2 under memory.max: "
+        "3.3-5.5 MB in test_zswap.c #7's control group). The model frees the slot at swap-in and has no swap "
+        "cache. Bounded by the kernel's own memory.stat swapcached pages in that cgroup, plus the process "
+        "footprint's 256 pages, which add up in the same counter; it explains nothing where swapcached is 0.",
+        bound=_swapcached_bound),
+    Deviation(
+        "swapcache-clean-reclaim", ("*",), ("pswpout",),
+        "a page swapped in from the swap device by a read fault is clean and still in the swap cache: when "
+        "reclaim takes it again it is dropped without I/O (no pswpout), where the model, which freed the slot, "
+        "writes it out again. zswap is not affected: zswap_load() frees the entry and dirties the folio. From "
+        "the first read-back on; unbounded (up to every page read back from disk).",
         from_op="touch"),
-    *(Deviation(
-        "writeback-folio", (scenario,),
-        ("zswpout", "zswpin", "zswpwb", "pswpout", "written_back_pages", "swap_pages", "zswap_bytes"),
-        WRITEBACK_FOLIO, from_match=start, cgroups=cgroups)
+    # ---- scenario-specific mechanisms
+    *(Deviation("writeback-folio", (scenario,), _ALL_PAGES + _WB + ("pool_pages",),
+                WRITEBACK_FOLIO, from_match=start, cgroups=cgroups)
       for scenario, start, cgroups in (
           ("zswap_max_store_path", (("op", "reclaim"), ("value", "4M")), None),
           ("swapin_after_writeback", (("op", "reclaim"), ("value", "64M")), None),
@@ -192,52 +289,104 @@ DEVIATIONS: tuple[Deviation, ...] = (
         from_match=(("op", "reclaim"), ("cgroup", "/wb_off/c"), ("value", "16M")),
         cgroups=("/wb_off", "/wb_off/c", "/wb_off/rand")),
     Deviation(
-        "tight-memory-max", ("selftest_zswap_usage",), ("zswpout",),
-        "memory.max=1M is 256 pages and the memeater process's own 120-page footprint (which the model does not "
-        "have) lives inside it: its anon pages and page tables are reclaimed and faulted back while the 4 MB "
-        "are written (zswpin 37-48 per boot), each refault stored again. Kernel zswpout varies 895-947 from "
-        "boot to boot against the model's 777; the selftest's assertion (zswpout grows) holds on both.",
-        from_op="alloc", some_boots_only=True),
+        "disk-overreclaim", ("selftest_swapin_nozswap", "offline_reparent", "zswap_max_rotation"),
+        ("swap_pages", "pswpout"),
+        "pages rejected by zswap (zswap.max=0 or over memory.zswap.max) are written to the swap device, and "
+        "reclaim counts them as reclaimed only once the virtio-blk write has completed; the charging task's or "
+        "memory.reclaim's retries meanwhile write out more pages than needed, depending on I/O completion timing "
+        "(pswpout during a 2048-page overage: 2176, 2177 and 2495 on three boots). The model writes exactly the "
+        "pages it reclaims. At most 2,200 pages (one request's worth) per scenario.",
+        from_op="alloc", to_match=(("op", "touch"),), bound=2200),
     Deviation(
-        "disk-overreclaim", ("selftest_swapin_nozswap",), ("swap_pages", "pswpout"),
-        "with zswap.max=0 the 32 MB allocation under memory.max=24M is reclaimed straight to the swap device; "
-        "pages under writeback cannot be freed until the virtio-blk write completes, so the charging task's "
-        "reclaim retries write out more pages than needed, depending on I/O completion timing: pswpout during "
-        "the allocation was 2176, 2177 and 2495 on three boots (model 2048 = the pages over the limit).",
-        from_op="alloc", some_boots_only=True),
+        "footprint-shifts-writeback",
+        ("selftest_zswap_writeback_enabled", "selftest_no_invasive_cgroup_shrink", "global_pool_threshold"), _WB,
+        "the process footprint (process-footprint) reaches the writeback counters by changing how many entries "
+        "one LRU pass has: memory.reclaim stores 64 fewer region pages on the kernel (it drops the binary's "
+        "file pages first), so a pass of the referenced bits ends 64 stores earlier and the surplus stores "
+        "write back. global_pool_threshold: 10,176 entries against 10,240, the 40M of rejected stores write "
+        "back 89-118 entries on the kernel and none in the model, and the worker's later writeback agrees to "
+        "within that offset. test_zswap.c #4 sets memory.zswap.max to half the usage read after the first pass: "
+        "297,200 bytes on the kernel (a 36-page limit) against 314,368 (38 pages), so the kernel accepts ~480 "
+        "stores before the limit where the model accepts 507 and writes back more (6.12: 47 against 10; 7.2: "
+        "33-69; the parent counts the child's pass too). #7: the process's own pages count against "
+        "memory.max=32M (2,880 against 2,914 written back). At most 128 entries.",
+        from_op="alloc", bound=128),
     Deviation(
-        "disk-overreclaim", ("zswap_max_store_path",), ("swap_pages", "pswpout"),
-        "the same with stores rejected at memory.zswap.max: the rejected pages are written to the swap device "
-        "and memory.reclaim counts them only once the write has completed, so a 4M request wrote 1024 … 1336 "
-        "pages to disk depending on I/O timing (pswpout after the second 4M request: 2178 on most boots, 2490 "
-        "on one; model 2048). Seen between boots only; the model agreed with every boot.",
-        from_match=(("op", "reclaim"), ("value", "4M")), some_boots_only=True),
+        "overreclaim-shifts-writeback", ("zswap_max_rotation",), ("zswpout",) + _WB,
+        "disk-overreclaim moves the end of the rotation pass: the kernel's 1M requests reject more stores than "
+        "they need (writes to disk in flight), so the pass of the ~4,030 referenced entries ends, and writeback "
+        "starts, one or two 4M requests earlier than in the model (7.2: 271 entries written back in the first "
+        "4M request against 0). The pass itself is exact on both (fact_zswap_max_rotation). At most 1,024 "
+        "entries (one 4M request).",
+        from_match=(("op", "reclaim"), ("value", "4M")), bound=1024),
     Deviation(
         "compress-retry-count", ("writeback_disabled_subtree",), ("reject_compress",),
         "with writeback disabled, incompressible pages can go nowhere and memory.reclaim keeps rescanning them "
         "until it gives up with EAGAIN: 6.12 (MGLRU) attempts to compress each of the 1024 pages ~41 times "
         "(42,368 failures), the model's reclaim loop ~33 times (33,775). Both then fail with EAGAIN and keep the "
-        "pages; with writeback=1 both count exactly one failure per page (+1,024) and send the page to disk.",
-        from_match=(("op", "reclaim"), ("cgroup", "/wb_off/rand"))),
+        "pages; with writeback=1 both count exactly one failure per page (+1,024) and send the page to disk. "
+        "At most 30%.",
+        from_match=(("op", "reclaim"), ("cgroup", "/wb_off/rand")), bound=_relative(0.30, 0)),
     Deviation(
         "shrink-worker-scheduling", ("global_pool_limit",),
-        ("zswpout", "zswpin", "zswpwb", "zswap_bytes", "swap_pages", "pswpout", "written_back_pages",
-         "pool_limit_hit"),
+        ("zswpout", "zswpin", "zswap_bytes", "swap_pages", "pswpout", "pool_pages", "pool_limit_hit") + _WB,
         "shrink_worker runs on an unbound workqueue concurrently with the reclaiming task: it is queued at every "
-        "store rejected at the global limit and runs whenever the reclaimer yields, so on the kernel it gets past "
+        "store rejected at the global limit and runs whenever the reclaimer yields, so on 6.12 it gets past "
         "the referenced bits (~2.8 LRU entries rotated or written per rejected store, measured) and writes back "
         "down to the acceptance threshold. The model runs queued work after each memory.reclaim batch "
-        "(32 pages on 6.12) and at the end of each top-level operation: 64 worker runs per 8M request, each "
+        "(32 pages) and at the end of each top-level operation: 64 worker runs per 8M request, each "
         "ending after MAX_RECLAIM_RETRIES=16 rotations of referenced entries, i.e. 1,024 of the 10,240 "
-        "referenced entries per request, so it writes nothing back here.",
-        from_step=5),
+        "referenced entries per request, so it writes nothing back here. global_pool_threshold checks the same "
+        "worker with the referenced bits cleared first, where the schedule does not matter.",
+        from_match=(("op", "param"), ("name", "max_pool_percent"), ("value", "1"))),
+    Deviation(
+        "shrink-worker-scheduling", ("global_pool_threshold",),
+        _ALL_PAGES + _WB + ("pool_pages", "pool_limit_hit"),
+        "the same asynchronous worker, in the one step where it runs concurrently: the first store rejected at "
+        "the global limit queues shrink_worker and the 1M request returns while the kernel's worker is still "
+        "writing back (200-400 entries done), every other store of the request rejected to disk; the model runs "
+        "the worker synchronously after the first 32-page batch, down to the threshold, and accepts the rest of "
+        "the request's stores. After the sleep the two agree (written back within footprint-shifts-writeback).",
+        from_match=(("op", "reclaim"), ("value", "1M")), to_match=(("op", "sleep"),)),
+    Deviation(
+        "writeback-folio", ("global_pool_threshold",), _ALL_PAGES + ("pool_pages", "pool_limit_hit"),
+        WRITEBACK_FOLIO.split(". Unbounded")[0] + ". Here: after the worker, the kernel's next 1M request is met "
+        "by freeing the clean swap-cache folios its writeback left (no store at all), while the model stores "
+        "256 pages, and the model's pool ends ~100 pages above the threshold (the synchronous worker finished "
+        "before the rest of the first request's stores were accepted): at most 640 pages.",
+        from_match=(("op", "sleep"),), bound=_relative(0.0, 640)),
+    Deviation(
+        "shrinker-open", ("dynamic_shrinker",), _ALL_PAGES + _WB + ("pool_pages",),
+        "OPEN, NOT VALIDATED: the model's dynamic shrinker (zswap_shrinker_count/scan with the nr_zswap_protected "
+        "decay) disagrees with both kernels: during the second 16M memory.reclaim it writes back 16,379 entries "
+        "where the kernel writes back 5,300-6,200 of 11,700-12,000, and under memory.max=16M it stores 23,651 "
+        "and leaves 3,171 pool pages where the kernel writes back nearly everything (24,400-24,600, pool 28-84 "
+        "pages). Unbounded until the shrinker model is fixed; docs/validation.md lists it under not validated.",
+        from_match=(("op", "reclaim"),)),
+    Deviation(
+        "shrink-worker-scheduling", ("offline_reparent",), ("pool_limit_hit",) + _WB,
+        "the asynchronous worker once more: during the 48M request under max_pool_percent=1 the kernel's worker "
+        "keeps the pool under the limit between the reclaimer's scheduling points, so far fewer stores hit the "
+        "limit (552-1,076) than in the model (6,260), whose worker runs after each 32-page batch; the entries "
+        "written back differ by at most 128 (6.12: 1,482-1,488 against 1,566).",
+        from_match=(("op", "param"), ("name", "max_pool_percent"), ("value", "1")),
+        bound={"pool_limit_hit": None, "zswpwb": 128, "written_back_pages": 128}),
     Deviation(
         "swap-readahead", ("reclaim_push",), ("zswpin", "zswap_bytes"),
         "the swap-in path reads ahead neighbouring swap slots (swap_vma_readahead, page-cluster 3); slots of the "
         "sibling cgroup interleaved with the faulting one are loaded from zswap too and their zswpin is charged "
         "to the sibling (c2: 361 while c1's pages are read), whose entries leave zswap. The model has no "
-        "readahead; the parent's zswpin total agrees.",
-        from_op="touch", cgroups=("/parent", "/parent/c2")),
+        "readahead; the parent's zswpin total agrees within 8%.",
+        from_op="touch", cgroups=("/parent", "/parent/c2"), bound=_relative(0.16, 1024)),
+    Deviation(
+        "reclaim-split", ("reclaim_push",), ("zswpout", "zswpin", "swap_pages", "zswap_bytes"),
+        "memory.reclaim on the parent takes the 12,800 pages from its two children in a different split than "
+        "the model (6.12: 7,360 + 5,440; model 6,959 + 5,841; the parent's total is exact): MGLRU reclaims each "
+        "child's oldest generation in turn in batches of up to SWAP_CLUSTER_MAX per memcg per round, with the "
+        "order depending on each child's generation state; the model visits the children in mem_cgroup_iter "
+        "order with the 6.12 batch. At most 8% of a child's value.",
+        from_match=(("op", "reclaim"), ("value", "50M")), cgroups=("/parent/c1", "/parent/c2"),
+        bound=_relative(0.08, 256)),
 )
 
 
@@ -248,11 +397,15 @@ class Row:
     action: str
     cgroup: str | None
     counter: str
-    kernel: int | None
+    kernel: int | None  # the first recorded boot
     model: int | None
     rel_diff: float | None
     tolerance: str
     status: str  # "ok" | "dev:<id>" | "FAIL"
+    kernel_lo: int | None = None  # the envelope over the recorded boots
+    kernel_hi: int | None = None
+    tol: float = 0.0
+    excess: float = 0.0  # how far outside [lo - tol, hi + tol] the model is
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -286,34 +439,91 @@ def rel_diff(k: int | None, m: int | None) -> float | None:
     return abs(m - k) / max(abs(k), 1)
 
 
-def compare(scenario: str, kernel: list[dict[str, Any]], model: list[dict[str, Any]],
-            deviations: Iterable[Deviation] = DEVIATIONS) -> list[Row]:
-    """Per step × cgroup × counter rows for one scenario (records as written by guest.py / model.py)."""
-    ks = [r for r in kernel if r.get("type") == "step"]
-    ms = [r for r in model if r.get("type") == "step"]
-    if len(ks) != len(ms):
-        raise ValueError(f"{scenario}: kernel has {len(ks)} step records, model {len(ms)}")
-    steps = [r["action"] for r in ks]
+Records = list[dict[str, Any]]
+
+
+def narrowest(found: list[Deviation], counter: Counter, kernel_rec: dict[str, Any],
+              cg: str | None) -> list[Deviation]:
+    """The row's cause among the deviations that explain it: a mechanism named for the scenario before a
+    background one, then the one with the smallest bound at this row (an unbounded one last). More than one
+    is returned only on a tie, which the tests forbid."""
+    def key(d: Deviation) -> tuple[int, float]:
+        return ("*" in d.scenarios, d.limit(counter, kernel_rec, cg))
+
+    best = min(key(d) for d in found)
+    return [d for d in found if key(d) == best]
+
+
+def _steps(records: Records) -> Records:
+    return [r for r in records if r.get("type") == "step"]
+
+
+def scenario_spread(boots: list[Records]) -> dict[str, float]:
+    """Per counter: the largest difference between two boots of the kernel at the same step and cgroup, over
+    the whole scenario (0 with a single boot)."""
+    per_boot = [_steps(b) for b in boots]
+    out: dict[str, float] = {c.name: 0.0 for c in COUNTERS}
+    for recs in zip(*per_boot, strict=True):
+        for c in COUNTERS:
+            for cg in ([None] if c.scope == "global" else list(recs[0].get("cgroups", {}))):
+                vals = [v for v in (c.read(r, cg) for r in recs) if v is not None]
+                if len(vals) > 1:
+                    out[c.name] = max(out[c.name], max(vals) - min(vals))
+    return out
+
+
+def compare(scenario: str, kernel: Records | list[Records], model: Records,
+            deviations: Iterable[Deviation] = (), kernel_name: str = "*", widen: str = "row") -> list[Row]:
+    """Per step x cgroup x counter rows for one scenario. ``kernel`` is one run's records or a list of boots
+    (records as written by guest.py; model records by model.py). ``deviations`` default to none: pass
+    :data:`DEVIATIONS` to label the explained rows.
+
+    The envelope [lowest, highest boot] is widened by ``widen``: "row" = the row's own boot-to-boot range (how
+    much the kernel varies at that step: the model comparison), "scenario" = the largest range of the counter
+    anywhere in the scenario (a looser bound for a *new boot* of the kernel, whose variation at a step the few
+    recorded boots may not have shown: the repeatability check). Never less than the family's floor."""
+    if widen not in ("row", "scenario"):
+        raise ValueError(f"widen must be 'row' or 'scenario', not {widen!r}")
+    boots: list[Records] = kernel if kernel and isinstance(kernel[0], list) else [kernel]  # type: ignore[list-item]
+    kboots = [_steps(b) for b in boots]
+    ms = _steps(model)
+    for b in kboots:
+        if len(b) != len(ms):
+            raise ValueError(f"{scenario}: kernel has {len(b)} step records, model {len(ms)}")
+    spread = scenario_spread(boots)
+    steps = [r["action"] for r in kboots[0]]
     devs = list(deviations)
     rows: list[Row] = []
-    for kr, mr in zip(ks, ms, strict=True):
+    for j, mr in enumerate(ms):
+        krs = [b[j] for b in kboots]
+        kr = krs[0]
         i = kr["step"]
         cgroups = list(kr.get("cgroups", {}))
         for c in COUNTERS:
             targets: list[str | None] = [None] if c.scope == "global" else list(cgroups)
             for cg in targets:
+                kvals = [v for v in (c.read(r, cg) for r in krs) if v is not None]
                 kv, mv = c.read(kr, cg), c.read(mr, cg)
-                if kv is None and mv is None:
+                if not kvals and mv is None:
                     continue
-                tol = max(c.abs_tol(kr, cg), c.rel_tol * abs(kv or 0))
-                ok = kv is not None and mv is not None and abs(mv - kv) <= tol
+                lo, hi = (min(kvals), max(kvals)) if kvals else (None, None)
+                width = (hi - lo if kvals else 0) if widen == "row" else spread[c.name]  # type: ignore[operator]
+                tol = 0.0 if c.exact else max(width, floor_of(c, kr, cg))
+                if lo is None or hi is None or mv is None:
+                    excess = float("inf")
+                else:
+                    excess = max(lo - tol - mv, mv - hi - tol, 0.0)
                 status = "ok"
-                if not ok:
-                    dev = next((d for d in devs if d.applies(scenario, steps, i, c.name, cg)), None)
-                    status = f"dev:{dev.id}" if dev else "FAIL"
-                tol_s = "exact" if c.rel_tol == 0 else f"±{tol:.0f} ({c.rel_tol:.0%} or {c.abs_tol(kr, cg):.0f})"
+                if excess > 0:
+                    diff = abs(mv - kv) if mv is not None and kv is not None else float("inf")
+                    found = [d for d in devs if d.in_scope(kernel_name, scenario, steps, i, c.name, cg)
+                             and d.explains(diff, c, kr, cg)]
+                    status = "dev:" + "+".join(dict.fromkeys(d.id for d in narrowest(found, c, kr, cg))) \
+                        if found else "FAIL"
+                env = "" if lo == hi else f" over {lo:,}..{hi:,}" if lo is not None else ""
+                tol_s = "exact" if c.exact else f"±{tol:,.0f}{env}"
                 rows.append(Row(scenario, i, describe_action(kr["action"]), cg, c.name, kv, mv, rel_diff(kv, mv),
-                                tol_s, status))
+                                tol_s, status, lo, hi, tol, excess))
     return rows
 
 
@@ -340,11 +550,15 @@ class Summary:
     ok: int
     deviations: dict[str, int] = field(default_factory=dict)
     failures: list[Row] = field(default_factory=list)
+    tolerance: dict[str, float] = field(default_factory=dict)  # counter family -> the widest tolerance used
 
 
 def summarize(scenario: str, rows: list[Row]) -> Summary:
     s = Summary(scenario, len(rows), sum(r.status == "ok" for r in rows))
     for r in rows:
+        fam = COUNTER_BY_NAME[r.counter].family
+        if fam != "exact":
+            s.tolerance[fam] = max(s.tolerance.get(fam, 0.0), r.tol)
         if r.status.startswith("dev:"):
             s.deviations[r.status[4:]] = s.deviations.get(r.status[4:], 0) + 1
         elif r.status == "FAIL":
@@ -356,8 +570,59 @@ def _fmt(v: int | None) -> str:
     return "–" if v is None else f"{v:,}"
 
 
+def _describe_bound(bound: float | Bound | dict[str, Any] | None) -> str:
+    if bound is None:
+        return "unbounded"
+    if isinstance(bound, dict):
+        return "; ".join(f"{k}: {_describe_bound(v)}" for k, v in bound.items())
+    if callable(bound):
+        return "see the cause"
+    return f"{bound:,.0f}"
+
+
+def _describe_scope(d: Deviation) -> str:
+    parts = []
+    if d.from_op:
+        parts.append(f"from the first `{d.from_op}`")
+    if d.from_step is not None:
+        parts.append(f"from step {d.from_step}")
+    if d.from_match:
+        parts.append("from the first step with " + ", ".join(f"{k}={v}" for k, v in d.from_match))
+    if d.to_match:
+        parts.append("until the next step with " + ", ".join(f"{k}={v}" for k, v in d.to_match))
+    if d.cgroups is not None:
+        parts.append("cgroups " + ", ".join(c or "(global)" for c in d.cgroups))
+    return "; ".join(parts) or "every step"
+
+
+def render_deviations(deviations: Iterable[Deviation] = DEVIATIONS) -> str:
+    """The deviation list of docs/validation.md, generated from :data:`DEVIATIONS` (one source)."""
+    out = []
+    for d in deviations:
+        kind = "background" if "*" in d.scenarios else ", ".join(d.scenarios)
+        kern = "both kernels" if "*" in d.kernels else ", ".join(d.kernels)
+        out.append(f"- **{d.id}** ({kind}; {kern}; {', '.join(d.counters)}; {_describe_scope(d)}; bound: "
+                   f"{_describe_bound(d.bound)}): {d.cause}")
+    return "\n".join(out) + "\n"
+
+
+def render_summary(results: dict[str, list[Row]]) -> str:
+    """One line per scenario: how many values were compared, how many agreed within the tolerance, which
+    deviations explained the rest, and how tight the tolerance of each counter family was."""
+    fams = ("stores", "loads", "writeback", "swap", "pool")
+    out = ["| scenario | values | within tolerance | deviations | unexplained | "
+           + " | ".join(f"± {f}" for f in fams) + " |",
+           "|---|---:|---:|---|---:|" + "---:|" * len(fams)]
+    for name, rows in results.items():
+        s = summarize(name, rows)
+        devs = ", ".join(f"{k} ×{v}" for k, v in sorted(s.deviations.items())) or "–"
+        tols = " | ".join(f"{s.tolerance[f]:,.0f}" if f in s.tolerance else "–" for f in fams)
+        out.append(f"| {name} | {s.rows:,} | {s.ok:,} | {devs} | {len(s.failures)} | {tols} |")
+    return "\n".join(out) + "\n"
+
+
 def render_markdown(results: dict[str, list[Row]]) -> str:
-    """The comparison tables of docs/validation.md (only rows where a step changed something)."""
+    """The detailed comparison tables (only rows where a step changed something)."""
     out: list[str] = []
     for name, rows in results.items():
         s = summarize(name, rows)
@@ -365,11 +630,12 @@ def render_markdown(results: dict[str, list[Row]]) -> str:
         out.append(f"### {name}\n")
         out.append(f"{s.rows} compared values: {s.ok} within tolerance, documented deviations: {devs}, "
                    f"unexplained: {len(s.failures)}.\n")
-        out.append("| step | action | cgroup | counter | kernel | model | rel. diff | tolerance | status |")
+        out.append("| step | action | cgroup | counter | kernel (boots) | model | rel. diff | tolerance | status |")
         out.append("|---:|---|---|---|---:|---:|---:|---|---|")
         for r in changed_rows(rows):
             rd = "–" if r.rel_diff is None else f"{r.rel_diff:.1%}"
-            out.append(f"| {r.step} | {r.action} | {r.cgroup or '(global)'} | {r.counter} | {_fmt(r.kernel)} | "
+            k = _fmt(r.kernel_lo) if r.kernel_lo == r.kernel_hi else f"{_fmt(r.kernel_lo)}..{_fmt(r.kernel_hi)}"
+            out.append(f"| {r.step} | {r.action} | {r.cgroup or '(global)'} | {r.counter} | {k} | "
                        f"{_fmt(r.model)} | {rd} | {r.tolerance} | {r.status} |")
         out.append("")
     return "\n".join(out)

@@ -59,7 +59,7 @@ def write_knob(path: str, value: str) -> dict[str, Any]:
     except OSError as e:
         return {"rc": -e.errno, "errno": errno.errorcode.get(e.errno, str(e.errno))}
     try:
-        os.write(fd, value.encode())
+        os.write(fd, value.encode("latin-1"))  # scenario values: code points < 256 are sent as those bytes
         return {"rc": 0, "errno": None}
     except OSError as e:
         return {"rc": -e.errno, "errno": errno.errorcode.get(e.errno, str(e.errno))}
@@ -259,6 +259,20 @@ class Driver:
             reply = wl.command(f"touch {step['region']} {first} {count}")
             fields = dict(p.split("=") for p in reply.split()[3:])
             return {"rc": 0, "checked": int(fields["checked"]), "bad": int(fields["bad"])}
+        if op == "move":  # the process moves; its pages stay charged where they were (cgroup v2)
+            wl = self.procs.get(step["proc"])
+            if wl is None:
+                raise StepError(f"no process {step['proc']!r}")
+            res = write_knob(cgpath(step["cgroup"]) + "/cgroup.procs", str(wl.proc.pid))
+            if res["rc"] == 0:
+                self.proc_cgroup[step["proc"]] = step["cgroup"]
+            return res
+        if op == "rmdir":
+            try:
+                os.rmdir(cgpath(step["cgroup"]))
+            except OSError as e:
+                return {"rc": -e.errno, "errno": errno.errorcode.get(e.errno, str(e.errno))}
+            return {"rc": 0, "errno": None}
         if op == "kill":
             wl = self.procs.pop(step["proc"])
             return {"rc": 0, "exit": wl.quit()}

@@ -1,5 +1,5 @@
-"""Host-side VM runner: boots Debian's Linux 6.12 under QEMU (TCG, never KVM) with virtme-ng and runs one
-scenario inside it with :mod:`zswaplab.vm.guest`.
+"""Host-side VM runner: boots a Linux kernel (Debian's 6.12 or 7.2, or one built here) under QEMU (TCG, never KVM)
+with virtme-ng and runs one scenario inside it with :mod:`zswaplab.vm.guest`.
 
 The guest sees the host filesystem as its root over 9p (read-only, tmpfs overlays), so it runs this checkout's
 own code with the host's Python. Each scenario gets a fresh VM (1 vCPU by default: the deterministic setup), a
@@ -8,8 +8,9 @@ the guest writes its JSON Lines records. Every boot has a hard time limit; a mis
 timeout raises :class:`VMError` with a message saying what to do, never hangs.
 
 Assets (installed by ``scripts/vm-test.sh``, found here): ``qemu-system-x86_64`` (apt ``qemu-system-x86``),
-``vng`` (pip ``virtme-ng``, in ``.cache/vm/vng-venv`` or on PATH), the kernel unpacked under
-``.cache/vm/kroot`` (``dpkg -x`` of ``linux-image-6.12.*+deb12-amd64-unsigned``). The workload program
+``vng`` (pip ``virtme-ng``, in ``.cache/vm/vng-venv`` or on PATH), busybox (for a modular kernel's initramfs) and
+a named kernel of :mod:`zswaplab.vm.kernels` (pinned Debian packages, unpacked outside the clone) or any kernel
+image given by path. The workload program
 ``workloads/memeater.c`` is built here (``gcc -O2 -static``) when missing or out of date.
 """
 
@@ -25,6 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from . import kernels
 
 REPO = Path(__file__).resolve().parents[2]
 GUEST_SCRIPT = Path(__file__).resolve().with_name("guest.py")
@@ -45,6 +48,7 @@ class Assets:
     vmlinuz: Path
     kernel_release: str
     kernel_package: str
+    kernel_name: str
     vng: Path
     memeater: Path
     python: str
@@ -82,27 +86,46 @@ def build_memeater(out_dir: Path | None = None) -> Path:
     return out
 
 
-def find_assets() -> Assets:
-    """Locate everything a VM run needs; raise VMError naming what is missing and how to get it."""
-    cache = cache_dir()
+def find_assets(kernel: str | None = None) -> Assets:
+    """Locate everything a VM run needs; raise VMError naming what is missing and how to get it.
+
+    ``kernel`` is a named kernel of :mod:`zswaplab.vm.kernels` (default: ``$ZSWAPLAB_VM_KERNEL`` or the first of
+    ``$ZSWAPLAB_VM_KERNELS``, else linux-6.12.117) or a path to any kernel image (named after its file)."""
     if shutil.which("qemu-system-x86_64") is None:
         raise VMError("qemu-system-x86_64 not found: run `make vm-test` (or `apt-get install qemu-system-x86`)")
-    kernels = sorted((cache / "kroot" / "boot").glob("vmlinuz-6.12.*"))
-    if not kernels:
-        raise VMError(f"no Linux 6.12 kernel under {cache}/kroot/boot: run `make vm-test` "
-                      "(it fetches linux-image-6.12.*+deb12-amd64-unsigned with apt-get download)")
-    vmlinuz = kernels[-1]
-    vng = cache / "vng-venv" / "bin" / "vng"
+    kernel = kernel or os.environ.get("ZSWAPLAB_VM_KERNEL") or \
+        (os.environ.get("ZSWAPLAB_VM_KERNELS", "").split() or [kernels.DEFAULT_KERNELS[0]])[0]
+    if kernel in kernels.KERNELS:
+        spec = kernels.KERNELS[kernel]
+        vmlinuz = kernels.vmlinuz(spec)
+        if vmlinuz is None:
+            how = "scripts/build-kernel.sh" if spec.suite == "build" else \
+                f"`python -m zswaplab.vm.kernels fetch {kernel}` (or `make vm-test`)"
+            raise VMError(f"kernel {kernel} is not under {kernels.root(spec)}: run {how}")
+        name, package = kernel, " ".join(spec.packages) or f"built by scripts/build-kernel.sh ({spec.description})"
+        release = spec.release
+    elif Path(kernel).is_file():
+        vmlinuz = Path(kernel).resolve()
+        name, package, release = vmlinuz.name, f"file {vmlinuz}", ""
+    else:
+        raise VMError(f"unknown kernel {kernel!r}: a name of {', '.join(kernels.KERNELS)} or a kernel image path")
+    vng = cache_dir() / "vng-venv" / "bin" / "vng"
     if not vng.exists():
         which = shutil.which("vng")
         if which is None:
             raise VMError("virtme-ng (vng) not found: run `make vm-test` (it pip-installs virtme-ng into "
-                          f"{cache}/vng-venv)")
+                          f"{cache_dir()}/vng-venv)")
         vng = Path(which)
-    pkg_file = cache / "kernel-package.txt"
-    pkg = pkg_file.read_text().strip() if pkg_file.exists() else "unknown"
-    return Assets(vmlinuz=vmlinuz, kernel_release=vmlinuz.name.removeprefix("vmlinuz-"), kernel_package=pkg,
+    if kernel in kernels.KERNELS and kernels.KERNELS[kernel].modular and _busybox() is None:
+        raise VMError("busybox not found: vng needs it for the initramfs of a modular kernel: run `make vm-test` "
+                      "(or `apt-get install busybox-static`)")
+    return Assets(vmlinuz=vmlinuz, kernel_release=release, kernel_package=package, kernel_name=name,
                   vng=vng, memeater=build_memeater(), python=sys.executable)
+
+
+def _busybox() -> str | None:
+    return shutil.which("busybox") or next((p for p in ("/bin/busybox", "/usr/bin/busybox") if os.path.exists(p)),
+                                           None)
 
 
 def vng_command(assets: Assets, rundir: Path, *, cpus: int, memory: str, append: str) -> list[str]:
@@ -168,6 +191,8 @@ def run_scenario(scenario: dict[str, Any], *, timeout: float = 300, cpus: int = 
                       f"{end.get('step')}); guest log:\n{_tail(rundir / 'guest.log')}")
     if not end.get("ok"):
         raise VMError(f"scenario {name!r} failed in the guest: {end.get('error')}")
+    if records[0].get("type") == "header":  # the host knows which package (and patches) the kernel came from
+        records[0].update(kernel_name=assets.kernel_name, kernel_package=assets.kernel_package)
     return VMRun(scenario=name, records=records, wall_seconds=wall, rundir=rundir, console=console_text,
                  header=records[0] if records[0].get("type") == "header" else {})
 

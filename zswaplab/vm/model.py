@@ -67,7 +67,7 @@ class ModelDriver:
 
     def _write(self, cgroup: str, file: str, value: str) -> dict[str, Any]:
         try:
-            self.k.fs.write(cgroup, file, value)
+            self.k.fs.write(cgroup, file, value.encode("latin-1"))  # as the guest sends it
         except OSError as e:
             return {"rc": -e.errno, "errno": errno.errorcode.get(e.errno, str(e.errno)), "value": value}
         return {"rc": 0, "errno": None, "value": value}
@@ -113,6 +113,15 @@ class ModelDriver:
         if op == "free":
             k.free(self.regions.pop((step["proc"], step["region"])))
             return {"rc": 0}
+        if op == "move":  # charges stay with the old cgroup; later allocations go to the new one
+            self.proc_cgroup[step["proc"]] = step["cgroup"]
+            return {"rc": 0, "errno": None}
+        if op == "rmdir":
+            try:
+                k.fs.rmdir(step["cgroup"])
+            except OSError as e:
+                return {"rc": -e.errno, "errno": errno.errorcode.get(e.errno, str(e.errno))}
+            return {"rc": 0, "errno": None}
         if op == "kill":
             name = step["proc"]
             for key in [key for key in self.regions if key[0] == name]:

@@ -236,6 +236,152 @@ def calibration() -> dict[str, Any]:
     return {"name": "calibration", "description": calibration.__doc__, "steps": steps}
 
 
+def global_pool_threshold() -> dict[str, Any]:
+    """The global pool limit drives shrink_worker down to the acceptance threshold. First the entries lose
+    their referenced bit: with memory.zswap.max far below usage every store makes shrink_memcg() pass one
+    entry and is rejected (the page goes to disk), and 40M of stores pass each of the ~10k entries once. Then,
+    with zswap.max lifted, accept_threshold_percent=50 and max_pool_percent=1 (the pool is ~1.8% of RAM), the
+    first store is rejected at the global limit and queues shrink_worker, which writes the unreferenced
+    entries back until the pool is at or below the threshold. Checkable end state: pool_total_size <= 50% of
+    1% of RAM, and written_back_pages covers the excess (pool before - threshold, in entries)."""
+    c = "/poolthr"
+    steps = _mkdirs(c) + [
+        {"op": "spawn", "proc": "p", "cgroup": c},
+        {"op": "alloc", "proc": "p", "region": "m", "pages": mb(96), "pattern": "ratio3", "seed": 41},
+        {"op": "reclaim", "cgroup": c, "value": "40M"},
+        {"op": "write", "cgroup": c, "file": "memory.zswap.max", "value": "1M"},
+        {"op": "reclaim", "cgroup": c, "value": "40M"},
+        {"op": "write", "cgroup": c, "file": "memory.zswap.max", "value": "max"},
+        {"op": "param", "name": "accept_threshold_percent", "value": "50"},
+        {"op": "param", "name": "max_pool_percent", "value": "1"},
+        {"op": "reclaim", "cgroup": c, "value": "1M"},
+        {"op": "sleep", "seconds": 6},  # the worker writes ~2,500 entries/s under TCG: let it finish
+        {"op": "reclaim", "cgroup": c, "value": "1M"},
+        {"op": "sleep", "seconds": 6},
+        {"op": "param", "name": "max_pool_percent", "value": "20"},
+        {"op": "param", "name": "accept_threshold_percent", "value": "90"},
+        {"op": "touch", "proc": "p", "region": "m"},
+        {"op": "kill", "proc": "p"},
+    ]
+    return {"name": "global_pool_threshold", "description": global_pool_threshold.__doc__, "steps": steps}
+
+
+def dynamic_shrinker() -> dict[str, Any]:
+    """zswap's dynamic shrinker (shrinker_enabled=Y, zswap_shrinker_count/scan) writes back cold entries
+    while memory.reclaim pushes memory into zswap, and again when memory.max is lowered under the cgroup's
+    usage; protected entries (nr_zswap_protected) are skipped; every page reads back intact."""
+    c = "/shrink"
+    return {"name": "dynamic_shrinker", "description": dynamic_shrinker.__doc__,
+            "steps": _mkdirs(c) + [
+                {"op": "param", "name": "shrinker_enabled", "value": "Y"},
+                {"op": "spawn", "proc": "p", "cgroup": c},
+                {"op": "alloc", "proc": "p", "region": "m", "pages": mb(64), "pattern": "ratio3", "seed": 51},
+                {"op": "reclaim", "cgroup": c, "value": "32M"},
+                {"op": "reclaim", "cgroup": c, "value": "16M"},
+                {"op": "reclaim", "cgroup": c, "value": "16M"},
+                {"op": "alloc", "proc": "p", "region": "n", "pages": mb(32), "pattern": "ratio3", "seed": 52},
+                {"op": "write", "cgroup": c, "file": "memory.max", "value": "16M"},
+                {"op": "write", "cgroup": c, "file": "memory.max", "value": "8M"},
+                {"op": "write", "cgroup": c, "file": "memory.max", "value": "max"},
+                {"op": "touch", "proc": "p", "region": "m"},
+                {"op": "touch", "proc": "p", "region": "n"},
+                {"op": "kill", "proc": "p"},
+                {"op": "param", "name": "shrinker_enabled", "value": "N"},
+            ]}
+
+
+def offline_reparent() -> dict[str, Any]:
+    """rmdir of a cgroup whose pages are in zswap (its process moved to a sibling first, so the charges stay):
+    the entries are reparented to the parent (its list_lru and memory.zswap.current keep them), a later
+    memory.zswap.max on the parent writes back from the parent's LRU (zswpwb there), the global shrink_worker's
+    cursor moves past the offline memcg, and every page still reads back intact."""
+    p, a, b = "/off", "/off/a", "/off/b"
+    return {"name": "offline_reparent", "description": offline_reparent.__doc__,
+            "steps": _mkdirs(p, a, b) + [
+                {"op": "spawn", "proc": "p", "cgroup": a},
+                {"op": "alloc", "proc": "p", "region": "m", "pages": mb(16), "pattern": "ratio3", "seed": 61},
+                {"op": "reclaim", "cgroup": a, "value": "16M"},
+                {"op": "move", "proc": "p", "cgroup": b},
+                {"op": "rmdir", "cgroup": a},
+                {"op": "write", "cgroup": p, "file": "memory.zswap.max", "value": "2M"},
+                {"op": "alloc", "proc": "p", "region": "n", "pages": mb(16), "pattern": "ratio3", "seed": 62},
+                {"op": "reclaim", "cgroup": p, "value": "8M"},
+                {"op": "reclaim", "cgroup": p, "value": "8M"},
+                {"op": "write", "cgroup": p, "file": "memory.zswap.max", "value": "max"},
+                {"op": "param", "name": "max_pool_percent", "value": "1"},
+                {"op": "alloc", "proc": "p", "region": "o", "pages": mb(48), "pattern": "ratio3", "seed": 63},
+                {"op": "reclaim", "cgroup": b, "value": "48M"},
+                {"op": "sleep", "seconds": 1},
+                {"op": "param", "name": "max_pool_percent", "value": "20"},
+                {"op": "touch", "proc": "p", "region": "m"},
+                {"op": "touch", "proc": "p", "region": "n"},
+                {"op": "kill", "proc": "p"},
+            ]}
+
+
+def zswap_max_rotation() -> dict[str, Any]:
+    """The store-path rotation phase of memory.zswap.max, step by step: with 4096 entries (all referenced,
+    freshly stored) and zswap.max far below usage, each store over the limit makes shrink_memcg() pass one
+    entry (second chance: the referenced bit is cleared and the entry rotated), writes nothing back, and the
+    store is rejected (the page goes to the swap device): zswpwb stays 0 and pswpout grows by the stores,
+    until every entry has been passed once; only then does writeback start."""
+    c = "/zrot"
+    steps = _mkdirs(c) + [
+        {"op": "spawn", "proc": "p", "cgroup": c},
+        {"op": "alloc", "proc": "p", "region": "m", "pages": mb(40), "pattern": "ratio3", "seed": 71},
+        {"op": "reclaim", "cgroup": c, "value": "16M"},
+        {"op": "write", "cgroup": c, "file": "memory.zswap.max", "value": "1M"},
+    ]
+    steps += [{"op": "reclaim", "cgroup": c, "value": "1M"} for _ in range(8)]
+    steps += [{"op": "reclaim", "cgroup": c, "value": "4M"} for _ in range(4)]
+    steps += [{"op": "touch", "proc": "p", "region": "m"}, {"op": "kill", "proc": "p"}]
+    return {"name": "zswap_max_rotation", "description": zswap_max_rotation.__doc__, "steps": steps}
+
+
+# Writes whose parsing differs between hand-written parsers and the kernel's (memparse, kstrtoint,
+# page_counter_memparse, match_token): value as sent (code points < 256 are sent as those bytes) and a read-back.
+PARSE_CASES: tuple[tuple[str, str], ...] = (
+    ("memory.zswap.max", ""),  # a 0-byte write
+    ("memory.zswap.max", "1M\xa0"),  # 0xA0 after the number
+    ("memory.zswap.max", "\xa01M"),
+    ("memory.zswap.max", "K"),  # a suffix with no digits
+    ("memory.zswap.max", "\n"),
+    ("memory.zswap.max", "8E"),  # over PAGE_COUNTER_MAX
+    ("memory.max", "8E"),
+    ("memory.zswap.max", "max"),
+    ("memory.zswap.writeback", "18446744073709551616"),  # out of unsigned long range
+    ("memory.zswap.writeback", "2147483648"),  # out of int range
+    ("memory.zswap.writeback", "-2147483649"),
+    ("memory.zswap.writeback", " 1\n"),
+    ("memory.reclaim", "1M swappiness=+10"),
+    ("memory.reclaim", "1M swappiness=" + "0" * 23 + "1"),  # 24 characters
+    ("memory.reclaim", "1M swappiness=" + "0" * 22 + "1"),  # 23 characters
+    ("memory.reclaim", "1M swappiness=-"),
+    ("memory.reclaim", "1M swappiness=201"),
+    ("memory.reclaim", "1M swappiness=max"),
+    ("memory.reclaim", "1M zswap_writeback_only"),
+    ("memory.reclaim", "1M source=zswap"),
+    ("memory.reclaim", "0"),
+    ("memory.reclaim", ""),
+)
+
+
+def parse_probes() -> dict[str, Any]:
+    """The kernel's parsing of cgroup files, probed write by write on an empty cgroup (the return code, and
+    for the limit files the value read back): 0-byte writes, 0xA0 around numbers, suffixes without digits,
+    limits over PAGE_COUNTER_MAX, integers out of range, and memory.reclaim's swappiness= argument."""
+    c = "/parse"
+    steps: list[dict[str, Any]] = _mkdirs(c)
+    for file, value in PARSE_CASES:
+        steps.append({"op": "reclaim", "cgroup": c, "value": value} if file == "memory.reclaim" else
+                     {"op": "write", "cgroup": c, "file": file, "value": value})
+        if file != "memory.reclaim":
+            steps.append({"op": "read", "cgroup": c, "file": file})
+            steps.append({"op": "write", "cgroup": c, "file": file, "value": "max" if file != "memory.zswap.writeback"
+                          else "1", "note": "reset"})
+    return {"name": "parse_probes", "description": parse_probes.__doc__, "steps": steps}
+
+
 AGENT_POLICY = """
 [agent]
 interval = "1s"
@@ -290,7 +436,8 @@ SCENARIOS = {
         selftest_zswap_usage(), selftest_swapin_nozswap(), selftest_zswapin(),
         selftest_zswap_writeback(True), selftest_zswap_writeback(False), selftest_no_invasive_cgroup_shrink(),
         reclaim_push(), zswap_max_store_path(), writeback_disabled_subtree(), global_pool_limit(),
-        swapin_after_writeback(), calibration(), agent_on_real_kernel(),
+        swapin_after_writeback(), calibration(), agent_on_real_kernel(), global_pool_threshold(),
+        dynamic_shrinker(), offline_reparent(), zswap_max_rotation(), parse_probes(),
     )
 }
 

@@ -1,0 +1,128 @@
+"""PSI-paced reclaim on stock kernels, the twice-cold estimate, and the Senpai baseline (issue 12)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from zswaplab.agent import logs
+from zswaplab.agent.compare import compare
+from zswaplab.agent.engine import Agent
+from zswaplab.agent.metrics import Metrics
+from zswaplab.agent.pacing import (
+    Senpai,
+    SenpaiConfig,
+    Step,
+    paced_reclaim_bytes,
+    psi_percent,
+    twice_cold_bytes,
+)
+from zswaplab.agent.policy import loads
+from zswaplab.agent.sim import SimBackend
+from zswaplab.kernel import Kernel, KernelConfig
+
+
+def test_paced_reclaim_law() -> None:
+    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20) == 1 << 20
+    assert paced_reclaim_bytes(0.5, 1.0, 1 << 20) == 512 << 10
+    assert paced_reclaim_bytes(1.0, 1.0, 1 << 20) == 0 and paced_reclaim_bytes(3.0, 1.0, 1 << 20) == 0
+    assert paced_reclaim_bytes(0.25, 1.0, 10_000) % 4096 == 0
+    # refaults from zswap per page reclaimed scale the reclaim down (all of it refaulting: nothing)
+    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20, refault_ratio=0.25) == 768 << 10
+    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20, refault_ratio=3.0) == 0
+    assert psi_percent(0, 60_000, 6.0) == 1.0 and psi_percent(10, 5, 6.0) is None
+
+
+def test_twice_cold_estimate() -> None:
+    prev = {"zswapped": 100 * 4096, "zswpin": 0, "zswpwb": 0, "zswap": 100_000}
+    cur = {"zswapped": 150 * 4096, "zswpin": 10, "zswpwb": 20, "zswap": 150_000}
+    assert twice_cold_bytes(prev, cur) == 150_000 * 70 // 150  # 70 of the 100 old entries stayed
+    assert twice_cold_bytes({}, cur) is None
+    assert twice_cold_bytes(prev, {**cur, "zswapped": 0, "zswap": 0}) == 0
+
+
+def test_senpai_probes_quadratically_and_backs_off() -> None:
+    s = Senpai(SenpaiConfig(interval=2), last_total_us=0)
+    assert [s.tick(0, 100 << 20)[0] for _ in range(2)] == [Step.WAIT, Step.WAIT]
+    step, n = s.tick(0, 100 << 20)  # no stall at all: the full probe, 1 % of memory.current
+    assert step is Step.PROBE and n == (100 << 20) // 100 // 4096 * 4096
+    s.tick(2_000, 100 << 20)
+    s.tick(4_000, 100 << 20)
+    step, n = s.tick(5_000, 100 << 20)  # 5 ms of the 10 ms target: (2/10)^2 of the maximum probe
+    assert step is Step.PROBE and n == int((100 << 20) * 0.01 * 0.04) // 4096 * 4096
+    assert s.tick(20_000, 100 << 20)[0] is Step.BACKOFF  # 15 ms >= 10 ms
+
+
+@pytest.mark.parametrize("profile,key", [("mainline", "swappiness=max"), ("6.12", "swappiness=200")])
+def test_stock_kernel_paced_reclaim_through_the_model(profile, key) -> None:
+    k = Kernel(KernelConfig(profile=profile), seed=0)
+    k.fs.mkdir("/w")
+    k.alloc("/w", 512, clen=1000)
+    logs.setup(io.StringIO(), "info", wall_clock=False)
+    be = SimBackend(k, tick_s=1.0)
+    ag = Agent(loads('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "256K"\nstep_interval = "0s"\n'
+                     'budget_per_cycle = "512K"\n'), be, metrics=Metrics(process=False))
+    reps = ag.run(max_cycles=3)
+    assert ag.capability.reclaim_key == key
+    assert [r.results[0].outcome for r in reps] == ["pacing_warmup", "reclaimed", "reclaimed"]
+    texts = [w[3] for w in be.writes if not w[3].startswith("0 ")]
+    assert texts == [f"256K {key}"] * 4  # no stall: the whole budget, in steps
+    st = k.fs.read("/w", "memory.stat")
+    assert int(dict(x.split() for x in st.splitlines())["zswpout"]) == 256  # 1 MiB of cold anon now in zswap
+    assert reps[-1].results[0].twice_cold is not None and reps[-1].results[0].twice_cold > 0
+
+
+def test_paced_reclaim_stops_above_the_psi_target() -> None:
+    k = Kernel(KernelConfig(profile="mainline"), seed=0)
+    k.fs.mkdir("/w")
+    pages = k.alloc("/w", 256, clen=1000)
+    logs.setup(io.StringIO(), "info", wall_clock=False)
+
+    class Thrash:  # faults everything back in every second: lots of stall
+        def tick(self, kernel):
+            kernel.touch(pages)
+
+    be = SimBackend(k, Thrash(), tick_s=1.0)
+    ag = Agent(loads('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "1M"\nstep_interval = "0s"\n'
+                     '[target.reclaim]\npsi_target = 0.001\n'), be, metrics=Metrics(process=False))
+    outcomes = [r.results[0].outcome for r in ag.run(max_cycles=4)]
+    assert outcomes[:2] == ["pacing_warmup", "reclaimed"] and "psi_above_target" in outcomes[2:]
+
+
+def test_paced_reclaim_backs_off_when_what_it_reclaims_refaults() -> None:
+    k = Kernel(KernelConfig(profile="mainline"), seed=0)
+    k.fs.mkdir("/w")
+    pages = k.alloc("/w", 256, clen=1000)
+    logs.setup(io.StringIO(), "info", wall_clock=False)
+
+    class Hot:  # every page is hot: whatever is reclaimed faults straight back in
+        def tick(self, kernel):
+            kernel.touch(pages)
+
+    be = SimBackend(k, Hot(), tick_s=1.0)
+    ag = Agent(loads('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "256K"\nstep_interval = "0s"\n'
+                     'budget_per_cycle = "256K"\n[target.reclaim]\npsi_target = 100.0\n'), be,
+               metrics=Metrics(process=False))
+    reps = ag.run(max_cycles=3)
+    # cycle 2 reclaims the budget; all of it refaults, so cycle 3 reclaims nothing although PSI is far below
+    assert [r.results[0].requested for r in reps] == [0, 256 << 10, 0]
+    assert reps[-1].results[0].outcome == "refaulting"
+
+
+def test_observe_mode_is_explicit_and_writes_nothing() -> None:
+    k = Kernel(KernelConfig(profile="mainline"), seed=0)
+    k.fs.mkdir("/w")
+    k.alloc("/w", 64, clen=1000)
+    logs.setup(io.StringIO(), "info", wall_clock=False)
+    be = SimBackend(k)
+    ag = Agent(loads('[[target]]\npath = "/w"\naction = "observe"\n'), be, metrics=Metrics(process=False))
+    assert [r.results[0].outcome for r in ag.run(max_cycles=2)] == ["observe_only"] * 2
+    assert [w for w in be.writes if not w[3].startswith("0 ")] == []
+
+
+def test_comparison_is_deterministic_and_measures_both() -> None:
+    a = compare("phase", "agent", mb=2, duration_s=60, seed=3)
+    assert a == compare("phase", "agent", mb=2, duration_s=60, seed=3)
+    s = compare("phase", "senpai", mb=2, duration_s=60, seed=3)
+    assert a["to_zswap_mib"] > 0 and s["to_zswap_mib"] > 0 and a != s

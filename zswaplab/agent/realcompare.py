@@ -1,0 +1,185 @@
+"""The agent against the Senpai baseline on the running kernel (run as root in the VM: stock Linux 7.2).
+
+``python -m zswaplab.agent.realcompare --out runs.jsonl [--mb 256] [--duration 600] [--shapes ...]``
+
+For each workload shape (:func:`~zswaplab.agent.compare.hot_indices`, the schedule of the model runs) and each
+controller, a cgroup ``/sys/fs/cgroup/zswaplab-cmp/<shape>-<controller>`` is created with the memory
+controller enabled and ``memory.zswap.max`` a quarter of the workload's compressed size, a worker process is
+moved into it, maps ``mb`` MiB of anonymous memory filled with
+compressible data (~4:1) and touches its hot set once per second. The controller runs meanwhile:
+
+* ``senpai``: :class:`~zswaplab.agent.pacing.Senpai` ticked every second on the cgroup's real
+  ``memory.pressure`` and ``memory.current``, probes written to ``memory.reclaim`` (no swappiness key);
+* ``agent``: :class:`~zswaplab.agent.engine.Agent` on the cgroupfs backend, ``action = "reclaim"``, 6 s cycles,
+  ``budget_per_cycle`` = 1/16 of the workload, ``psi_target`` = Senpai's 10 ms / 6 s.
+
+One JSON line per run: ``memory.stat`` deltas (``zswpout``, ``zswpwb``, ``zswpin``, ``pswpin``), PSI ``some``
+and ``full`` totals, mean non-resident MiB (``mb`` minus ``anon`` from ``memory.stat``, sampled each second).
+``--table FILE`` prints the Markdown table of a JSONL file. Needs: root, cgroup v2 with ``memory``, zswap
+enabled, a swap device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import mmap
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..kernel.constants import PAGE_SIZE
+from . import logs
+from .cgroupfs import CgroupFSBackend
+from .compare import PSI_TARGET_PCT, SHAPES, hot_indices, seeded_order
+from .engine import Agent
+from .metrics import Metrics
+from .pacing import Senpai, SenpaiConfig, Step
+from .policy import loads
+from .stats import parse_memory_stat, parse_pressure
+
+MOUNT = Path("/sys/fs/cgroup")
+TOP = "zswaplab-cmp"
+
+
+def worker(mb: int, shape: str, duration_s: float, seed: int) -> None:
+    """The workload (runs in the cgroup): fill, report ready on stdout, then touch the hot set each second
+    (``duration_s`` is the schedule's length; it runs until killed)."""
+    n = mb * (1 << 20) // PAGE_SIZE
+    mem = mmap.mmap(-1, n * PAGE_SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    chunk = (os.urandom(PAGE_SIZE // 4) * 4)[:PAGE_SIZE]  # ~4:1 compressible
+    for i in range(n):
+        mem[i * PAGE_SIZE:(i + 1) * PAGE_SIZE] = chunk
+    order = seeded_order(n, seed)
+    print("ready", flush=True)
+    t0 = time.monotonic()
+    while True:
+        t = time.monotonic() - t0
+        for i in hot_indices(shape, order, t, duration_s):
+            mem[i * PAGE_SIZE] = (mem[i * PAGE_SIZE] + 1) & 0xFF
+        time.sleep(max(0.0, 1.0 - ((time.monotonic() - t0) - t)))
+
+
+def _read(cg: Path, f: str) -> str:
+    return (cg / f).read_text()
+
+
+def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) -> dict[str, object]:
+    (MOUNT / "cgroup.subtree_control").write_text("+memory")
+    top = MOUNT / TOP
+    top.mkdir(exist_ok=True)
+    (top / "cgroup.subtree_control").write_text("+memory")
+    cg = top / f"{shape}-{controller}"
+    cg.mkdir()
+    # as on the model: zswap may hold a quarter of the workload's compressed size (~4:1), then it writes back
+    (cg / "memory.zswap.max").write_text(str(mb * (1 << 20) // 16))
+    proc = subprocess.Popen([sys.executable, "-m", "zswaplab.agent.realcompare", "--worker", shape, "--mb", str(mb),
+                             "--duration", str(duration_s), "--seed", str(seed)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        (cg / "cgroup.procs").write_text(str(proc.pid))
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        before = parse_memory_stat(_read(cg, "memory.stat")).values
+        p0 = parse_pressure(_read(cg, "memory.pressure"))
+        resident: list[int] = []
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(1.0):
+                resident.append(parse_memory_stat(_read(cg, "memory.stat")).values.get("anon", 0))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        if controller == "senpai":
+            s = Senpai(SenpaiConfig(), p0.some_total if p0 else 0)
+            end = time.monotonic() + duration_s
+            while time.monotonic() < end:
+                time.sleep(1.0)
+                p = parse_pressure(_read(cg, "memory.pressure"))
+                step, n = s.tick(p.some_total if p else 0, int(_read(cg, "memory.current")))
+                if step is Step.PROBE:
+                    try:
+                        (cg / "memory.reclaim").write_text(str(n))
+                    except OSError:
+                        pass  # EAGAIN: reclaimed less than asked
+        else:
+            budget = mb * (1 << 20) // 16
+            pol = loads(f'[agent]\ninterval = "6s"\nworkers = 1\n[[target]]\npath = "/{TOP}/{cg.name}"\n'
+                        f'action = "reclaim"\nstep = "{budget}"\nstep_interval = "0s"\nbudget_per_cycle = "{budget}"\n'
+                        f'budget_per_hour = "1T"\n[target.reclaim]\npsi_target = {PSI_TARGET_PCT}\n')
+            logs.setup(io.StringIO(), "warning")
+            be = CgroupFSBackend(str(MOUNT))
+            try:
+                Agent(pol, be, metrics=Metrics(process=False)).run(max_cycles=max(1, duration_s // 6), keep=0)
+            finally:
+                be.close()
+        stop.set()
+        sampler.join()
+        after = parse_memory_stat(_read(cg, "memory.stat")).values
+        p1 = parse_pressure(_read(cg, "memory.pressure"))
+    finally:
+        proc.kill()
+        proc.wait()
+    time.sleep(0.5)
+    cg.rmdir()
+    mib = PAGE_SIZE / (1 << 20)
+
+    def d(k: str) -> int | None:
+        return after[k] - before[k] if k in after and k in before else None
+
+    return {"shape": shape, "controller": controller, "mb": mb, "duration_s": duration_s, "seed": seed,
+            "kernel": os.uname().release,
+            "to_zswap_mib": (d("zswpout") or 0) * mib, "to_disk_mib": (d("zswpwb") or 0) * mib,
+            "offloaded_mean_mib": mb - (sum(resident) / len(resident) / (1 << 20) if resident else 0.0),
+            "psi_some_s": ((p1.some_total - p0.some_total) / 1e6) if p0 and p1 else None,
+            "refaults_zswap": d("zswpin"), "refaults_disk": d("pswpin")}
+
+
+def _num(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def table(path: str) -> str:
+    rows = ["| workload | controller | to zswap MiB | to disk MiB | offloaded (mean) MiB | PSI some s | "
+            "refaults zswap / disk |", "|---|---|---|---|---|---|---|"]
+    for line in Path(path).read_text().splitlines():
+        r = json.loads(line)
+        rows.append(f"| {r['shape']} | {r['controller']} | {r['to_zswap_mib']:.1f} | {r['to_disk_mib']:.1f} | "
+                    f"{r['offloaded_mean_mib']:.1f} | {_num(r['psi_some_s'])} | {r['refaults_zswap']} / "
+                    f"{r['refaults_disk']} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m zswaplab.agent.realcompare", description=__doc__.split("\n")[0])
+    ap.add_argument("--out", help="JSONL file to append one line per run to")
+    ap.add_argument("--mb", type=int, default=256)
+    ap.add_argument("--duration", type=int, default=600)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shapes", nargs="*", default=list(SHAPES))
+    ap.add_argument("--table", help="print the Markdown table of this JSONL file and exit")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.worker:
+        worker(a.mb, a.worker, a.duration, a.seed)
+        return 0
+    if a.table:
+        print(table(a.table))
+        return 0
+    if not a.out:
+        ap.error("--out is required")
+    for shape in a.shapes:
+        for controller in ("senpai", "agent"):
+            rec = run_one(shape, controller, a.mb, a.duration, a.seed)
+            with open(a.out, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+            print(json.dumps(rec), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
