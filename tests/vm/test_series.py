@@ -133,19 +133,30 @@ def test_fairness_cursor_spreads_and_restart_concentrates():
 
 @pytest.mark.parametrize("batch", [1, 64])
 def test_batch_writeback_counters_model_vs_kernel(batch):
+    """What agrees: the work per wakeup (batch 1: 30 shrink_memcg calls, i.e. 16 failures over the memcg tree,
+    nothing written) and the pages written back (batch 64, within 2 %). What does not: how often the worker
+    wakes — the kernel's worker runs between the stores of one memory.reclaim, the model's at the end of it
+    (docs/series-on-real-kernel.md)."""
     name = f"series_batch_writeback_b{batch}"
     krec = _recorded(name)
     k = S.batch_counters(krec)
     m = S.batch_counters(S.model_for(krec, S.get(name)))
-    assert k["pool_limit_hit"] > 0 and k["shrink_worker_wakeups"] > 0
-    assert m == k
+    assert k["pool_limit_hit"] > 0 and k["shrink_worker_wakeups"] > 0 and m["shrink_worker_wakeups"] > 0
+    if batch == 1:
+        assert k["written_back_pages"] == m["written_back_pages"] == 0
+        per_k = k["shrink_memcg_calls"] / k["shrink_worker_wakeups"]
+        per_m = m["shrink_memcg_calls"] / m["shrink_worker_wakeups"]
+        assert abs(per_k - per_m) < 0.5, (per_k, per_m)
+    else:
+        assert abs(m["written_back_pages"] - k["written_back_pages"]) <= 0.02 * k["written_back_pages"]
+        assert abs(m["shrink_memcg_calls"] - k["shrink_memcg_calls"]) <= 0.05 * k["shrink_memcg_calls"]
 
 
 def test_batch_64_needs_fewer_wakeups_and_calls_than_batch_1():
-    b1 = S.batch_counters(_recorded("series_batch_writeback_b1"))
-    b64 = S.batch_counters(_recorded("series_batch_writeback_b64"))
-    assert b64["shrink_worker_wakeups"] < b1["shrink_worker_wakeups"]
-    assert b64["shrink_memcg_calls"] < b1["shrink_memcg_calls"]
+    b1, b64 = (S.batch_counters(_recorded(f"series_batch_writeback_b{b}")) for b in (1, 64))
+    assert b64["shrink_worker_wakeups"] * 10 < b1["shrink_worker_wakeups"]
+    assert b64["shrink_memcg_calls"] * 10 < b1["shrink_memcg_calls"]
+    assert b64["written_back_pages"] > b1["written_back_pages"] == 0
 
 
 # ------------------------------------------------------------------------------------------------- in the VM

@@ -358,7 +358,8 @@ def patched_assets(bzimage: Path) -> Any:
 
     meta = json.loads((bzimage.parent / "meta.json").read_text()) if (bzimage.parent / "meta.json").exists() else {}
     return Assets(vmlinuz=bzimage, kernel_release=meta.get("release", KERNEL_NAME.removeprefix("linux-")),
-                  kernel_package=f"build-kernel.sh {meta.get('key', bzimage.parent.name)}", vng=_find_vng(),
+                  kernel_package=f"build-kernel.sh {meta.get('key', bzimage.parent.name)}",
+                  kernel_name=KERNEL_NAME, vng=_find_vng(),
                   memeater=build_memeater(), python=sys.executable)
 
 
