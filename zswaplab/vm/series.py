@@ -235,7 +235,7 @@ def selftest_outcome(records: list[dict[str, Any]], version: int) -> dict[str, A
 
 
 def selftest_passes(outcome: dict[str, Any], version: int) -> bool:
-    """The selftest's own assertions (spec §4.2)."""
+    """The assertions of the series' test_zswap_proactive_writeback (v2: rc 0; v3/v5: rc 0 or EAGAIN)."""
     if outcome["einval"] != ["EINVAL"] * 5:
         return False
     ok_rc = (0,) if version == 2 else (0, -11)
