@@ -159,6 +159,12 @@ def test_batch_64_needs_fewer_wakeups_and_calls_than_batch_1():
     assert b64["written_back_pages"] > b1["written_back_pages"] == 0
 
 
+def test_fairness_global_lock_cursor_splits_like_the_per_memcg_lock():
+    """proactive_cursor=2 (one global lock for every per-memcg cursor) changes locking, not the walk."""
+    assert S.fairness_split(_recorded("series_fairness_globallock_b32")) == \
+        S.fairness_split(_recorded("series_fairness_cursor_b32"))
+
+
 # ------------------------------------------------------------------------------------------------- in the VM
 @pytest.mark.vm
 @pytest.mark.parametrize("name", ["series_selftest_v3", "series_v5_fresh_entries", "series_fairness_cursor_b32"])
@@ -168,4 +174,12 @@ def test_patched_kernel_repeats_the_recorded_run(name):
     except FileNotFoundError as e:
         pytest.fail(str(e), pytrace=False)
     fresh = S.run_in_vm(name, bz)
-    assert S.outcome(name, fresh) == S.outcome(name, _recorded(name))
+    k, m = S.outcome(name, fresh), S.outcome(name, S.model_for(fresh, S.get(name)))
+    if name.startswith("series_fairness"):  # no child is drained: the split repeats exactly
+        assert k == m == S.outcome(name, _recorded(name))
+    elif name == "series_selftest_v3":  # the entry count varies by a page or two between boots
+        assert k["passes"] and (k["rc"], k["pwb_delta"]) == (m["rc"], m["pwb_delta"])
+    else:
+        key = ("cgroup", "call", "rc", "pages_written")
+        assert [tuple(c[f] for f in key) for c in k] == [tuple(c[f] for f in key) for c in m]
+        assert [c["rc"] for c in k] == [c["rc"] for c in S.outcome(name, _recorded(name))]

@@ -139,10 +139,11 @@ def fair_children() -> list[str]:
     return [f"{FAIR_PARENT}/c{i}" for i in range(FAIR_CHILDREN)]
 
 
-def series_fairness(cursor: bool, batch: int) -> dict[str, Any]:
+def series_fairness(cursor: bool, batch: int, global_lock: bool = False) -> dict[str, Any]:
     """Hao Jia's fairness experiment (v3 review), scaled: 10 children x 8 MB pushed into zswap, then 12
     requests of 96 pages ("384K zswap_writeback_only") on the parent with the second chance bypassed; the
-    per-child zswpwb_proactive split with the per-memcg cursor (v3 as posted) or restarting at the parent."""
+    per-child zswpwb_proactive split with the per-memcg cursor (v3 as posted; or under the global lock) or
+    restarting at the parent."""
     children = fair_children()
     steps = _mkdirs(FAIR_PARENT, *children)
     for i, c in enumerate(children):
@@ -153,9 +154,10 @@ def series_fairness(cursor: bool, batch: int) -> dict[str, Any]:
                   "value": str(FAIR_CHILDREN * FAIR_CHILD_PAGES * PAGE_SIZE)})
     steps += [{"op": "reclaim", "cgroup": FAIR_PARENT, "value": f"{FAIR_BUDGET_PAGES * PAGE_SIZE} zswap_writeback_only",
                "fair_call": n} for n in range(FAIR_CALLS)]
-    name = f"series_fairness_{'cursor' if cursor else 'restart'}_b{batch}"
+    kind, knob = ("globallock", "2") if global_lock else ("cursor", "1") if cursor else ("restart", "0")
+    name = f"series_fairness_{kind}_b{batch}"
     return {"name": name, "description": series_fairness.__doc__,
-            "params": {"proactive": "3", "second_chance": "N", "proactive_cursor": "1" if cursor else "0",
+            "params": {"proactive": "3", "second_chance": "N", "proactive_cursor": knob,
                        "proactive_batch": str(batch)},
             "snapshot_cgroups": [FAIR_PARENT, *children], "steps": steps}
 
@@ -188,7 +190,8 @@ SERIES_SCENARIOS: dict[str, dict[str, Any]] = {
     s["name"]: s for s in (
         series_selftest(2), series_selftest(3), series_selftest(5), series_v5_fresh_entries(),
         series_fairness(True, 128), series_fairness(False, 128), series_fairness(True, 32),
-        series_fairness(False, 32), series_batch_writeback(False), series_batch_writeback(True),
+        series_fairness(False, 32), series_fairness(True, 32, global_lock=True), series_batch_writeback(False),
+        series_batch_writeback(True),
     )
 }
 
