@@ -42,7 +42,8 @@ def test_scenarios_are_well_formed():
     for name, sc in S.SERIES_SCENARIOS.items():
         assert sc["name"] == name
         ops = {s["op"] for s in sc["steps"]}
-        assert ops <= {"mkdir", "write", "reclaim", "spawn", "alloc", "touch", "kill", "read", "sleep"}, name
+        assert ops <= {"mkdir", "write", "reclaim", "spawn", "alloc", "touch", "kill", "read", "sleep",
+                       "param"}, name
         S.model_setup(sc["params"])  # every scenario's params map onto the model
     fair = S.get("series_fairness_cursor_b32")
     calls = [s for s in fair["steps"] if "fair_call" in s]
@@ -63,6 +64,17 @@ def test_get_returns_a_copy():
 
 
 # ----------------------------------------------------------------------------- the recorded patched kernel
+def test_knobs_default_to_72_and_refuse_undefined_values():
+    krec = _recorded("series_knobs")
+    got = S.outcome("series_knobs", krec)
+    want = [(a.get("name") or a["value"], a["expect"]) for a in S.get("series_knobs")["steps"] if "expect" in a]
+    assert got == want
+    assert {"shrink_worker_wakeups", "shrink_memcg_calls", "proactive_cursor_lock"} <= set(krec[1]["debugfs"])
+    assert krec[0]["zswap_params"] == {**krec[0]["zswap_params"], "batch_writeback": "N", "second_chance": "Y",
+                                       "proactive": "0", "proactive_cursor": "1", "proactive_batch": "128",
+                                       "wb_batch": "64"}
+
+
 def test_recorded_headers_name_the_patched_build():
     if not RECORDED:
         pytest.skip("no recorded runs of the patched kernel")
