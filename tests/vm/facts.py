@@ -123,12 +123,12 @@ def fact_writeback_disabled_subtree(rec: Records, kernel: str) -> None:
     rand_off = find(rec, "reclaim", cgroup="/wb_off/rand")[0]
     before = find(rec, "alloc", proc="roff")[0]
     assert rand_off["result"]["errno"] == "EAGAIN"
-    # 6.12 rejects incompressible pages as compression failures (lzo output does not fit the page); with
-    # writeback=0 they stay in memory and every reclaim retry fails again
+    # incompressible pages with writeback=0: both kernels reject them as compression failures (lzo output does
+    # not fit the page); they stay in memory and every reclaim retry fails again
     failed = rand_off["debugfs"]["reject_compress_fail"] - before["debugfs"]["reject_compress_fail"]
     assert failed >= 1024, failed
     assert rand_off["debugfs"]["reject_compress_poor"] == 0
-    assert "stored_incompressible_pages" not in rand_off["debugfs"]
+    assert rand_off["debugfs"].get("stored_incompressible_pages", 0) == 0
     assert rand_off["vmstat"]["pswpout"] == 0
     end = steps(rec)[-1]
     assert stat(end, "/wb_off", "zswpwb") == 0
@@ -136,22 +136,33 @@ def fact_writeback_disabled_subtree(rec: Records, kernel: str) -> None:
     rand_on = find(rec, "reclaim", cgroup="/wb_on/rand")[0]
     before_on = find(rec, "alloc", proc="ron")[0]
     assert rand_on["result"]["rc"] == 0
-    assert rand_on["vmstat"]["pswpout"] - before_on["vmstat"]["pswpout"] >= 1000  # rejected -> swap device
-    # with writeback=1 each incompressible page fails compression once, then goes to disk
+    to_disk = rand_on["vmstat"]["pswpout"] - before_on["vmstat"]["pswpout"]
     once = rand_on["debugfs"]["reject_compress_fail"] - before_on["debugfs"]["reject_compress_fail"]
-    assert 1000 <= once <= 1100, once
+    if is_612(kernel):  # writeback=1: each incompressible page fails compression once, then goes to disk
+        assert to_disk >= 1000 and 1000 <= once <= 1100, (to_disk, once)
+        assert "stored_incompressible_pages" not in rand_on["debugfs"]
+    else:  # 7.2 stores them as-is in zswap (zswap_incomp): no failure, nothing to disk
+        assert to_disk == 0 and once == 0, (to_disk, once)
+        assert rand_on["debugfs"]["stored_incompressible_pages"] >= 1000
     assert all(t["result"]["bad"] == 0 for t in find(rec, "touch"))
 
 
 def fact_global_pool_limit(rec: Records, kernel: str) -> None:
+    """A freshly stored (all referenced) pool over max_pool_percent=1: every store is rejected and queues
+    shrink_worker. 6.12's worker gets past the referenced bits and writes back under the limit; 7.2's never
+    does (each run gives up after MAX_RECLAIM_RETRIES rotations: the pool stays over the limit)."""
     lowered = find(rec, "param", name="max_pool_percent", value="1")[0]
     assert lowered["result"]["now"] == "1"
     limited = [r for r in steps(rec) if lowered["step"] < r["step"] and r["action"]["op"] in ("reclaim", "sleep")]
     last = limited[-1]
     assert last["debugfs"]["pool_limit_hit"] > 0
-    assert last["debugfs"]["written_back_pages"] > 1000
     max_pages = rec[0]["totalram_pages"] * 1 // 100
-    assert last["debugfs"]["pool_total_size"] // 4096 <= max_pages  # the worker shrank the pool under the limit
+    if is_612(kernel):
+        assert last["debugfs"]["written_back_pages"] > 1000
+        assert last["debugfs"]["pool_total_size"] // 4096 <= max_pages  # the worker shrank the pool
+    else:
+        assert last["debugfs"]["written_back_pages"] == 0
+        assert last["debugfs"]["pool_total_size"] // 4096 > max_pages
     assert all(t["result"]["bad"] == 0 for t in find(rec, "touch"))
 
 
@@ -187,10 +198,13 @@ def fact_global_pool_threshold(rec: Records, kernel: str) -> None:
     limit = rec[0]["totalram_pages"] * 1 // 100
     thr = limit * 50 // 100
     assert pool0 > limit  # the pool is over the new limit: the next store is rejected and queues the worker
-    settled = [r for r in find(rec, "sleep") if r["step"] > lowered["step"]][-1]
+    # the worker runs at its own pace (under a loaded host one 6 s sleep was not always enough): the first sleep
+    # after which the pool is down to the threshold
+    sleeps = [r for r in find(rec, "sleep") if r["step"] > lowered["step"]]
+    settled = next((r for r in sleeps if r["debugfs"]["pool_total_size"] // 4096 <= thr), None)
+    assert settled is not None, [(r["step"], r["debugfs"]["pool_total_size"] // 4096) for r in sleeps]
     d = settled["debugfs"]
     assert d["pool_limit_hit"] > 0
-    assert d["pool_total_size"] // 4096 <= thr, (d["pool_total_size"] // 4096, thr)  # down to the threshold
     assert d["pool_total_size"] // 4096 >= thr * 0.8  # ... and no further (the worker stops at the threshold)
     # what was written back is the excess over the threshold, in entries at the pool's own density
     excess_entries = (pool0 - thr) * entries0 / pool0

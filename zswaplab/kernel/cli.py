@@ -62,7 +62,9 @@ def demo(console: Console) -> None:
         "freshly stored entries are referenced, so the first calls only rotate (store rejected → page goes "
         "straight to disk: pswpout) and writeback (zswpwb) starts once the head entries lost their second "
         "chance. /parent/b is untouched (zswpwb 0).\n"
-        f"debugfs: {k.debugfs()}"
+        "debugfs (/sys/kernel/debug/zswap; pool_total_size in bytes, the rest event counts): "
+        + ", ".join(f"{key} {v}" for key, v in k.debugfs().items()),
+        highlight=False,
     )
 
 

@@ -409,9 +409,9 @@ print(json.dumps({"stat": m.values, "bad_lines": m.bad_lines, "stat_reference": 
 
 
 def agent_on_real_kernel() -> dict[str, Any]:
-    """``zswaplab agent --backend cgroupfs`` against the real 6.12 tree: capability detection must find no
-    proactive interface (observe-only); it parses the real memory.stat / memory.pressure; --dry-run and the
-    metrics endpoint work."""
+    """``zswaplab agent --backend cgroupfs`` against a real stock tree: capability detection finds no proactive
+    writeback interface and falls back to PSI-paced memory.reclaim (swappiness=max where the kernel takes it);
+    it parses the real memory.stat / memory.pressure; --dry-run and the metrics endpoint work."""
     p, c = "/agent_parent", "/agent_parent/c1"
     agent = ["{python}", "-m", "zswaplab.cli", "agent", "--config", "{tmp}/agent.toml", "--backend", "cgroupfs"]
     return {"name": "agent_on_real_kernel", "description": agent_on_real_kernel.__doc__,
@@ -422,7 +422,7 @@ def agent_on_real_kernel() -> dict[str, Any]:
                 {"op": "touch", "proc": "p", "region": "m", "first": 0, "count": mb(2)},
                 {"op": "exec", "argv": ["{python}", "-c", PARSE_WITH_AGENT], "timeout": 120},
                 {"op": "write_file", "path": "{tmp}/agent.toml", "text": AGENT_POLICY},
-                {"op": "exec", "argv": [*agent, "--once", "--dry-run", "--log-level", "debug"], "timeout": 120},
+                {"op": "exec", "argv": [*agent, "--once", "--dry-run", "--log-level", "debug"], "timeout": 400},
                 {"op": "exec", "argv": [*agent, "--cycles", "5", "--metrics-port", str(AGENT_METRICS_PORT)],
                  "timeout": 180,
                  "scrape": {"url": f"http://127.0.0.1:{AGENT_METRICS_PORT}/metrics", "within": 120,
