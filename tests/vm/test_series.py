@@ -42,7 +42,8 @@ def test_scenarios_are_well_formed():
     for name, sc in S.SERIES_SCENARIOS.items():
         assert sc["name"] == name
         ops = {s["op"] for s in sc["steps"]}
-        assert ops <= {"mkdir", "write", "reclaim", "spawn", "alloc", "touch", "kill", "read", "sleep"}, name
+        assert ops <= {"mkdir", "write", "reclaim", "spawn", "alloc", "touch", "kill", "read", "sleep",
+                       "param"}, name
         S.model_setup(sc["params"])  # every scenario's params map onto the model
     fair = S.get("series_fairness_cursor_b32")
     calls = [s for s in fair["steps"] if "fair_call" in s]
@@ -63,6 +64,17 @@ def test_get_returns_a_copy():
 
 
 # ----------------------------------------------------------------------------- the recorded patched kernel
+def test_knobs_default_to_72_and_refuse_undefined_values():
+    krec = _recorded("series_knobs")
+    got = S.outcome("series_knobs", krec)
+    want = [(a.get("name") or a["value"], a["expect"]) for a in S.get("series_knobs")["steps"] if "expect" in a]
+    assert got == want
+    assert {"shrink_worker_wakeups", "shrink_memcg_calls", "proactive_cursor_lock"} <= set(krec[1]["debugfs"])
+    assert krec[0]["zswap_params"] == {**krec[0]["zswap_params"], "batch_writeback": "N", "second_chance": "Y",
+                                       "proactive": "0", "proactive_cursor": "1", "proactive_batch": "128",
+                                       "wb_batch": "64"}
+
+
 def test_recorded_headers_name_the_patched_build():
     if not RECORDED:
         pytest.skip("no recorded runs of the patched kernel")
@@ -74,15 +86,23 @@ def test_recorded_headers_name_the_patched_build():
             assert h["zswap_params"][key] == value, (name, key)
 
 
-@pytest.mark.parametrize("version", [2, 3])
-def test_v2_v3_selftest_passes_on_the_kernel_and_the_model(version):
+@pytest.mark.parametrize("version", [2, 3, 5])
+def test_selftest_passes_on_the_kernel_and_the_model(version):
     name = f"series_selftest_v{version}"
     krec = _recorded(name)
     k = S.outcome(name, krec)
     assert k["passes"], k
     m = S.outcome(name, S.model_for(krec, S.get(name)))
     assert m["passes"], m
-    assert (m["rc"], m["pwb_delta"] > 0) == (k["rc"], k["pwb_delta"] > 0)
+    # the same entries on the LRU (align_to_kernel) give the same return code and the same pages written
+    assert (m["rc"], m["wb_delta"]) == (k["rc"], k["wb_delta"])
+    if version == 5:  # bytes: the model's compressed lengths are a calibrated mean, within 2 %
+        assert abs(m["pwb_delta"] - k["pwb_delta"]) <= 0.02 * k["pwb_delta"]
+        assert k["entries_before"] < S.MAX_RECLAIM_RETRIES * S.V5_BATCH  # why it passes: see the next test
+    else:
+        assert m["pwb_delta"] == k["pwb_delta"]
+    if version == 3:  # v3: 0 only when the whole budget was written
+        assert (k["rc"] == 0) == (k["pwb_delta"] >= 1024)
 
 
 def test_v2_sub_page_budget_returns_0_on_the_kernel():
@@ -103,8 +123,8 @@ def test_v5_selftest_and_fresh_entries_settle_the_eagain_question():
     assert control["entries_before"] < S.MAX_RECLAIM_RETRIES * S.V5_BATCH
     assert control["pages_written"] > 0
     m = S.outcome("series_v5_fresh_entries", S.model_for(krec, S.get("series_v5_fresh_entries")))
-    assert [(c["cgroup"], c["call"], c["rc"], c["bytes_written"] > 0) for c in m] == \
-        [(c["cgroup"], c["call"], c["rc"], c["bytes_written"] > 0) for c in calls]
+    key = ("cgroup", "call", "rc", "entries_before", "pages_written")
+    assert [tuple(c[f] for f in key) for c in m] == [tuple(c[f] for f in key) for c in calls]
 
 
 @pytest.mark.parametrize("name", [n for n in S.SERIES_SCENARIOS if n.startswith("series_fairness")])
@@ -125,19 +145,36 @@ def test_fairness_cursor_spreads_and_restart_concentrates():
 
 @pytest.mark.parametrize("batch", [1, 64])
 def test_batch_writeback_counters_model_vs_kernel(batch):
+    """What agrees: the work per wakeup (batch 1: 30 shrink_memcg calls, i.e. 16 failures over the memcg tree,
+    nothing written) and the pages written back (batch 64, within 2 %). What does not: how often the worker
+    wakes — the kernel's worker runs between the stores of one memory.reclaim, the model's at the end of it
+    (docs/series-on-real-kernel.md)."""
     name = f"series_batch_writeback_b{batch}"
     krec = _recorded(name)
     k = S.batch_counters(krec)
     m = S.batch_counters(S.model_for(krec, S.get(name)))
-    assert k["pool_limit_hit"] > 0 and k["shrink_worker_wakeups"] > 0
-    assert m == k
+    assert k["pool_limit_hit"] > 0 and k["shrink_worker_wakeups"] > 0 and m["shrink_worker_wakeups"] > 0
+    if batch == 1:
+        assert k["written_back_pages"] == m["written_back_pages"] == 0
+        per_k = k["shrink_memcg_calls"] / k["shrink_worker_wakeups"]
+        per_m = m["shrink_memcg_calls"] / m["shrink_worker_wakeups"]
+        assert abs(per_k - per_m) < 0.5, (per_k, per_m)
+    else:
+        assert abs(m["written_back_pages"] - k["written_back_pages"]) <= 0.02 * k["written_back_pages"]
+        assert abs(m["shrink_memcg_calls"] - k["shrink_memcg_calls"]) <= 0.05 * k["shrink_memcg_calls"]
 
 
 def test_batch_64_needs_fewer_wakeups_and_calls_than_batch_1():
-    b1 = S.batch_counters(_recorded("series_batch_writeback_b1"))
-    b64 = S.batch_counters(_recorded("series_batch_writeback_b64"))
-    assert b64["shrink_worker_wakeups"] < b1["shrink_worker_wakeups"]
-    assert b64["shrink_memcg_calls"] < b1["shrink_memcg_calls"]
+    b1, b64 = (S.batch_counters(_recorded(f"series_batch_writeback_b{b}")) for b in (1, 64))
+    assert b64["shrink_worker_wakeups"] * 10 < b1["shrink_worker_wakeups"]
+    assert b64["shrink_memcg_calls"] * 10 < b1["shrink_memcg_calls"]
+    assert b64["written_back_pages"] > b1["written_back_pages"] == 0
+
+
+def test_fairness_global_lock_cursor_splits_like_the_per_memcg_lock():
+    """proactive_cursor=2 (one global lock for every per-memcg cursor) changes locking, not the walk."""
+    assert S.fairness_split(_recorded("series_fairness_globallock_b32")) == \
+        S.fairness_split(_recorded("series_fairness_cursor_b32"))
 
 
 # ------------------------------------------------------------------------------------------------- in the VM
@@ -149,4 +186,12 @@ def test_patched_kernel_repeats_the_recorded_run(name):
     except FileNotFoundError as e:
         pytest.fail(str(e), pytrace=False)
     fresh = S.run_in_vm(name, bz)
-    assert S.outcome(name, fresh) == S.outcome(name, _recorded(name))
+    k, m = S.outcome(name, fresh), S.outcome(name, S.model_for(fresh, S.get(name)))
+    if name.startswith("series_fairness"):  # no child is drained: the split repeats exactly
+        assert k == m == S.outcome(name, _recorded(name))
+    elif name == "series_selftest_v3":  # the entry count varies by a page or two between boots
+        assert k["passes"] and (k["rc"], k["pwb_delta"]) == (m["rc"], m["pwb_delta"])
+    else:
+        key = ("cgroup", "call", "rc", "pages_written")
+        assert [tuple(c[f] for f in key) for c in k] == [tuple(c[f] for f in key) for c in m]
+        assert [c["rc"] for c in k] == [c["rc"] for c in S.outcome(name, _recorded(name))]
