@@ -74,7 +74,17 @@ done
 say "kernels: $KERNELS; setup took $(( $(date +%s) - T0 ))s"
 
 # 3b. Linux 7.2.13 with the project's patch series (built once, cached outside the clone; docs/series-on-real-kernel.md)
-bash scripts/build-kernel.sh >/dev/null || die "scripts/build-kernel.sh failed (the patched 7.2 kernel)"
+# A clean build took 3,453 s on a loaded 2-core machine: CI's lean set (ZSWAPLAB_VM_SCENARIOS set) boots the
+# patched kernel only when its build is already cached (then one series scenario joins the set); otherwise it
+# says so and its live tests stay deselected (its recorded runs are still held to the model by `make test`).
+PATCHED_BZ="${XDG_CACHE_HOME:-$HOME/.cache}/zswaplab/kbuild/$(bash scripts/build-kernel.sh --key)/bzImage"
+if [ -n "${ZSWAPLAB_VM_SCENARIOS:-}" ] && [ ! -f "$PATCHED_BZ" ] && [ "${ZSWAPLAB_VM_BUILD:-0}" != 1 ]; then
+  say "the patched 7.2 kernel is not built ($PATCHED_BZ missing): the lean set does not build it;" \
+      "its live tests are deselected (\`make vm-test\` or ZSWAPLAB_VM_BUILD=1 builds it)"
+else
+  bash scripts/build-kernel.sh >/dev/null || die "scripts/build-kernel.sh failed (the patched 7.2 kernel)"
+  [ -n "${ZSWAPLAB_VM_SCENARIOS:-}" ] && export ZSWAPLAB_VM_SCENARIOS="$ZSWAPLAB_VM_SCENARIOS series_fairness_cursor_b32"
+fi
 
 # 4. the VM test suite ---------------------------------------------------------------------------------------
 # A guest run on the emulated kernel occasionally dies mid-scenario (seen once in ~6 full runs: the
