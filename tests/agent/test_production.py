@@ -110,3 +110,27 @@ def test_second_sigterm_during_teardown_exits_0(tmp_path) -> None:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0
+
+
+def test_reload_applies_a_valid_policy_and_keeps_the_old_one_on_error() -> None:
+    from zswaplab.agent.policy import PolicyError
+
+    ag = _sim_agent()
+    ag.run_cycle()
+    kept = {st.ref.path: st for st in ag.states.values()}
+    new = loads('[agent]\ninterval = "1s"\nmetrics_port = 9999\n[[target]]\npath = "/t0"\nstep = "4K"\n'
+                'step_interval = "0s"\n[[target]]\npath = "/t[12]"\nstep = "8K"\nstep_interval = "0s"\n')
+    ag.reloader = lambda: new
+    assert ag.reload()
+    assert ag.policy.agent.metrics_port == 0  # needs a restart: not applied
+    assert [t.path for t in ag.policy.targets] == ["/t0", "/t[12]"]
+    ag.run_cycle()
+    assert ag.states[kept["/t0"].ref.id].policy.step == 4096
+    assert {st.ref.path: st.policy.step for st in ag.states.values()} == {"/t0": 4096, "/t1": 8192, "/t2": 8192}
+
+    def bad():
+        raise PolicyError("p.toml", 3, "target[0].step", "not a size")
+
+    ag.reloader = bad
+    before = ag.policy
+    assert not ag.reload() and ag.policy is before
