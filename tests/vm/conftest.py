@@ -40,7 +40,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     keep = []
     for item in items:
-        scen = getattr(item, "callspec", None) and item.callspec.params.get("name")
+        marker = item.get_closest_marker("scenario")
+        scen = marker.args[0] if marker else getattr(item, "callspec", None) and item.callspec.params.get("name")
         if item.get_closest_marker("vm") and isinstance(scen, str) and scen not in LIVE_SCENARIOS:
             _deselected.append(item.nodeid)
         else:

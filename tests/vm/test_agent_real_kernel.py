@@ -8,7 +8,7 @@ import pytest
 
 from .helpers import find
 
-pytestmark = pytest.mark.vm
+pytestmark = [pytest.mark.vm, pytest.mark.scenario("agent_on_real_kernel")]
 
 
 def _events(stderr: str) -> list[dict]:
