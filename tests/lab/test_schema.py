@@ -215,3 +215,19 @@ def test_memparse_rejects_garbage_and_fmt_bytes():
 def test_expand_template():
     assert expand_template("/p/c{i}", 3) == ["/p/c0", "/p/c1", "/p/c2"]
     assert expand_template("/p", None) == ["/p"]
+
+
+# ---- files that are not TOML, or not valid UTF-8 (issue 12, items 5 and 12): a message with the line, no traceback
+@pytest.mark.parametrize(("content", "line", "message"), [
+    (b'[scenario]\nname = "x\xff"\n', 2, "not UTF-8 (byte 0xff"),
+    (b'[scenario]\nname = "x', 2, "TOML syntax error: Unterminated string"),  # at end of document
+    (b'a.b = 1\n[scenario]\nname = "x"\n', 1, "unknown field 'a'"),  # a top-level dotted key
+])
+def test_unreadable_scenario_files_name_their_line(tmp_path, content, line, message):
+    from zswaplab.lab.schema import ScenarioError, load_scenario
+
+    f = tmp_path / "s.toml"
+    f.write_bytes(content)
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(f)
+    assert str(e.value).startswith(f"{f}:{line}:") and message in str(e.value)

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from ..common.tomlpos import KeyPath, key_lines, line_of
+from ..common.tomlpos import KeyPath, TomlInputError, key_lines, line_of, parse_toml, read_utf8
 from ..common.units import parse_duration, parse_rate, parse_size
 from .globs import GlobError, compile_glob
 
@@ -263,15 +261,9 @@ def _raise_from(e: ValidationError, file: str, lines: dict[KeyPath, int], base: 
 def loads(text: str, file: str = "<string>") -> Policy:
     """Parse and validate a policy; raises :class:`PolicyError` naming file, line and field."""
     try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"\(at line (\d+), column \d+\)", str(e))
-        line = getattr(e, "lineno", None) or (int(m.group(1)) if m else None)
-        if line is None and "end of document" in str(e):
-            line = max(1, len(text.splitlines()))  # the error is on the last line
-        msg = re.sub(r"\s*\((?:at line \d+, column \d+|at end of document)\)", "",
-                     getattr(e, "msg", None) or str(e))
-        raise PolicyError(file, line, "", f"TOML syntax error: {msg}") from None
+        raw = parse_toml(text)
+    except TomlInputError as e:
+        raise PolicyError(file, e.line, "", e.message) from None
     lines = key_lines(text)
     for key in raw:
         if key not in ("agent", "defaults", "target", "sim"):
@@ -306,13 +298,9 @@ def load(path: str | Path) -> Policy:
     """Read and validate the policy file at ``path``."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        text = read_utf8(p)
     except OSError as e:
         raise PolicyError(str(p), None, "", f"cannot read: {e.strerror}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise PolicyError(str(p), line, "", f"not UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}); "
-                          "TOML files must be UTF-8") from None
+    except TomlInputError as e:
+        raise PolicyError(str(p), e.line, "", e.message) from None
     return loads(text, str(p))

@@ -70,7 +70,8 @@ def key_lines(source: str) -> dict[Path, int]:
         m = _RE_KEYVAL.match(raw)
         if m:
             path = prefix + tuple(_split_dotted(m.group(1)))
-            lines.setdefault(path, lineno)
+            for end in range(len(prefix) + 1, len(path) + 1):  # a dotted key also defines its tables
+                lines.setdefault(path[:end], lineno)
             rest = _strip_strings(raw[m.end():]).split("#", 1)[0]
             depth = max(0, _balance(rest))
     return lines
@@ -111,3 +112,42 @@ def format_path(path: Path) -> str:
             out += ("." if out else "") + str(part)
     return out
 KeyPath = Path
+
+
+class TomlInputError(ValueError):
+    """A TOML file that cannot be read as TOML: ``line`` (1-based, or None) and what is wrong."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def read_utf8(path: Path | str) -> str:
+    """The text of a TOML file; :class:`TomlInputError` with the line of the first byte that is not UTF-8
+    (``OSError`` passes through for the caller to report)."""
+    from pathlib import Path as _P
+
+    data = _P(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TomlInputError(data[:e.start].count(b"\n") + 1,
+                             f"not UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}); TOML files must be "
+                             "UTF-8") from None
+
+
+def parse_toml(text: str) -> dict:
+    """``tomllib.loads`` whose syntax errors carry their line (the last line for "at end of document")."""
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"\(at line (\d+), column \d+\)", str(e))
+        line = getattr(e, "lineno", None) or (int(m.group(1)) if m else None)
+        if line is None and "end of document" in str(e):
+            line = max(1, len(text.splitlines()))
+        msg = re.sub(r"\s*\((?:at line \d+, column \d+|at end of document)\)", "",
+                     getattr(e, "msg", None) or str(e))
+        raise TomlInputError(line, f"TOML syntax error: {msg}") from None

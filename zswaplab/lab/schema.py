@@ -22,7 +22,6 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-import tomllib
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -40,7 +39,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..common.tomlpos import format_path, key_lines, line_of
+from ..common.tomlpos import TomlInputError, format_path, key_lines, line_of, parse_toml, read_utf8
 from ..common.units import memparse, parse_rate
 from ..kernel.profiles import PROFILES, STRATEGIES
 
@@ -698,19 +697,19 @@ def load_scenario(path: str | Path) -> ScenarioFile:
     """Read and validate a scenario file; raise :class:`ScenarioError` naming file, line and field."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = read_utf8(p)
     except OSError as e:
         raise ScenarioError(f"{p}: cannot read: {e.strerror}") from None
+    except TomlInputError as e:
+        raise ScenarioError(f"{p}:{e.line}: {e.message}") from None
     return parse_scenario(text, str(p))
 
 
 def parse_scenario(text: str, path: str = "<string>") -> ScenarioFile:
     try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
-        line = m.group(1) if m else "?"
-        raise ScenarioError(f"{path}:{line}: TOML syntax error: {str(e).split(' (at')[0]}") from None
+        raw = parse_toml(text)
+    except TomlInputError as e:
+        raise ScenarioError(f"{path}:{e.line}: {e.message}") from None
     lines = key_lines(text)
     params = raw.get("params", {})
     if not isinstance(params, dict) or not isinstance(params.get("reduced", {}), dict):
