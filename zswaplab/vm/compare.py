@@ -164,6 +164,9 @@ class Deviation:
     to_match: tuple[tuple[str, str], ...] | None = None
     kernels: tuple[str, ...] = ("*",)
     bound: float | Bound | dict[str, float | Bound | None] | None = None  # a dict: per counter
+    # the mechanism acts in the kernel's environment (the workload's page cache, I/O completion, when the
+    # worker runs), so two boots of the same kernel can differ by it too: the repeatability check allows it
+    varies_between_boots: bool = False
 
     def in_scope(self, kernel: str, scenario: str, steps: list[dict[str, Any]], step: int, counter: str,
                  cgroup: str | None) -> bool:
@@ -245,7 +248,8 @@ _WB = ("zswpwb", "written_back_pages")
 
 DEVIATIONS: tuple[Deviation, ...] = (
     # ---- background mechanisms (every scenario): a row's cause only when no scenario-specific one applies
-    Deviation("process-footprint", ("*",), _ALL_PAGES, FOOTPRINT, from_op="alloc", bound=_relative(0.04, 256)),
+    Deviation("process-footprint", ("*",), _ALL_PAGES, FOOTPRINT, from_op="alloc", bound=_relative(0.04, 256),
+              varies_between_boots=True),
     Deviation(
         "zsmalloc-overhead", ("*",), ("pool_pages",),
         "debugfs pool_total_size counts zsmalloc's zspage pages: every object is rounded up to its size class "
@@ -253,7 +257,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "compressed lengths that the model counts (e.g. 8,128 45-byte objects: 189 pages on the kernel, 90 in "
         "the model; 8,192 307-byte objects: 650 against 614; 10,240 1,787-byte objects: within 3%). At most 160 "
         "pages or 6%.",
-        bound=_relative(0.06, 160)),
+        bound=_relative(0.06, 160), varies_between_boots=True),
     Deviation(
         "swapcache", ("*",), ("swap_pages",),
         "a folio in the swap cache keeps its swap slot and memory.swap.current counts it: a page swapped in by "
@@ -262,7 +266,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "3.3-5.5 MB in test_zswap.c #7's control group). The model frees the slot at swap-in and has no swap "
         "cache. Bounded by the kernel's own memory.stat swapcached pages in that cgroup, plus the process "
         "footprint's 256 pages, which add up in the same counter; it explains nothing where swapcached is 0.",
-        bound=_swapcached_bound),
+        bound=_swapcached_bound, varies_between_boots=True),
     Deviation(
         "swapcache-clean-reclaim", ("*",), ("pswpout",),
         "a page swapped in from the swap device by a read fault is clean and still in the swap cache: when "
@@ -296,7 +300,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "memory.reclaim's retries meanwhile write out more pages than needed, depending on I/O completion timing "
         "(pswpout during a 2048-page overage: 2176, 2177 and 2495 on three boots). The model writes exactly the "
         "pages it reclaims. At most 2,200 pages (one request's worth) per scenario.",
-        from_op="alloc", to_match=(("op", "touch"),), bound=2200),
+        from_op="alloc", to_match=(("op", "touch"),), bound=2200, varies_between_boots=True),
     Deviation(
         "footprint-shifts-writeback",
         ("selftest_zswap_writeback_enabled", "selftest_no_invasive_cgroup_shrink", "global_pool_threshold"), _WB,
@@ -310,7 +314,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "stores before the limit where the model accepts 507 and writes back more (6.12: 47 against 10; 7.2: "
         "33-69; the parent counts the child's pass too). #7: the process's own pages count against "
         "memory.max=32M (2,880 against 2,914 written back). At most 128 entries.",
-        from_op="alloc", bound=128),
+        from_op="alloc", bound=128, varies_between_boots=True),
     Deviation(
         "overreclaim-shifts-writeback", ("zswap_max_rotation",), ("zswpout",) + _WB,
         "disk-overreclaim moves the end of the rotation pass: the kernel's 1M requests reject more stores than "
@@ -318,7 +322,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "starts, one or two 4M requests earlier than in the model (7.2: 271 entries written back in the first "
         "4M request against 0). The pass itself is exact on both (fact_zswap_max_rotation). At most 1,024 "
         "entries (one 4M request).",
-        from_match=(("op", "reclaim"), ("value", "4M")), bound=1024),
+        from_match=(("op", "reclaim"), ("value", "4M")), bound=1024, varies_between_boots=True),
     Deviation(
         "compress-retry-count", ("writeback_disabled_subtree",), ("reject_compress",),
         "with writeback disabled, incompressible pages can go nowhere and memory.reclaim keeps rescanning them "
@@ -339,7 +343,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "ending after MAX_RECLAIM_RETRIES=16 rotations of referenced entries, i.e. 1,024 of the 10,240 "
         "referenced entries per request, so it writes nothing back here. global_pool_threshold checks the same "
         "worker with the referenced bits cleared first, where the schedule does not matter.",
-        from_match=(("op", "param"), ("name", "max_pool_percent"), ("value", "1"))),
+        from_match=(("op", "param"), ("name", "max_pool_percent"), ("value", "1")), varies_between_boots=True),
     Deviation(
         "shrink-worker-scheduling", ("global_pool_threshold",),
         _ALL_PAGES + _WB + ("pool_pages", "pool_limit_hit"),
@@ -348,7 +352,12 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "writing back (200-400 entries done), every other store of the request rejected to disk; the model runs "
         "the worker synchronously after the first 32-page batch, down to the threshold, and accepts the rest of "
         "the request's stores. After the sleep the two agree (written back within footprint-shifts-writeback).",
-        from_match=(("op", "reclaim"), ("value", "1M")), to_match=(("op", "sleep"),)),
+        from_match=(("op", "reclaim"), ("value", "1M")), to_match=(("op", "sleep"),), varies_between_boots=True),
+    Deviation(
+        "shrink-worker-scheduling", ("global_pool_threshold",), ("pool_limit_hit",),
+        "the stores rejected at the limit while the worker ran concurrently (above) stay counted: "
+        "pool_limit_hit is cumulative, so its difference lasts to the end of the scenario.",
+        from_match=(("op", "reclaim"), ("value", "1M")), varies_between_boots=True),
     Deviation(
         "writeback-folio", ("global_pool_threshold",), _ALL_PAGES + ("pool_pages", "pool_limit_hit"),
         WRITEBACK_FOLIO.split(". Unbounded")[0] + ". Here: after the worker, the kernel's next 1M request is met "
@@ -368,10 +377,10 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "shrink-worker-scheduling", ("offline_reparent",), ("pool_limit_hit",) + _WB,
         "the asynchronous worker once more: during the 48M request under max_pool_percent=1 the kernel's worker "
         "keeps the pool under the limit between the reclaimer's scheduling points, so far fewer stores hit the "
-        "limit (552-1,076) than in the model (6,260), whose worker runs after each 32-page batch; the entries "
-        "written back differ by at most 128 (6.12: 1,482-1,488 against 1,566).",
-        from_match=(("op", "param"), ("name", "max_pool_percent"), ("value", "1")),
-        bound={"pool_limit_hit": None, "zswpwb": 128, "written_back_pages": 128}),
+        "limit (552-1,076) than in the model (6,260), whose worker runs after each 32-page batch. How far the "
+        "worker gets before the request returns depends on scheduling: 6.12 wrote back 1,482-1,488 entries "
+        "(model 1,566), 7.2 6 to 1,203 across four boots. Unbounded.",
+        from_match=(("op", "param"), ("name", "max_pool_percent"), ("value", "1")), varies_between_boots=True),
     Deviation(
         "swap-readahead", ("reclaim_push",), ("zswpin", "zswap_bytes"),
         "the swap-in path reads ahead neighbouring swap slots (swap_vma_readahead, page-cluster 3); slots of the "
