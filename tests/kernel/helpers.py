@@ -35,3 +35,12 @@ def refs_at_baseline(k: Kernel) -> bool:
     cur = k.zswap_next_shrink
     baseline = {} if cur is None or cur.is_root else {cur.id: 1}
     return k.tree.ledger.held() == baseline
+
+
+def errno_of(k: Kernel, path: str, file: str, text: str | bytes) -> int:
+    """The errno of one write to a cgroup file (0 when the kernel model accepts it)."""
+    try:
+        k.fs.write(path, file, text)
+    except OSError as e:
+        return e.errno
+    return 0

@@ -11,15 +11,7 @@ from hypothesis import strategies as st
 from zswaplab.kernel import PROFILES
 from zswaplab.kernel.cgroupfs import memparse
 
-from .helpers import kernel, pushed, refs_at_baseline
-
-
-def errno_of(k, path, file, text) -> int:
-    try:
-        k.fs.write(path, file, text)
-    except OSError as e:
-        return e.errno
-    return 0
+from .helpers import errno_of, kernel, pushed, refs_at_baseline
 
 
 @pytest.mark.parametrize(

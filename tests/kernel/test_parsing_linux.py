@@ -14,15 +14,7 @@ import pytest
 from zswaplab.kernel import kparse
 from zswaplab.kernel.constants import PAGE_COUNTER_MAX, PAGE_SIZE
 
-from .helpers import kernel
-
-
-def errno_of(k, path, file, text) -> int:
-    try:
-        k.fs.write(path, file, text)
-    except OSError as e:
-        return e.errno
-    return 0
+from .helpers import errno_of, kernel
 
 
 @pytest.fixture

@@ -11,15 +11,7 @@ from zswaplab.kernel import Kernel, KernelConfig, proactive_request
 from zswaplab.kernel.constants import PAGE_SIZE
 from zswaplab.kernel.writeback import WB_ITER, shrink_worker, zswap_iter_global, zswap_mem_cgroup_iter
 
-from .helpers import kernel, pushed, refs_at_baseline, stat
-
-
-def err(k, cg, file, text) -> int:
-    try:
-        k.fs.write(cg, file, text)
-    except OSError as e:
-        return e.errno
-    return 0
+from .helpers import errno_of, kernel, pushed, refs_at_baseline, stat
 
 
 def _cold(k) -> None:
@@ -66,7 +58,7 @@ def test_v2_sub_page_budget_returns_0():
     for profile in ("v2", "v3"):
         k = kernel(profile=profile)
         pushed(k, "/a", 16)
-        assert err(k, "/a", "memory.reclaim", "1000 zswap_writeback_only") == 0
+        assert errno_of(k, "/a", "memory.reclaim", "1000 zswap_writeback_only") == 0
         assert stat(k, "/a", "zswpwb") == 0
 
 
@@ -99,7 +91,7 @@ def test_v4_has_no_signal_check():
     pushed(k, "/a", 64)
     _cold(k)
     k.signal_pending = True
-    assert err(k, "/a", "memory.reclaim", "4K zswap_writeback_only") == 0
+    assert errno_of(k, "/a", "memory.reclaim", "4K zswap_writeback_only") == 0
     assert stat(k, "/a", "zswpwb") > 0
 
 
@@ -182,7 +174,7 @@ def test_without_config_zswap_proactive_is_eopnotsupp():
     k.alloc("/", 0)
     k.fs.mkdir("/a")
     k.alloc("/a", 16, clen=1000)
-    assert err(k, "/a", "memory.reclaim", "64K source=zswap") == errno.EOPNOTSUPP
-    assert err(k, "/a", "memory.zswap.max", "1M") == errno.ENOENT
+    assert errno_of(k, "/a", "memory.reclaim", "64K source=zswap") == errno.EOPNOTSUPP
+    assert errno_of(k, "/a", "memory.zswap.max", "1M") == errno.ENOENT
     k.fs.write("/a", "memory.reclaim", str(16 * PAGE_SIZE))
     assert k.vm_events["zswpout"] == 0 and k.vm_events["pswpout"] == 16

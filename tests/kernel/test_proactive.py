@@ -9,7 +9,7 @@ import pytest
 from zswaplab.kernel import proactive_request
 from zswaplab.kernel.constants import PAGE_SIZE
 
-from .helpers import kernel, pushed, refs_at_baseline, stat
+from .helpers import errno_of, kernel, pushed, refs_at_baseline, stat
 
 INVALID = {
     "zswap_writeback_only": ["zswap_writeback_only", "1M zswap_writeback_only swappiness=60",
@@ -19,13 +19,6 @@ INVALID = {
 INVALID["source=zswap"] = [s.replace("zswap_writeback_only", "source=zswap") for s in INVALID["zswap_writeback_only"]]
 
 
-def err(k, cg, file, text) -> int:
-    try:
-        k.fs.write(cg, file, text)
-    except OSError as e:
-        return e.errno
-    return 0
-
 
 @pytest.mark.parametrize("profile,key", [("v2", "zswap_writeback_only"), ("v3", "zswap_writeback_only"),
                                          ("v4", "zswap_writeback_only"), ("v5", "source=zswap")])
@@ -33,18 +26,18 @@ def test_series_invalid_inputs_are_einval(profile, key):
     k = kernel(profile=profile)
     pushed(k, "/zswap_proactive_test", 64)
     for text in INVALID[key]:
-        assert err(k, "/zswap_proactive_test", "memory.reclaim", text) == errno.EINVAL, text
+        assert errno_of(k, "/zswap_proactive_test", "memory.reclaim", text) == errno.EINVAL, text
     assert stat(k, "/zswap_proactive_test", "zswpwb") == 0
 
 
 def test_v5_source_value_rules():
     k = kernel(profile="v5")
     pushed(k, "/a", 64)
-    assert err(k, "/a", "memory.reclaim", "1M source=disk") == errno.EINVAL
-    assert err(k, "/a", "memory.reclaim", "1M source=" + "z" * 16) == errno.EINVAL
-    assert err(k, "/a", "memory.reclaim", "0 source=zswap") == 0
+    assert errno_of(k, "/a", "memory.reclaim", "1M source=disk") == errno.EINVAL
+    assert errno_of(k, "/a", "memory.reclaim", "1M source=" + "z" * 16) == errno.EINVAL
+    assert errno_of(k, "/a", "memory.reclaim", "0 source=zswap") == 0
     k.fs.write("/a", "memory.zswap.writeback", "0")
-    assert err(k, "/a", "memory.reclaim", "1M source=zswap") == errno.EINVAL
+    assert errno_of(k, "/a", "memory.reclaim", "1M source=zswap") == errno.EINVAL
 
 
 def _series_selftest(profile: str) -> tuple[int, int, int]:
@@ -62,7 +55,7 @@ def _series_selftest(profile: str) -> tuple[int, int, int]:
     file, text = proactive_request(profile, size)
     if profile == "v1":
         k.advance(10)
-    rc = err(k, cg, file, text)
+    rc = errno_of(k, cg, file, text)
     assert refs_at_baseline(k)
     return rc, stat(k, cg, pkey) - pwb0, stat(k, cg, "zswpwb") - wb0
 
@@ -96,15 +89,15 @@ def test_v5_single_memcg_1024_referenced_entries_eagain_with_nothing_written():
     # ... and a second request now finds unreferenced entries at the head and writes
     k = kernel(profile="v5")
     pushed(k, "/a", 1024, clen=300)
-    assert err(k, "/a", "memory.reclaim", "64K source=zswap") == errno.EAGAIN
-    assert err(k, "/a", "memory.reclaim", "64K source=zswap") == 0
+    assert errno_of(k, "/a", "memory.reclaim", "64K source=zswap") == errno.EAGAIN
+    assert errno_of(k, "/a", "memory.reclaim", "64K source=zswap") == 0
     assert stat(k, "/a", "zswpwb_proactive_b") >= 64 * 1024
 
 
 def test_v5_with_fewer_entries_succeeds():
     k = kernel(profile="v5")
     pushed(k, "/a", 1000, clen=300)  # < 1024: the 16th batch wraps to now-unreferenced entries
-    assert err(k, "/a", "memory.reclaim", "32K source=zswap") == 0
+    assert errno_of(k, "/a", "memory.reclaim", "32K source=zswap") == 0
     assert stat(k, "/a", "zswpwb_proactive_b") >= 32 * 1024
 
 
@@ -126,9 +119,9 @@ def test_v5_stat_on_iterated_memcg_and_subset_of_zswpwb():
 def test_mainline_has_no_proactive_interface():
     k = kernel(profile="mainline")
     pushed(k, "/a", 32)
-    assert err(k, "/a", "memory.reclaim", "10M zswap_writeback_only") == errno.EINVAL
-    assert err(k, "/a", "memory.reclaim", "10M source=zswap") == errno.EINVAL
-    assert err(k, "/a", "memory.zswap.proactive_writeback", "1") == errno.ENOENT
+    assert errno_of(k, "/a", "memory.reclaim", "10M zswap_writeback_only") == errno.EINVAL
+    assert errno_of(k, "/a", "memory.reclaim", "10M source=zswap") == errno.EINVAL
+    assert errno_of(k, "/a", "memory.zswap.proactive_writeback", "1") == errno.ENOENT
     with pytest.raises(ValueError):
         proactive_request("mainline", 1)
 
@@ -138,9 +131,9 @@ def test_v1_parse_rules():
     pushed(k, "/a", 32)
     f = "memory.zswap.proactive_writeback"
     for bad in ["\n", "max=1M", "0", "max=0 5", "5 6", "max=1Mx 5", "abc"]:
-        assert err(k, "/a", f, bad) == errno.EINVAL, bad
-    assert err(k, "/a", f, "") == 0  # cgroup_file_write: a 0-byte write returns 0 before the handler
-    assert err(k, "/a", f, "max=1M 5") == 0  # age >= uptime: success without writing
+        assert errno_of(k, "/a", f, bad) == errno.EINVAL, bad
+    assert errno_of(k, "/a", f, "") == 0  # cgroup_file_write: a 0-byte write returns 0 before the handler
+    assert errno_of(k, "/a", f, "max=1M 5") == 0  # age >= uptime: success without writing
     assert stat(k, "/a", "zswpwb") == 0
 
 
@@ -148,7 +141,7 @@ def test_v3_signal_eintr():
     k = kernel(profile="v3")
     pushed(k, "/a", 64)
     k.signal_pending = True
-    assert err(k, "/a", "memory.reclaim", "64K zswap_writeback_only") == errno.EINTR
+    assert errno_of(k, "/a", "memory.reclaim", "64K zswap_writeback_only") == errno.EINTR
 
 
 def test_eexist_stops_the_proactive_walk_of_that_node():
@@ -157,7 +150,7 @@ def test_eexist_stops_the_proactive_walk_of_that_node():
     for e in k.zswap.tree.values():
         e.referenced = False
     k.inject_writeback(pages[2].swp, "eexist")
-    assert err(k, "/a", "memory.reclaim", str(10 * 1000) + " source=zswap") == 0
+    assert errno_of(k, "/a", "memory.reclaim", str(10 * 1000) + " source=zswap") == 0
     assert stat(k, "/a", "zswpwb") == 10  # first call stops after 2 at the -EEXIST; the next visits continue
     assert k.debugfs()["reject_reclaim_fail"] == 1
 
@@ -171,10 +164,10 @@ def test_every_strategy_runs_with_every_profile_and_balances_refs(profile, strat
         pushed(k, f"/p/{c}", 100, clen=2000)
     k.fs.mkdir("/p/d")
     for _ in range(5):
-        err(k, "/p", *proactive_request(profile, 64 * 1024))
+        errno_of(k, "/p", *proactive_request(profile, 64 * 1024))
     k.fs.rmdir("/p/d")
     k.fs.rmdir("/p/c")
     for _ in range(3):
-        err(k, "/p", *proactive_request(profile, 64 * 1024))
+        errno_of(k, "/p", *proactive_request(profile, 64 * 1024))
     assert stat(k, "/p", "zswpwb") > 0
     assert refs_at_baseline(k)
