@@ -1,4 +1,4 @@
-"""``zswaplab vm-run`` / ``zswaplab vm-compare``: run scenarios on Linux 6.12 in QEMU and compare with the model."""
+"""``zswaplab vm-run`` / ``zswaplab vm-compare``: run scenarios on a real kernel in QEMU and compare with the model."""
 
 from __future__ import annotations
 
