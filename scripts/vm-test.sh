@@ -6,7 +6,7 @@
 #   2. pip: virtme-ng (pinned) into .cache/vm/vng-venv (boots the kernel with the host filesystem as the root)
 #   3. the kernels of ZSWAPLAB_VM_KERNELS (default: linux-6.12.117 linux-7.2.13), each pinned to exact Debian
 #      package versions in zswaplab/vm/kernels.py and unpacked outside the clone (~/.cache/zswaplab/kernels);
-#      a name containing "zswaplab" is built by scripts/build-kernel.sh (cached outside the clone)
+#      3b. the patched 7.2 (scripts/build-kernel.sh, cached outside the clone; CI's lean set only when cached)
 #   4. pytest -m vm tests/vm (every VM boot has its own hard time limit; the whole run has VM_TEST_TIMEOUT)
 # Environment: ZSWAPLAB_VM_CACHE (default .cache/vm), ZSWAPLAB_VM_KERNELS, ZSWAPLAB_KERNEL_CACHE,
 # VM_TEST_TIMEOUT (seconds, default 3000), VM_TEST_ARGS (extra pytest arguments), PY (default .venv/bin/python).
@@ -65,11 +65,7 @@ fi
 KERNELS=${ZSWAPLAB_VM_KERNELS:-linux-6.12.117 linux-7.2.13}
 export ZSWAPLAB_VM_KERNELS=$KERNELS
 for k in $KERNELS; do
-  case "$k" in
-    *zswaplab*) say "building $k (scripts/build-kernel.sh; cached outside the clone)"
-                bash scripts/build-kernel.sh >&2 || die "building $k failed" ;;
-    *) "$PY" -m zswaplab.vm.kernels fetch "$k" >&2 || die "cannot fetch the pinned kernel $k (see above)" ;;
-  esac
+  "$PY" -m zswaplab.vm.kernels fetch "$k" >&2 || die "cannot fetch the pinned kernel $k (see above)"
 done
 say "kernels: $KERNELS; setup took $(( $(date +%s) - T0 ))s"
 

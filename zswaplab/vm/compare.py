@@ -128,11 +128,17 @@ FLOOR: dict[str, int] = {"exact": 0, "stores": 16, "loads": 16, "writeback": 8, 
 def floor_of(counter: Counter, kernel_rec: dict[str, Any], cg: str | None) -> float:
     """``FLOOR`` in the counter's unit (bytes: that many entries at the kernel's mean compressed length)."""
     f = FLOOR[counter.family]
+    return f * entry_unit(counter, kernel_rec, cg) if counter.unit == "bytes" else f
+
+
+def entry_unit(counter: Counter, kernel_rec: dict[str, Any], cg: str | None) -> float:
+    """One entry in the counter's unit: 1 for counts, the kernel's mean compressed length in this cgroup at
+    this step for a byte counter (a page when the cgroup has nothing in zswap)."""
     if counter.unit != "bytes":
-        return f
+        return 1.0
     st = kernel_rec.get("cgroups", {}).get(cg or "", {}).get("memory.stat", {})
     entries = st.get("zswapped", 0) // PAGE_SIZE
-    return f * (st.get("zswap", 0) / entries if entries else PAGE_SIZE)
+    return st.get("zswap", 0) / entries if entries else PAGE_SIZE
 
 
 Bound = Callable[["Counter", dict[str, Any], str | None], float]
@@ -211,12 +217,7 @@ def _relative(frac: float, pages: int) -> Bound:
     kernel's value, whichever is larger."""
 
     def bound(counter: Counter, kernel_rec: dict[str, Any], cg: str | None) -> float:
-        unit = 1.0
-        if counter.unit == "bytes":
-            st = kernel_rec.get("cgroups", {}).get(cg or "", {}).get("memory.stat", {})
-            entries = st.get("zswapped", 0) // PAGE_SIZE
-            unit = st.get("zswap", 0) / entries if entries else PAGE_SIZE
-        return max(pages * unit, frac * abs(counter.read(kernel_rec, cg) or 0))
+        return max(pages * entry_unit(counter, kernel_rec, cg), frac * abs(counter.read(kernel_rec, cg) or 0))
 
     return bound
 

@@ -140,17 +140,23 @@ def reclaim_push() -> dict[str, Any]:
             ]}
 
 
+def _zswap_max_lowered(cg: str, alloc_mb: int, seed: int, stored: str) -> list[dict[str, Any]]:
+    """A process in ``cg`` allocates ``alloc_mb`` of ratio3 pages, ``stored`` of them are pushed into zswap
+    (all referenced, freshly stored), then memory.zswap.max is lowered to 1M, far below the usage."""
+    return _mkdirs(cg) + [
+        {"op": "spawn", "proc": "p", "cgroup": cg},
+        {"op": "alloc", "proc": "p", "region": "m", "pages": mb(alloc_mb), "pattern": "ratio3", "seed": seed},
+        {"op": "reclaim", "cgroup": cg, "value": stored},
+        {"op": "write", "cgroup": cg, "file": "memory.zswap.max", "value": "1M"},
+    ]
+
+
 def zswap_max_store_path() -> dict[str, Any]:
     """memory.zswap.max lowered far below usage: the pool does not shrink; each new store first clears one
     referenced bit (store rejected -> the page goes to disk); writeback starts only after every existing entry
     has been passed once, then each store writes one entry back and is accepted."""
     c = "/zmax"
-    steps = _mkdirs(c) + [
-        {"op": "spawn", "proc": "p", "cgroup": c},
-        {"op": "alloc", "proc": "p", "region": "m", "pages": mb(64), "pattern": "ratio3", "seed": 3},
-        {"op": "reclaim", "cgroup": c, "value": "16M"},
-        {"op": "write", "cgroup": c, "file": "memory.zswap.max", "value": "1M"},
-    ]
+    steps = _zswap_max_lowered(c, 64, 3, "16M")
     steps += [{"op": "reclaim", "cgroup": c, "value": "4M"} for _ in range(6)]
     steps += [{"op": "touch", "proc": "p", "region": "m"}, {"op": "kill", "proc": "p"}]
     return {"name": "zswap_max_store_path", "description": zswap_max_store_path.__doc__, "steps": steps}
@@ -245,11 +251,7 @@ def global_pool_threshold() -> dict[str, Any]:
     entries back until the pool is at or below the threshold. Checkable end state: pool_total_size <= 50% of
     1% of RAM, and written_back_pages covers the excess (pool before - threshold, in entries)."""
     c = "/poolthr"
-    steps = _mkdirs(c) + [
-        {"op": "spawn", "proc": "p", "cgroup": c},
-        {"op": "alloc", "proc": "p", "region": "m", "pages": mb(96), "pattern": "ratio3", "seed": 41},
-        {"op": "reclaim", "cgroup": c, "value": "40M"},
-        {"op": "write", "cgroup": c, "file": "memory.zswap.max", "value": "1M"},
+    steps = _zswap_max_lowered(c, 96, 41, "40M") + [
         {"op": "reclaim", "cgroup": c, "value": "40M"},
         {"op": "write", "cgroup": c, "file": "memory.zswap.max", "value": "max"},
         {"op": "param", "name": "accept_threshold_percent", "value": "50"},
@@ -326,12 +328,7 @@ def zswap_max_rotation() -> dict[str, Any]:
     store is rejected (the page goes to the swap device): zswpwb stays 0 and pswpout grows by the stores,
     until every entry has been passed once; only then does writeback start."""
     c = "/zrot"
-    steps = _mkdirs(c) + [
-        {"op": "spawn", "proc": "p", "cgroup": c},
-        {"op": "alloc", "proc": "p", "region": "m", "pages": mb(40), "pattern": "ratio3", "seed": 71},
-        {"op": "reclaim", "cgroup": c, "value": "16M"},
-        {"op": "write", "cgroup": c, "file": "memory.zswap.max", "value": "1M"},
-    ]
+    steps = _zswap_max_lowered(c, 40, 71, "16M")
     steps += [{"op": "reclaim", "cgroup": c, "value": "1M"} for _ in range(8)]
     steps += [{"op": "reclaim", "cgroup": c, "value": "4M"} for _ in range(4)]
     steps += [{"op": "touch", "proc": "p", "region": "m"}, {"op": "kill", "proc": "p"}]
