@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -68,10 +69,13 @@ def render(page: Path, screenshot: Path | None = None, width: int = 1280, height
     exe = browser()
     if exe is None:
         raise FileNotFoundError("chromium is not installed (scripts/install-test-deps.sh installs it)")
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes can still be writing the profile when the browser itself has exited: the whole
+    # process group is stopped, and a file that appears during the cleanup is not an error of the page
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen([exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
                                  "--disable-extensions", "--remote-debugging-port=0", f"--user-data-dir={profile}",
-                                 "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                 "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
         try:
             port_file = Path(profile, "DevToolsActivePort")
             end = time.monotonic() + 60
@@ -120,11 +124,11 @@ def render(page: Path, screenshot: Path | None = None, width: int = 1280, height
             cdp.ws.close()
             return out
         finally:
-            proc.terminate()
+            os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
 
