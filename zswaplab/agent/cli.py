@@ -146,12 +146,14 @@ refault_rate = "64K/s"
 """
 
 
-def premature_abort(profile: str, step: str = "32K", mb: float = 2, cycles: int = 1) -> dict[str, dict[str, int]]:
-    """Run the premature-abort scenario quietly; returns the per-child summary."""
+def premature_abort(profile: str, step: str = "32K", mb: float = 2, cycles: int = 1,
+                    policy_text: str | None = None) -> dict[str, dict[str, int]]:
+    """Run the premature-abort scenario quietly; returns the per-child summary. ``policy_text`` replaces the
+    demo's policy (the real-kernel run of zswaplab.vm.series holds the kernel to the sim with its own)."""
     import io
 
     logs.setup(io.StringIO())
-    policy = loads(DEMO_POLICY.format(step=step))
+    policy = loads(policy_text if policy_text is not None else DEMO_POLICY.format(step=step))
     be, sc = build_sim(policy, profile, mb)
     Agent(policy, be).run(max_cycles=cycles)
     return sc.summary()
