@@ -44,7 +44,7 @@ def check_cmd(algorithm: str, threads: int, memcgs: int, rounds: int, targets: s
         cfg.validate()
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
-    console = Console(width=None if sys.stdout.isatty() else 200)
+    console = Console()  # the terminal's width, or $COLUMNS (80 when piped)
     res = check(cfg)
     if as_json:
         click.echo(json.dumps({
@@ -105,7 +105,7 @@ def contention_cmd(agents: tuple[int, ...], strategies: tuple[str, ...], pattern
         raise click.BadParameter(f"--agents {ms}: M must be >= 0")
     if 0 not in ms:
         ms = (0, *ms)
-    console = Console(width=None if sys.stdout.isatty() else 200)
+    console = Console()  # the terminal's width, or $COLUMNS (80 when piped)
     try:
         rows = sweep(cfg, tuple(strategies) or DEFAULT_STRATEGIES, ms)
     except UnsafeAlgorithm as e:

@@ -78,7 +78,7 @@ def show(path: Path, as_json: bool = False) -> None:
     import click
     from rich.console import Console
 
-    from .cli import rich_table
+    from ..common.termtable import rich_table
 
     try:
         tree = read_tree(path)
