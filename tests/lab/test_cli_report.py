@@ -147,7 +147,7 @@ def test_demo_json_has_each_sections_answer():
     r = CliRunner().invoke(main, ["demo", "--json"])
     assert r.exit_code == 0, r.output
     secs = json.loads(r.output)
-    assert [s["id"] for s in secs] == ["a", "b", "c"]
+    assert [s["id"] for s in secs] == ["a", "b", "c", "agent"]
     assert all(s["answer"] and len(s["rows"][0]) == len(s["header"]) for s in secs)
     assert secs[1]["answer"].startswith("Yes: with restart the agent stopped")
 
