@@ -224,6 +224,9 @@ def test_timeline_and_ascii_views_of_a_saved_run(tmp_path):
                                               "--png", str(tmp_path / "t.png")], terminal_width=80)
     assert t.exit_code == 0, t.output
     assert t.output.splitlines()[1].startswith(f"{top} |") and "b = /parent/c1" in t.output
+    assert t.output.startswith("zswpwb (pages) per memcg")  # memory.stat's zswp* events count pages
+    z = CliRunner().invoke(cli.timeline_cmd, [str(tmp_path), "zswap", "-m", "/parent/c0"], terminal_width=80)
+    assert z.output.startswith("zswap (bytes, compressed) per memcg"), z.output
     assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = CliRunner().invoke(cli.timeline_cmd, [str(tmp_path), "zswpbw"])
     assert bad.exit_code != 0 and "did you mean 'zswpwb'?" in bad.output

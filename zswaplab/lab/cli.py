@@ -414,11 +414,13 @@ def timeline_cmd(directory: Path, key: str, variant: str | None, memcgs: tuple[s
     except OutputError as e:
         raise click.ClickException(str(e)) from None
     console = Console()
-    console.print(f"[bold]{key}[/] per memcg over the steps of {pick[0]}", highlight=False)
-    for line in ascii.line_chart(series, width=min(64, console.width - 12)):
+    unit = fmt.stat_unit(key)
+    console.print(f"[bold]{key}[/]{f' ({unit})' if unit else ''} per memcg over the steps of {pick[0]}",
+                  highlight=False)
+    for line in ascii.line_chart(series, width=min(64, console.width - 12), unit=unit):
         console.print(line, highlight=False, markup=False)
     if png is not None:
-        report.plot_series(series, key, pick[0], png)
+        report.plot_series(series, key, pick[0], png, unit=unit)
         console.print(f"plot: {png}", highlight=False)
 
 
