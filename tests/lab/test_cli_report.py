@@ -255,6 +255,7 @@ def test_stat_reads_a_real_cgroup_directory_or_a_saved_memory_stat(tmp_path):
     lines = {ln.split()[0]: ln.split()[1:] for ln in r.output.splitlines() if ln.strip() and ln.split()[0] in
              ("zswap", "zswpwb", "memory.zswap.max", "memory.zswap.writeback")}
     assert lines["zswap"] == ["512", "KiB", "1", "MiB"] and lines["zswpwb"] == ["10", "pages", "0", "pages"]
+    assert "zswap: compressed size" in r.output
     assert lines["memory.zswap.max"] == ["–", "2", "MiB"] and lines["memory.zswap.writeback"] == ["–", "off"]
     j = CliRunner().invoke(main, ["stat", str(tmp_path / "web" / "memory.stat"), "--json"])
     assert json.loads(j.output)[0]["stat"] == {"zswap": 1048576, "zswpwb": 0}
