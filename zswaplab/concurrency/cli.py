@@ -110,9 +110,10 @@ def contention_cmd(agents: tuple[int, ...], strategies: tuple[str, ...], pattern
         rows = sweep(cfg, tuple(strategies) or DEFAULT_STRATEGIES, ms)
     except UnsafeAlgorithm as e:
         raise click.ClickException(str(e)) from None
-    console.print(sweep_table(rows, cfg))
+    console.print("[bold green]Answer[/] (reclaim throughput regression against no agents):", highlight=False)
     for line in threshold_lines(rows):
-        console.print(escape(line))
+        console.print(f"  {escape(line)}", highlight=False)
+    console.print(sweep_table(rows, cfg))
     console.print("[dim]cost model:[/]")
     for line in costs_lines(c, measured):
         console.print(f"[dim]  {escape(line)}[/]")
