@@ -26,7 +26,9 @@ def width(h: str, cells: Sequence[str]) -> int:
 def rich_table(title: str | None, header: list[str], rows: list[list[str]], left: Sequence[int] = (0,)) -> Table:
     """A table that reads at 80 columns: name columns (``left``, and any column of words) are left-aligned and
     never wrap, number columns are right-aligned and keep their cells whole; headers wrap at spaces."""
-    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+    # two spaces between columns (the divider and one of padding), no edge columns: more room for the cells
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+              padding=(0, 1, 0, 0))
     for i, h in enumerate(header):
         cells = [r[i] for r in rows]
         num = i not in left and numeric(cells)
