@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 
 from rich import box
+from rich.padding import Padding
 from rich.table import Table
 
 
@@ -23,9 +24,10 @@ def width(h: str, cells: Sequence[str]) -> int:
     return max([len(c) for c in cells] + [len(w) for w in h.split()])
 
 
-def rich_table(title: str | None, header: list[str], rows: list[list[str]], left: Sequence[int] = (0,)) -> Table:
+def rich_table(title: str | None, header: list[str], rows: list[list[str]], left: Sequence[int] = (0,)) -> Padding:
     """A table that reads at 80 columns: name columns (``left``, and any column of words) are left-aligned and
-    never wrap, number columns are right-aligned and keep their cells whole; headers wrap at spaces."""
+    never wrap, number columns are right-aligned and keep their cells whole; headers wrap at spaces. A blank
+    line above and below it sets it apart from the text and the next table."""
     # two spaces between columns (the divider and one of padding), no edge columns: more room for the cells
     t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
               padding=(0, 1, 0, 0))
@@ -38,4 +40,4 @@ def rich_table(title: str | None, header: list[str], rows: list[list[str]], left
                      width=fixed if num or i in left or widest <= 16 else None, overflow="fold")
     for r in rows:
         t.add_row(*r)
-    return t
+    return Padding(t, (1, 0, 1, 0), expand=False)

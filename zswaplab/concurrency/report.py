@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 
 from .checker import CheckResult, Step
@@ -94,7 +94,7 @@ def _us(ns: float) -> str:
     return "0" if ns == 0 else f"{ns / 1e3:,.1f}"
 
 
-def sweep_table(rows: list[SweepRow], cfg: SimConfig) -> Table:
+def sweep_table(rows: list[SweepRow], cfg: SimConfig) -> RenderableType:
     """The contention sweep, one row per (cursor algorithm, M); fits 80 columns without cutting a cell."""
     from zswaplab.common.termtable import rich_table
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,7 +19,6 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
 from ..common.termtable import rich_table
 from ..common.termtable import width as cell_width
@@ -219,7 +218,7 @@ def _starved(k: int) -> Any:
     return lambda r, m: str(len(m["starved_after"].get(str(k), [])))
 
 
-def compare_table(runs: list[Run]) -> list[tuple[str, Table]]:
+def compare_table(runs: list[Run]) -> list[tuple[str, RenderableType]]:
     """One side-by-side table (metrics as rows, strategies as columns) per group of the other axes."""
     out = []
     for key, group in report.group_by_non_strategy(runs).items():
