@@ -175,7 +175,7 @@ def demo_rows() -> tuple[str, list[str], list[list[str]]]:
     answer = (("Yes: " if all(same) else "No: ") + f"the fast core wrote back {'the same' if all(same) else 'different'}"
               f" pages per child as the oracle for both strategies, {min(speed):.1f}-{max(speed):.1f}x faster "
               "(compilation done before timing).")
-    return answer, ["strategy", "kernel", "wall time", "pages written back per child (c0 … c9)"], rows
+    return answer, ["strategy", "kernel", "wall time", "pages written back per child (c0-c9)"], rows
 
 
 def demo(console: Console) -> None:
