@@ -89,13 +89,16 @@ def probe_swappiness(backend: Backend, ref: CgroupRef, write_probes: bool = True
     return "", "; ".join(notes) + ": plain memory.reclaim"
 
 
-def _counter(backend: Backend, ref: CgroupRef) -> tuple[str | None, bool]:
+def _counter(backend: Backend, ref: CgroupRef, prefer: str | None = None) -> tuple[str | None, bool]:
+    """The proactive-writeback counter in ``ref``'s memory.stat and whether it counts pages: ``prefer`` when
+    present (a kernel may show both lines, e.g. one build carrying v3 and v5; each counts its own interface)."""
     try:
         with backend.open(ref) as cg:
             st = parse_memory_stat(cg.read("memory.stat")).values
     except (OSError, UnsafePath):
         return None, False
-    for key, mult in PROACTIVE_COUNTERS:
+    ordered = sorted(PROACTIVE_COUNTERS, key=lambda kc: kc[0] != prefer)
+    for key, mult in ordered:
         if key in st:
             return key, mult is None
     return None, False
@@ -162,14 +165,15 @@ def detect(backend: Backend, candidates: list[CgroupRef], write_probes: bool = T
     notes = []
     e = _try(backend, ref, "0 source=zswap")
     if e is None:
-        ctr, pages = _counter(backend, ref)
+        ctr, pages = _counter(backend, ref, prefer="zswpwb_proactive_b")
         return Capability(Interface.SOURCE_ZSWAP, ref.path, "'0 source=zswap' accepted: v5 semantics", ctr, pages)
     if e.errno in (errno.EPERM, errno.EACCES):
         return Capability(Interface.NONE, ref.path, f"cannot probe memory.reclaim: {errname(e)} ({e.strerror})")
     notes.append(f"'0 source=zswap' -> {errname(e)}")
     e = _try(backend, ref, "0 zswap_writeback_only")
     if e is None or e.errno == errno.EAGAIN:
-        ctr, pages = _counter(backend, ref)
+        # v2/v3 count zswpwb_proactive (pages); v4 has only zswpwb_proactive_b (bytes)
+        ctr, pages = _counter(backend, ref, prefer="zswpwb_proactive")
         flavour = "v2 (EAGAIN on zero)" if e is not None else ("v4" if ctr == "zswpwb_proactive_b" else "v3")
         return Capability(Interface.WRITEBACK_ONLY, ref.path,
                           f"'0 zswap_writeback_only' -> {errname(e) if e else 'ok'}: {flavour} semantics",

@@ -147,12 +147,14 @@ refault_rate = "{refault}"
 DEMO_REFAULT = "64K/s"
 
 
-def premature_abort(profile: str, step: str = "32K", mb: float = 2, cycles: int = 1) -> dict[str, dict[str, int]]:
-    """Run the premature-abort scenario quietly; returns the per-child summary."""
+def premature_abort(profile: str, step: str = "32K", mb: float = 2, cycles: int = 1,
+                    policy_text: str | None = None) -> dict[str, dict[str, int]]:
+    """Run the premature-abort scenario quietly; returns the per-child summary. ``policy_text`` replaces the
+    demo's policy (the real-kernel run of zswaplab.vm.series holds the kernel to the sim with its own)."""
     import io
 
     logs.setup(io.StringIO())
-    policy = loads(DEMO_POLICY.format(step=step, refault=DEMO_REFAULT))
+    policy = loads(policy_text if policy_text is not None else DEMO_POLICY.format(step=step, refault=DEMO_REFAULT))
     be, sc = build_sim(policy, profile, mb)
     Agent(policy, be).run(max_cycles=cycles)
     return sc.summary()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +173,9 @@ class Deviation:
     # the mechanism acts in the kernel's environment (the workload's page cache, I/O completion, when the
     # worker runs), so two boots of the same kernel can differ by it too: the repeatability check allows it
     varies_between_boots: bool = False
+    # the part of an (otherwise model-only) mechanism that varies between boots, with its own bound: the
+    # repeatability check allows it within this bound (e.g. I/O completion timing inside writeback-folio)
+    between_boots: float | Bound | None = None
 
     def in_scope(self, kernel: str, scenario: str, steps: list[dict[str, Any]], step: int, counter: str,
                  cgroup: str | None) -> bool:
@@ -235,6 +238,10 @@ FOOTPRINT = (
     "repeatedly (zswpin 29-48, zswpout up to +243 in the selftests). It changes stores, loads, swap and pool "
     "bytes by at most 256 pages (twice the measured footprint) or 4%; it never writes anything back, so the "
     "writeback counters are not covered.")
+# whether reclaim meets the written-back folio after its write completed (and frees it, counting it reclaimed)
+# depends on I/O completion timing: boots of one kernel under different host load wrote back 1,101-1,123
+# (writeback_disabled_subtree, 6.12) and 4,209-4,274 (swapin_after_writeback, 6.12) entries
+WRITEBACK_FOLIO_BETWEEN_BOOTS = _relative(0.04, 32)
 WRITEBACK_FOLIO = (
     "zswap_writeback_entry() decompresses the entry into a new swap-cache folio charged to the memcg, "
     "writes it with PG_reclaim set, and reclaim frees that clean folio right after the write: it counts toward "
@@ -277,7 +284,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         from_op="touch"),
     # ---- scenario-specific mechanisms
     *(Deviation("writeback-folio", (scenario,), _ALL_PAGES + _WB + ("pool_pages",),
-                WRITEBACK_FOLIO, from_match=start, cgroups=cgroups)
+                WRITEBACK_FOLIO, from_match=start, cgroups=cgroups, between_boots=WRITEBACK_FOLIO_BETWEEN_BOOTS)
       for scenario, start, cgroups in (
           ("zswap_max_store_path", (("op", "reclaim"), ("value", "4M")), None),
           ("swapin_after_writeback", (("op", "reclaim"), ("value", "64M")), None),
@@ -333,6 +340,15 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "exactly one failure per page and send the page to disk, 7.2 and its profile store it as-is. At most "
         "55% of the kernel's count.",
         from_match=(("op", "reclaim"), ("cgroup", "/wb_off/rand")), bound=_relative(0.55, 0)),
+    Deviation(
+        "compress-retry-count", ("pool_hysteresis",), ("pool_limit_hit",),
+        "the same rescanning with the pool full instead of incompressible pages: writeback is disabled, so "
+        "every page of the 4M request that finds the pool at its limit stays in memory and memory.reclaim "
+        "rescans it until EAGAIN, each attempt counting one pool_limit_hit: 6.12 ~58 attempts per page "
+        "(59,105-59,521), 7.2 ~76 (77,433-77,509), the model ~33 (33,775). The hysteresis itself is exact "
+        "(fact_pool_hysteresis: the later request stores nothing and hits nothing). At most 60% of the "
+        "kernel's count.",
+        from_match=(("op", "reclaim"), ("value", "4M")), bound=_relative(0.6, 0)),
     Deviation(
         "shrink-worker-scheduling", ("global_pool_limit",),
         ("zswpout", "zswpin", "zswap_bytes", "swap_pages", "pswpout", "pool_pages", "pool_limit_hit") + _WB,
@@ -608,14 +624,24 @@ def _describe_scope(d: Deviation) -> str:
     return "; ".join(parts) or "every step"
 
 
+def between_boot_deviations(deviations: Iterable[Deviation] = DEVIATIONS) -> list[Deviation]:
+    """What may separate two boots of one kernel (the repeatability check): the mechanisms that act in the
+    kernel's environment, and the between-boots part of the others, each within its bound."""
+    out = [d for d in deviations if d.varies_between_boots]
+    out += [replace(d, bound=d.between_boots, varies_between_boots=True) for d in deviations
+            if d.between_boots is not None and not d.varies_between_boots]
+    return out
+
+
 def render_deviations(deviations: Iterable[Deviation] = DEVIATIONS) -> str:
     """The deviation list of docs/validation.md, generated from :data:`DEVIATIONS` (one source)."""
     out = []
     for d in deviations:
         kind = "background" if "*" in d.scenarios else ", ".join(d.scenarios)
         kern = "both kernels" if "*" in d.kernels else ", ".join(d.kernels)
+        between = f"; between boots: {_describe_bound(d.between_boots)}" if d.between_boots is not None else ""
         out.append(f"- **{d.id}** ({kind}; {kern}; {', '.join(d.counters)}; {_describe_scope(d)}; bound: "
-                   f"{_describe_bound(d.bound)}): {d.cause}")
+                   f"{_describe_bound(d.bound)}{between}): {d.cause}")
     return "\n".join(out) + "\n"
 
 
