@@ -191,6 +191,7 @@ def _sim_agent(version: int) -> dict:
     from zswaplab.agent.cli import build_sim
     from zswaplab.agent.engine import Agent
     from zswaplab.agent.policy import loads
+    from zswaplab.agent.scenario import CHILDREN
 
     stream = io.StringIO()
     logs.setup(stream, "debug")
@@ -198,8 +199,11 @@ def _sim_agent(version: int) -> dict:
     be, sc = build_sim(policy, f"v{version}", 2)
     Agent(policy, be).run(max_cycles=1)
     summary = sc.summary()
-    return {**S.agent_run_summary(S.agent_events(stream.getvalue())),
-            "zswpwb": {c: summary[c]["zswpwb"] for c in S.AGENT_CHILDREN}}
+    # the sim names its children as the lab does (c0, c1); the recorded guest run named them c1, c2
+    name = dict(zip(CHILDREN, S.AGENT_CHILDREN, strict=True))
+    run = S.agent_run_summary(S.agent_events(stream.getvalue()))
+    return {**run, "tripped_on": sorted(name.get(w, w) for w in run["tripped_on"]),
+            "zswpwb": {name[c]: summary[c]["zswpwb"] for c in CHILDREN}}
 
 
 def _check_agent_run(k: dict, version: int) -> None:
