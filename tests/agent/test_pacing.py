@@ -11,11 +11,14 @@ from zswaplab.agent.compare import compare
 from zswaplab.agent.engine import Agent
 from zswaplab.agent.metrics import Metrics
 from zswaplab.agent.pacing import (
+    PacerConfig,
+    ReclaimPacer,
     Senpai,
     SenpaiConfig,
     Step,
     paced_reclaim_bytes,
     psi_percent,
+    refault_pages,
     twice_cold_bytes,
 )
 from zswaplab.agent.policy import loads
@@ -24,14 +27,48 @@ from zswaplab.kernel import Kernel, KernelConfig
 
 
 def test_paced_reclaim_law() -> None:
-    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20) == 1 << 20
-    assert paced_reclaim_bytes(0.5, 1.0, 1 << 20) == 512 << 10
-    assert paced_reclaim_bytes(1.0, 1.0, 1 << 20) == 0 and paced_reclaim_bytes(3.0, 1.0, 1 << 20) == 0
-    assert paced_reclaim_bytes(0.25, 1.0, 10_000) % 4096 == 0
-    # refaults from zswap per page reclaimed scale the reclaim down (all of it refaulting: nothing)
-    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20, refault_ratio=0.25) == 768 << 10
-    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20, refault_ratio=3.0) == 0
+    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20, 1 << 30) == 1 << 20
+    assert paced_reclaim_bytes(0.5, 1.0, 1 << 20, 1 << 30) == 512 << 10
+    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20, 256 << 10) == 256 << 10  # the budget bounds the window
+    assert paced_reclaim_bytes(1.0, 1.0, 1 << 20, 1 << 30) == 0 and paced_reclaim_bytes(3.0, 1.0, 1 << 20, 1 << 30) == 0
+    assert paced_reclaim_bytes(0.25, 1.0, 10_000, 1 << 30) % 4096 == 0
     assert psi_percent(0, 60_000, 6.0) == 1.0 and psi_percent(10, 5, 6.0) is None
+
+
+def test_pacer_aimd_probes_backs_off_and_pauses_longer_each_time() -> None:
+    cfg = PacerConfig(psi_target=1.0, probe=64 << 10, refault_tolerance=0.25, max_hold=4, smoothing=0.0)
+    p = ReclaimPacer(cfg)
+    big = 1 << 30
+    # clean cycles: additive increase by the probe, judged a cycle later (when the refaults would show)
+    assert p.plan(0.0, 0, 0, big) == (64 << 10, "reclaimed")
+    p.cycle_done(64 << 10, 64 << 10)
+    assert p.plan(0.0, 0, 16, big) == (128 << 10, "reclaimed")
+    p.cycle_done(128 << 10, 128 << 10)
+    # what was reclaimed came back: no growth; halve the window, pause 1 cycle (this one), then 2, then 4
+    assert p.plan(0.0, 32, 32, big) == (0, "refaulting") and p.window == 64 << 10
+    pauses = []
+    for _ in range(3):
+        n, why = p.plan(0.0, 0, 0, big)
+        quiet = 0
+        while why == "holding":
+            quiet += 1
+            n, why = p.plan(0.0, 0, 0, big)
+        assert why == "reclaimed"
+        pauses.append(quiet)
+        assert p.plan(0.0, 10 * n, n // 4096, big)[1] == "refaulting"  # the probe refaulted again
+    assert pauses == [0, 1, 3]  # paused 1, 2, 4 cycles in all (the congested cycle included)
+    # a stall at half the target is congestion too; a clean, complete cycle resets the pause
+    assert ReclaimPacer(cfg).plan(0.5, 0, 0, big) == (0, "psi_above_target")
+    q = ReclaimPacer(cfg)
+    assert q.in_cycle_congested(1, 0) and q.plan(0.0, 0, 0, big)[1] == "refaulting"
+    # smoothed (the default): one quiet cycle after a refaulting one does not hide it (the old law did)
+    r = ReclaimPacer(PacerConfig(psi_target=1.0, probe=64 << 10))
+    assert r.plan(0.0, 32, 32, big)[1] == "refaulting" and r.plan(0.0, 0, 0, big)[1] == "refaulting"
+
+
+def test_refault_pages_counts_zswap_and_disk() -> None:
+    assert refault_pages({"zswpin": 3, "pswpin": 4}) == 7
+    assert refault_pages({"zswpin": 3}) == 3 and refault_pages({"pswpin": 4}) is None
 
 
 def test_twice_cold_estimate() -> None:
@@ -62,14 +99,15 @@ def test_stock_kernel_paced_reclaim_through_the_model(profile, key) -> None:
     logs.setup(io.StringIO(), "info", wall_clock=False)
     be = SimBackend(k, tick_s=1.0)
     ag = Agent(loads('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "256K"\nstep_interval = "0s"\n'
-                     'budget_per_cycle = "512K"\n'), be, metrics=Metrics(process=False))
+                     'budget_per_cycle = "512K"\n[target.reclaim]\nprobe = "256K"\n'), be,
+               metrics=Metrics(process=False))
     reps = ag.run(max_cycles=3)
     assert ag.capability.reclaim_key == key
     assert [r.results[0].outcome for r in reps] == ["pacing_warmup", "reclaimed", "reclaimed"]
     texts = [w[3] for w in be.writes if not w[3].startswith("0 ")]
-    assert texts == [f"256K {key}"] * 4  # no stall: the whole budget, in steps
+    assert texts == [f"256K {key}"] * 3  # no stall, nothing refaults: the window grows by the probe, in steps
     st = k.fs.read("/w", "memory.stat")
-    assert int(dict(x.split() for x in st.splitlines())["zswpout"]) == 256  # 1 MiB of cold anon now in zswap
+    assert int(dict(x.split() for x in st.splitlines())["zswpout"]) == 192  # 768 KiB of cold anon now in zswap
     assert reps[-1].results[0].twice_cold is not None and reps[-1].results[0].twice_cold > 0
 
 
@@ -102,12 +140,13 @@ def test_paced_reclaim_backs_off_when_what_it_reclaims_refaults() -> None:
 
     be = SimBackend(k, Hot(), tick_s=1.0)
     ag = Agent(loads('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "256K"\nstep_interval = "0s"\n'
-                     'budget_per_cycle = "256K"\n[target.reclaim]\npsi_target = 100.0\n'), be,
+                     'budget_per_cycle = "256K"\n[target.reclaim]\npsi_target = 100.0\nprobe = "256K"\n'), be,
                metrics=Metrics(process=False))
-    reps = ag.run(max_cycles=3)
-    # cycle 2 reclaims the budget; all of it refaults, so cycle 3 reclaims nothing although PSI is far below
-    assert [r.results[0].requested for r in reps] == [0, 256 << 10, 0]
-    assert reps[-1].results[0].outcome == "refaulting"
+    reps = ag.run(max_cycles=4)
+    # cycle 2 reclaims the window; all of it refaults, so cycles 3 and 4 reclaim nothing although PSI is far
+    # below its target (the smoothed refault ratio still says so in cycle 4: the old law reclaimed again there)
+    assert [r.results[0].requested for r in reps] == [0, 256 << 10, 0, 0]
+    assert [r.results[0].outcome for r in reps[2:]] == ["refaulting", "refaulting"]
 
 
 def test_observe_mode_is_explicit_and_writes_nothing() -> None:
