@@ -41,3 +41,28 @@ def test_table_reports_min_median_and_the_goal_per_seed() -> None:
     t = table(results=res).splitlines()
     assert t[2] == "| steady | senpai | 1.0 / 2.0 | 0.0 | 2.00 | 1.00 / 2.00 | 0 / 1 | n/a |  |"
     assert t[3] == "| steady | agent | 1.0 / 2.0 | 0.0 | 3.00 | 0.00 / 1.00 | 0 / 1 | n/a | 3/3 seeds |"
+
+
+def test_real_comparison_measures_the_workloads_own_mapping() -> None:
+    """realcompare's "offloaded" is the workload mapping's own residency (smaps), not the cgroup's counters
+    (which also hold the worker's interpreter: the earlier metric read negative)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from zswaplab.agent.realcompare import mapping_rss_kib
+
+    proc = subprocess.Popen([sys.executable, "-m", "zswaplab.agent.realcompare", "--worker", "steady", "--mb", "2",
+                             "--duration", "60"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        word, _, addr = proc.stdout.readline().strip().partition(" ")
+        assert word == "ready"
+        smaps = Path(f"/proc/{proc.pid}/smaps").read_text()
+        assert mapping_rss_kib(smaps, int(addr, 16)) == 2048  # all of it resident, none of the interpreter
+        assert mapping_rss_kib(smaps, 4096) is None
+    finally:
+        proc.kill()
+        proc.wait()
+    text = "1000-2000 rw-p 00000000 00:00 0\nSize: 4 kB\nRss: 4 kB\n2000-3000 rw-p 0 00:00 0\nSize: 4 kB\n"
+    assert mapping_rss_kib(text, 0x1000) == 4 and mapping_rss_kib(text, 0x2000) is None

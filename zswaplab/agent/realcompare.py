@@ -10,11 +10,13 @@ compressible data (~4:1) and touches its hot set once per second. The controller
 
 * ``senpai``: :class:`~zswaplab.agent.pacing.Senpai` ticked every second on the cgroup's real
   ``memory.pressure`` and ``memory.current``, probes written to ``memory.reclaim`` (no swappiness key);
-* ``agent``: :class:`~zswaplab.agent.engine.Agent` on the cgroupfs backend, ``action = "reclaim"``, 6 s cycles,
-  ``budget_per_cycle`` = 1/16 of the workload, ``psi_target`` = Senpai's 10 ms / 6 s.
+* ``agent``: :class:`~zswaplab.agent.engine.Agent` on the cgroupfs backend with the model runs' policy
+  (``compare.AGENT_POLICY``: ``action = "reclaim"``, 3 s reclaim spread in 1 s steps + a 3 s pause,
+  ``budget_per_cycle`` = 1/16 of the workload, ``psi_target`` = Senpai's 10 ms / 6 s).
 
-One JSON line per run: ``memory.stat`` deltas (``zswpout``, ``zswpwb``, ``zswpin``, ``pswpin``), PSI ``some``
-and ``full`` totals, mean non-resident MiB (``mb`` minus ``anon`` from ``memory.stat``, sampled each second).
+One JSON line per run: ``memory.stat`` deltas (``zswpout``; ``zswpwb`` + ``pswpout`` to disk; ``zswpin``,
+``pswpin``), PSI ``some`` total, mean non-resident MiB of the workload's own mapping (``mb`` minus its ``Rss``
+in ``/proc/PID/smaps``, sampled each second: the cgroup's counters also hold the worker's interpreter).
 ``--table FILE`` prints the Markdown table of a JSONL file. Needs: root, cgroup v2 with ``memory``, zswap
 enabled, a swap device.
 """
@@ -22,6 +24,7 @@ enabled, a swap device.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import io
 import json
 import mmap
@@ -35,7 +38,7 @@ from pathlib import Path
 from ..kernel.constants import PAGE_SIZE
 from . import logs
 from .cgroupfs import CgroupFSBackend
-from .compare import PSI_TARGET_PCT, SHAPES, hot_indices, seeded_order
+from .compare import AGENT_POLICY, PSI_TARGET_PCT, SHAPES, hot_indices, seeded_order
 from .engine import Agent
 from .metrics import Metrics
 from .pacing import Senpai, SenpaiConfig, Step
@@ -55,7 +58,10 @@ def worker(mb: int, shape: str, duration_s: float, seed: int) -> None:
     for i in range(n):
         mem[i * PAGE_SIZE:(i + 1) * PAGE_SIZE] = chunk
     order = seeded_order(n, seed)
-    print("ready", flush=True)
+    # the parent measures this mapping's own residency in /proc/PID/smaps (not the cgroup's: that also holds
+    # this interpreter's memory, which reclaim may take too)
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(mem))
+    print(f"ready {addr:x}", flush=True)
     t0 = time.monotonic()
     while True:
         t = time.monotonic() - t0
@@ -66,6 +72,21 @@ def worker(mb: int, shape: str, duration_s: float, seed: int) -> None:
 
 def _read(cg: Path, f: str) -> str:
     return (cg / f).read_text()
+
+
+def mapping_rss_kib(smaps: str, addr: int) -> int | None:
+    """``Rss:`` (KiB) of the mapping that starts at ``addr`` in the text of ``/proc/PID/smaps``."""
+    start = f"{addr:x}-"
+    lines = smaps.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(start):
+            for field in lines[i + 1:]:
+                if field.startswith("Rss:"):
+                    return int(field.split()[1])
+                if "-" in field.split(" ", 1)[0]:
+                    break  # the next mapping
+            return None
+    return None
 
 
 def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) -> dict[str, object]:
@@ -82,15 +103,21 @@ def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) ->
                             stdout=subprocess.PIPE, text=True)
     try:
         (cg / "cgroup.procs").write_text(str(proc.pid))
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        assert proc.stdout is not None
+        word, _, hexaddr = proc.stdout.readline().strip().partition(" ")
+        assert word == "ready", word
+        addr = int(hexaddr, 16)
+        smaps = Path(f"/proc/{proc.pid}/smaps")
         before = parse_memory_stat(_read(cg, "memory.stat")).values
         p0 = parse_pressure(_read(cg, "memory.pressure"))
-        resident: list[int] = []
+        resident: list[int] = []  # KiB of the workload's mapping resident, each second
         stop = threading.Event()
 
         def sample() -> None:
             while not stop.wait(1.0):
-                resident.append(parse_memory_stat(_read(cg, "memory.stat")).values.get("anon", 0))
+                rss = mapping_rss_kib(smaps.read_text(), addr)
+                if rss is not None:
+                    resident.append(rss)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -108,13 +135,19 @@ def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) ->
                         pass  # EAGAIN: reclaimed less than asked
         else:
             budget = mb * (1 << 20) // 16
-            pol = loads(f'[agent]\ninterval = "6s"\nworkers = 1\n[[target]]\npath = "/{TOP}/{cg.name}"\n'
-                        f'action = "reclaim"\nstep = "{budget}"\nstep_interval = "0s"\nbudget_per_cycle = "{budget}"\n'
-                        f'budget_per_hour = "1T"\n[target.reclaim]\npsi_target = {PSI_TARGET_PCT}\n')
+            pol = loads(AGENT_POLICY.format(cg=f"/{TOP}/{cg.name}", step=budget, budget=budget,
+                                            target=PSI_TARGET_PCT))
             logs.setup(io.StringIO(), "warning")
             be = CgroupFSBackend(str(MOUNT))
+            end = time.monotonic() + duration_s
             try:
-                Agent(pol, be, metrics=Metrics(process=False)).run(max_cycles=max(1, duration_s // 6), keep=0)
+                ag = Agent(pol, be, metrics=Metrics(process=False))
+
+                def until_the_end(_rep: object) -> None:
+                    if time.monotonic() + pol.agent.interval >= end:
+                        ag.stop.set()
+
+                ag.run(keep=0, on_cycle=until_the_end)
             finally:
                 be.close()
         stop.set()
@@ -133,8 +166,8 @@ def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) ->
 
     return {"shape": shape, "controller": controller, "mb": mb, "duration_s": duration_s, "seed": seed,
             "kernel": os.uname().release,
-            "to_zswap_mib": (d("zswpout") or 0) * mib, "to_disk_mib": (d("zswpwb") or 0) * mib,
-            "offloaded_mean_mib": mb - (sum(resident) / len(resident) / (1 << 20) if resident else 0.0),
+            "to_zswap_mib": (d("zswpout") or 0) * mib, "to_disk_mib": ((d("zswpwb") or 0) + (d("pswpout") or 0)) * mib,
+            "offloaded_mean_mib": mb - (sum(resident) / len(resident) / 1024 if resident else float(mb)),
             "psi_some_s": ((p1.some_total - p0.some_total) / 1e6) if p0 and p1 else None,
             "refaults_zswap": d("zswpin"), "refaults_disk": d("pswpin")}
 
