@@ -61,6 +61,12 @@ def test_pacer_aimd_probes_backs_off_and_pauses_longer_each_time() -> None:
     assert ReclaimPacer(cfg).plan(0.5, 0, 0, big) == (0, "psi_above_target")
     q = ReclaimPacer(cfg)
     assert q.in_cycle_congested(1, 0) and q.plan(0.0, 0, 0, big)[1] == "refaulting"
+    # the window never grows past the budget per cycle (max_window), however long it stays clean
+    w = ReclaimPacer(PacerConfig(psi_target=1.0, probe=64 << 10, max_window=256 << 10))
+    for _ in range(20):
+        n, _why = w.plan(0.0, 0, 16, big)
+        w.cycle_done(n, n)
+    assert w.window == 256 << 10 and n == 256 << 10
     # smoothed (the default): one quiet cycle after a refaulting one does not hide it (the old law did)
     r = ReclaimPacer(PacerConfig(psi_target=1.0, probe=64 << 10))
     assert r.plan(0.0, 32, 32, big)[1] == "refaulting" and r.plan(0.0, 0, 0, big)[1] == "refaulting"
