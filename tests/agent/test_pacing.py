@@ -171,3 +171,24 @@ def test_comparison_is_deterministic_and_measures_both() -> None:
     assert a == compare("phase", "agent", mb=2, duration_s=60, seed=3)
     s = compare("phase", "senpai", mb=2, duration_s=60, seed=3)
     assert a["to_zswap_mib"] > 0 and s["to_zswap_mib"] > 0 and a != s
+
+
+def test_a_cycle_stops_reclaiming_as_soon_as_what_it_reclaimed_refaults() -> None:
+    k = Kernel(KernelConfig(profile="mainline"), seed=0)
+    k.fs.mkdir("/w")
+    pages = k.alloc("/w", 256, clen=1000)
+    logs.setup(io.StringIO(), "info", wall_clock=False)
+
+    class Hot:
+        def tick(self, kernel):
+            kernel.touch(pages)
+
+    be = SimBackend(k, Hot(), tick_s=1.0)
+    ag = Agent(loads('[agent]\ninterval = "3s"\n[[target]]\npath = "/w"\nstep = "64K"\nstep_interval = "1s"\n'
+                     'budget_per_cycle = "1M"\n[target.reclaim]\npsi_target = 100.0\nprobe = "192K"\n'), be,
+               metrics=Metrics(process=False))
+    reps = ag.run(max_cycles=2)
+    # the plan is 192K in three 64K writes a second apart; the first write's pages fault back within that
+    # second, so the cycle ends after it
+    r = reps[1].results[0]
+    assert (r.requested, r.steps, r.outcome) == (64 << 10, 1, "refaulting")
