@@ -66,3 +66,23 @@ def test_real_comparison_measures_the_workloads_own_mapping() -> None:
         proc.wait()
     text = "1000-2000 rw-p 00000000 00:00 0\nSize: 4 kB\nRss: 4 kB\n2000-3000 rw-p 0 00:00 0\nSize: 4 kB\n"
     assert mapping_rss_kib(text, 0x1000) == 4 and mapping_rss_kib(text, 0x2000) is None
+
+
+def test_the_old_law_fails_these_checks(monkeypatch) -> None:
+    """The mutation, kept: the law before issue 12's pacing work (the budget scaled by the distance to the PSI
+    target and by one cycle's refault ratio, no pause, no mid-cycle stop) churns and misses the goal."""
+    from zswaplab.agent import pacing
+    from zswaplab.kernel.constants import PAGE_SIZE
+
+    def old_plan(self, psi_pct, refaulted, reclaimed, allowance):
+        ratio = min(1.0, refaulted / reclaimed) if reclaimed > 0 else 0.0
+        n = pacing.paced_reclaim_bytes(psi_pct, self.cfg.psi_target, allowance, allowance)
+        n = int(n * (1.0 - ratio))
+        n -= n % PAGE_SIZE
+        return n, ("reclaimed" if n else "refaulting")
+
+    monkeypatch.setattr(pacing.ReclaimPacer, "plan", old_plan)
+    monkeypatch.setattr(pacing.ReclaimPacer, "in_cycle_congested", lambda self, refaulted, reclaimed: False)
+    a = compare("steady", "agent", mb=MB, duration_s=DURATION, seed=0)
+    s = compare("steady", "senpai", mb=MB, duration_s=DURATION, seed=0)
+    assert not goal_met(a, s) and a["to_zswap_mib"] > 3 * MB
