@@ -117,37 +117,31 @@ def test_stock_kernel_paced_reclaim_through_the_model(profile, key) -> None:
     assert reps[-1].results[0].twice_cold is not None and reps[-1].results[0].twice_cold > 0
 
 
-def test_paced_reclaim_stops_above_the_psi_target() -> None:
+def _all_hot_agent(policy: str) -> Agent:
+    """An agent on 256 pages that are all hot: every page is touched every simulated second, so whatever is
+    reclaimed faults straight back in (a stall each)."""
     k = Kernel(KernelConfig(profile="mainline"), seed=0)
     k.fs.mkdir("/w")
     pages = k.alloc("/w", 256, clen=1000)
     logs.setup(io.StringIO(), "info", wall_clock=False)
 
-    class Thrash:  # faults everything back in every second: lots of stall
+    class Hot:
         def tick(self, kernel):
             kernel.touch(pages)
 
-    be = SimBackend(k, Thrash(), tick_s=1.0)
-    ag = Agent(loads('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "1M"\nstep_interval = "0s"\n'
-                     '[target.reclaim]\npsi_target = 0.001\n'), be, metrics=Metrics(process=False))
+    return Agent(loads(policy), SimBackend(k, Hot(), tick_s=1.0), metrics=Metrics(process=False))
+
+
+def test_paced_reclaim_stops_above_the_psi_target() -> None:
+    ag = _all_hot_agent('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "1M"\nstep_interval = "0s"\n'
+                        '[target.reclaim]\npsi_target = 0.001\n')
     outcomes = [r.results[0].outcome for r in ag.run(max_cycles=4)]
     assert outcomes[:2] == ["pacing_warmup", "reclaimed"] and "psi_above_target" in outcomes[2:]
 
 
 def test_paced_reclaim_backs_off_when_what_it_reclaims_refaults() -> None:
-    k = Kernel(KernelConfig(profile="mainline"), seed=0)
-    k.fs.mkdir("/w")
-    pages = k.alloc("/w", 256, clen=1000)
-    logs.setup(io.StringIO(), "info", wall_clock=False)
-
-    class Hot:  # every page is hot: whatever is reclaimed faults straight back in
-        def tick(self, kernel):
-            kernel.touch(pages)
-
-    be = SimBackend(k, Hot(), tick_s=1.0)
-    ag = Agent(loads('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "256K"\nstep_interval = "0s"\n'
-                     'budget_per_cycle = "256K"\n[target.reclaim]\npsi_target = 100.0\nprobe = "256K"\n'), be,
-               metrics=Metrics(process=False))
+    ag = _all_hot_agent('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "256K"\nstep_interval = "0s"\n'
+                        'budget_per_cycle = "256K"\n[target.reclaim]\npsi_target = 100.0\nprobe = "256K"\n')
     reps = ag.run(max_cycles=4)
     # cycle 2 reclaims the window; all of it refaults, so cycles 3 and 4 reclaim nothing although PSI is far
     # below its target (the smoothed refault ratio still says so in cycle 4: the old law reclaimed again there)
@@ -174,19 +168,8 @@ def test_comparison_is_deterministic_and_measures_both() -> None:
 
 
 def test_a_cycle_stops_reclaiming_as_soon_as_what_it_reclaimed_refaults() -> None:
-    k = Kernel(KernelConfig(profile="mainline"), seed=0)
-    k.fs.mkdir("/w")
-    pages = k.alloc("/w", 256, clen=1000)
-    logs.setup(io.StringIO(), "info", wall_clock=False)
-
-    class Hot:
-        def tick(self, kernel):
-            kernel.touch(pages)
-
-    be = SimBackend(k, Hot(), tick_s=1.0)
-    ag = Agent(loads('[agent]\ninterval = "3s"\n[[target]]\npath = "/w"\nstep = "64K"\nstep_interval = "1s"\n'
-                     'budget_per_cycle = "1M"\n[target.reclaim]\npsi_target = 100.0\nprobe = "192K"\n'), be,
-               metrics=Metrics(process=False))
+    ag = _all_hot_agent('[agent]\ninterval = "3s"\n[[target]]\npath = "/w"\nstep = "64K"\nstep_interval = "1s"\n'
+                        'budget_per_cycle = "1M"\n[target.reclaim]\npsi_target = 100.0\nprobe = "192K"\n')
     reps = ag.run(max_cycles=2)
     # the plan is 192K in three 64K writes a second apart; the first write's pages fault back within that
     # second, so the cycle ends after it
