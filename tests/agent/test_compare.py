@@ -44,13 +44,13 @@ def test_table_reports_min_median_and_the_goal_per_seed() -> None:
 
 
 def test_real_comparison_measures_the_workloads_own_mapping() -> None:
-    """realcompare's "offloaded" is the workload mapping's own residency (smaps), not the cgroup's counters
+    """realcompare's "offloaded" is the workload mapping's own residency (pagemap), not the cgroup's counters
     (which also hold the worker's interpreter: the earlier metric read negative)."""
+    import struct
     import subprocess
     import sys
-    from pathlib import Path
 
-    from zswaplab.agent.realcompare import mapping_rss_kib
+    from zswaplab.agent.realcompare import PM_PRESENT, mapping_resident_kib, resident_pages
 
     proc = subprocess.Popen([sys.executable, "-m", "zswaplab.agent.realcompare", "--worker", "steady", "--mb", "2",
                              "--duration", "60"], stdout=subprocess.PIPE, text=True)
@@ -58,14 +58,12 @@ def test_real_comparison_measures_the_workloads_own_mapping() -> None:
         assert proc.stdout is not None
         word, _, addr = proc.stdout.readline().strip().partition(" ")
         assert word == "ready"
-        smaps = Path(f"/proc/{proc.pid}/smaps").read_text()
-        assert mapping_rss_kib(smaps, int(addr, 16)) == 2048  # all of it resident, none of the interpreter
-        assert mapping_rss_kib(smaps, 4096) is None
+        assert mapping_resident_kib(proc.pid, int(addr, 16), 2 << 20) == 2048  # all of it, nothing else
     finally:
         proc.kill()
         proc.wait()
-    text = "1000-2000 rw-p 00000000 00:00 0\nSize: 4 kB\nRss: 4 kB\n2000-3000 rw-p 0 00:00 0\nSize: 4 kB\n"
-    assert mapping_rss_kib(text, 0x1000) == 4 and mapping_rss_kib(text, 0x2000) is None
+    swapped = 1 << 62  # PM_SWAP: not present
+    assert resident_pages(struct.pack("<4Q", PM_PRESENT | 5, swapped | 7, 0, PM_PRESENT)) == 2
 
 
 def test_the_old_law_fails_these_checks(monkeypatch) -> None:

@@ -15,8 +15,9 @@ compressible data (~4:1) and touches its hot set once per second. The controller
   ``budget_per_cycle`` = 1/16 of the workload, ``psi_target`` = Senpai's 10 ms / 6 s).
 
 One JSON line per run: ``memory.stat`` deltas (``zswpout``; ``zswpwb`` + ``pswpout`` to disk; ``zswpin``,
-``pswpin``), PSI ``some`` total, mean non-resident MiB of the workload's own mapping (``mb`` minus its ``Rss``
-in ``/proc/PID/smaps``, sampled each second: the cgroup's counters also hold the worker's interpreter).
+``pswpin``), PSI ``some`` total, mean non-resident MiB of the workload's own mapping (``mb`` minus its pages
+present in ``/proc/PID/pagemap``, sampled each second: the cgroup's counters also hold the worker's
+interpreter).
 ``--table FILE`` prints the Markdown table of a JSONL file. Needs: root, cgroup v2 with ``memory``, zswap
 enabled, a swap device.
 """
@@ -24,6 +25,7 @@ enabled, a swap device.
 from __future__ import annotations
 
 import argparse
+import array
 import ctypes
 import io
 import json
@@ -58,7 +60,7 @@ def worker(mb: int, shape: str, duration_s: float, seed: int) -> None:
     for i in range(n):
         mem[i * PAGE_SIZE:(i + 1) * PAGE_SIZE] = chunk
     order = seeded_order(n, seed)
-    # the parent measures this mapping's own residency in /proc/PID/smaps (not the cgroup's: that also holds
+    # the parent measures this mapping's own residency in /proc/PID/pagemap (not the cgroup's: that also holds
     # this interpreter's memory, which reclaim may take too)
     addr = ctypes.addressof(ctypes.c_char.from_buffer(mem))
     print(f"ready {addr:x}", flush=True)
@@ -74,19 +76,27 @@ def _read(cg: Path, f: str) -> str:
     return (cg / f).read_text()
 
 
-def mapping_rss_kib(smaps: str, addr: int) -> int | None:
-    """``Rss:`` (KiB) of the mapping that starts at ``addr`` in the text of ``/proc/PID/smaps``."""
-    start = f"{addr:x}-"
-    lines = smaps.splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith(start):
-            for field in lines[i + 1:]:
-                if field.startswith("Rss:"):
-                    return int(field.split()[1])
-                if "-" in field.split(" ", 1)[0]:
-                    break  # the next mapping
-            return None
-    return None
+PM_PRESENT = 1 << 63  # /proc/PID/pagemap: the page is in RAM (Documentation/admin-guide/mm/pagemap.rst)
+
+
+def resident_pages(pagemap: bytes) -> int:
+    """Pages present in RAM among the 64-bit ``/proc/PID/pagemap`` entries in ``pagemap``."""
+    entries = array.array("Q", pagemap)
+    if sys.byteorder != "little":
+        entries.byteswap()
+    return sum(1 for e in entries if e & PM_PRESENT)
+
+
+def mapping_resident_kib(pid: int, addr: int, size: int) -> int:
+    """KiB of ``[addr, addr + size)`` of process ``pid`` resident in RAM, page by page from its pagemap (exact
+    for that range only: an ``smaps`` line may cover a merged neighbour mapping too)."""
+    n = size // PAGE_SIZE
+    fd = os.open(f"/proc/{pid}/pagemap", os.O_RDONLY)
+    try:
+        data = os.pread(fd, n * 8, addr // PAGE_SIZE * 8)
+    finally:
+        os.close(fd)
+    return resident_pages(data) * (PAGE_SIZE // 1024)
 
 
 def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) -> dict[str, object]:
@@ -107,7 +117,6 @@ def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) ->
         word, _, hexaddr = proc.stdout.readline().strip().partition(" ")
         assert word == "ready", word
         addr = int(hexaddr, 16)
-        smaps = Path(f"/proc/{proc.pid}/smaps")
         before = parse_memory_stat(_read(cg, "memory.stat")).values
         p0 = parse_pressure(_read(cg, "memory.pressure"))
         resident: list[int] = []  # KiB of the workload's mapping resident, each second
@@ -115,9 +124,7 @@ def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) ->
 
         def sample() -> None:
             while not stop.wait(1.0):
-                rss = mapping_rss_kib(smaps.read_text(), addr)
-                if rss is not None:
-                    resident.append(rss)
+                resident.append(mapping_resident_kib(proc.pid, addr, mb << 20))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
