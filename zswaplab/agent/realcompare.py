@@ -182,18 +182,14 @@ def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) ->
             "refaults_zswap": d("zswpin"), "refaults_disk": d("pswpin")}
 
 
-def _num(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.2f}"
-
-
 def table(path: str) -> str:
-    rows = ["| workload | controller | to zswap MiB | to disk MiB | offloaded (mean) MiB | PSI some s | "
+    rows = ["| workload | controller | to zswap MiB | to disk MiB | offloaded (mean) MiB | PSI some ms | "
             "refaults zswap / disk |", "|---|---|---|---|---|---|---|"]
     for line in Path(path).read_text().splitlines():
         r = json.loads(line)
+        psi = "n/a" if r["psi_some_s"] is None else f"{1e3 * r['psi_some_s']:.2f}"
         rows.append(f"| {r['shape']} | {r['controller']} | {r['to_zswap_mib']:.1f} | {r['to_disk_mib']:.1f} | "
-                    f"{r['offloaded_mean_mib']:.1f} | {_num(r['psi_some_s'])} | {r['refaults_zswap']} / "
-                    f"{r['refaults_disk']} |")
+                    f"{r['offloaded_mean_mib']:.2f} | {psi} | {r['refaults_zswap']} / {r['refaults_disk']} |")
     return "\n".join(rows)
 
 
