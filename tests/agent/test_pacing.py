@@ -11,11 +11,14 @@ from zswaplab.agent.compare import compare
 from zswaplab.agent.engine import Agent
 from zswaplab.agent.metrics import Metrics
 from zswaplab.agent.pacing import (
+    PacerConfig,
+    ReclaimPacer,
     Senpai,
     SenpaiConfig,
     Step,
     paced_reclaim_bytes,
     psi_percent,
+    refault_pages,
     twice_cold_bytes,
 )
 from zswaplab.agent.policy import loads
@@ -24,14 +27,54 @@ from zswaplab.kernel import Kernel, KernelConfig
 
 
 def test_paced_reclaim_law() -> None:
-    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20) == 1 << 20
-    assert paced_reclaim_bytes(0.5, 1.0, 1 << 20) == 512 << 10
-    assert paced_reclaim_bytes(1.0, 1.0, 1 << 20) == 0 and paced_reclaim_bytes(3.0, 1.0, 1 << 20) == 0
-    assert paced_reclaim_bytes(0.25, 1.0, 10_000) % 4096 == 0
-    # refaults from zswap per page reclaimed scale the reclaim down (all of it refaulting: nothing)
-    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20, refault_ratio=0.25) == 768 << 10
-    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20, refault_ratio=3.0) == 0
+    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20, 1 << 30) == 1 << 20
+    assert paced_reclaim_bytes(0.5, 1.0, 1 << 20, 1 << 30) == 512 << 10
+    assert paced_reclaim_bytes(0.0, 1.0, 1 << 20, 256 << 10) == 256 << 10  # the budget bounds the window
+    assert paced_reclaim_bytes(1.0, 1.0, 1 << 20, 1 << 30) == 0 and paced_reclaim_bytes(3.0, 1.0, 1 << 20, 1 << 30) == 0
+    assert paced_reclaim_bytes(0.25, 1.0, 10_000, 1 << 30) % 4096 == 0
     assert psi_percent(0, 60_000, 6.0) == 1.0 and psi_percent(10, 5, 6.0) is None
+
+
+def test_pacer_aimd_probes_backs_off_and_pauses_longer_each_time() -> None:
+    cfg = PacerConfig(psi_target=1.0, probe=64 << 10, refault_tolerance=0.25, max_hold=4, smoothing=0.0)
+    p = ReclaimPacer(cfg)
+    big = 1 << 30
+    # clean cycles: additive increase by the probe, judged a cycle later (when the refaults would show)
+    assert p.plan(0.0, 0, 0, big) == (64 << 10, "reclaimed")
+    p.cycle_done(64 << 10, 64 << 10)
+    assert p.plan(0.0, 0, 16, big) == (128 << 10, "reclaimed")
+    p.cycle_done(128 << 10, 128 << 10)
+    # what was reclaimed came back: no growth; halve the window, pause 1 cycle (this one), then 2, then 4
+    assert p.plan(0.0, 32, 32, big) == (0, "refaulting") and p.window == 64 << 10
+    pauses = []
+    for _ in range(3):
+        n, why = p.plan(0.0, 0, 0, big)
+        quiet = 0
+        while why == "holding":
+            quiet += 1
+            n, why = p.plan(0.0, 0, 0, big)
+        assert why == "reclaimed"
+        pauses.append(quiet)
+        assert p.plan(0.0, 10 * n, n // 4096, big)[1] == "refaulting"  # the probe refaulted again
+    assert pauses == [0, 1, 3]  # paused 1, 2, 4 cycles in all (the congested cycle included)
+    # a stall at half the target is congestion too; a clean, complete cycle resets the pause
+    assert ReclaimPacer(cfg).plan(0.5, 0, 0, big) == (0, "psi_above_target")
+    q = ReclaimPacer(cfg)
+    assert q.in_cycle_congested(1, 0) and q.plan(0.0, 0, 0, big)[1] == "refaulting"
+    # the window never grows past the budget per cycle (max_window), however long it stays clean
+    w = ReclaimPacer(PacerConfig(psi_target=1.0, probe=64 << 10, max_window=256 << 10))
+    for _ in range(20):
+        n, _why = w.plan(0.0, 0, 16, big)
+        w.cycle_done(n, n)
+    assert w.window == 256 << 10 and n == 256 << 10
+    # smoothed (the default): one quiet cycle after a refaulting one does not hide it (the old law did)
+    r = ReclaimPacer(PacerConfig(psi_target=1.0, probe=64 << 10))
+    assert r.plan(0.0, 32, 32, big)[1] == "refaulting" and r.plan(0.0, 0, 0, big)[1] == "refaulting"
+
+
+def test_refault_pages_counts_zswap_and_disk() -> None:
+    assert refault_pages({"zswpin": 3, "pswpin": 4}) == 7
+    assert refault_pages({"zswpin": 3}) == 3 and refault_pages({"pswpin": 4}) is None
 
 
 def test_twice_cold_estimate() -> None:
@@ -62,52 +105,48 @@ def test_stock_kernel_paced_reclaim_through_the_model(profile, key) -> None:
     logs.setup(io.StringIO(), "info", wall_clock=False)
     be = SimBackend(k, tick_s=1.0)
     ag = Agent(loads('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "256K"\nstep_interval = "0s"\n'
-                     'budget_per_cycle = "512K"\n'), be, metrics=Metrics(process=False))
+                     'budget_per_cycle = "512K"\n[target.reclaim]\nprobe = "256K"\n'), be,
+               metrics=Metrics(process=False))
     reps = ag.run(max_cycles=3)
     assert ag.capability.reclaim_key == key
     assert [r.results[0].outcome for r in reps] == ["pacing_warmup", "reclaimed", "reclaimed"]
     texts = [w[3] for w in be.writes if not w[3].startswith("0 ")]
-    assert texts == [f"256K {key}"] * 4  # no stall: the whole budget, in steps
+    assert texts == [f"256K {key}"] * 3  # no stall, nothing refaults: the window grows by the probe, in steps
     st = k.fs.read("/w", "memory.stat")
-    assert int(dict(x.split() for x in st.splitlines())["zswpout"]) == 256  # 1 MiB of cold anon now in zswap
+    assert int(dict(x.split() for x in st.splitlines())["zswpout"]) == 192  # 768 KiB of cold anon now in zswap
     assert reps[-1].results[0].twice_cold is not None and reps[-1].results[0].twice_cold > 0
 
 
-def test_paced_reclaim_stops_above_the_psi_target() -> None:
+def _all_hot_agent(policy: str) -> Agent:
+    """An agent on 256 pages that are all hot: every page is touched every simulated second, so whatever is
+    reclaimed faults straight back in (a stall each)."""
     k = Kernel(KernelConfig(profile="mainline"), seed=0)
     k.fs.mkdir("/w")
     pages = k.alloc("/w", 256, clen=1000)
     logs.setup(io.StringIO(), "info", wall_clock=False)
 
-    class Thrash:  # faults everything back in every second: lots of stall
+    class Hot:
         def tick(self, kernel):
             kernel.touch(pages)
 
-    be = SimBackend(k, Thrash(), tick_s=1.0)
-    ag = Agent(loads('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "1M"\nstep_interval = "0s"\n'
-                     '[target.reclaim]\npsi_target = 0.001\n'), be, metrics=Metrics(process=False))
+    return Agent(loads(policy), SimBackend(k, Hot(), tick_s=1.0), metrics=Metrics(process=False))
+
+
+def test_paced_reclaim_stops_above_the_psi_target() -> None:
+    ag = _all_hot_agent('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "1M"\nstep_interval = "0s"\n'
+                        '[target.reclaim]\npsi_target = 0.001\n')
     outcomes = [r.results[0].outcome for r in ag.run(max_cycles=4)]
     assert outcomes[:2] == ["pacing_warmup", "reclaimed"] and "psi_above_target" in outcomes[2:]
 
 
 def test_paced_reclaim_backs_off_when_what_it_reclaims_refaults() -> None:
-    k = Kernel(KernelConfig(profile="mainline"), seed=0)
-    k.fs.mkdir("/w")
-    pages = k.alloc("/w", 256, clen=1000)
-    logs.setup(io.StringIO(), "info", wall_clock=False)
-
-    class Hot:  # every page is hot: whatever is reclaimed faults straight back in
-        def tick(self, kernel):
-            kernel.touch(pages)
-
-    be = SimBackend(k, Hot(), tick_s=1.0)
-    ag = Agent(loads('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "256K"\nstep_interval = "0s"\n'
-                     'budget_per_cycle = "256K"\n[target.reclaim]\npsi_target = 100.0\n'), be,
-               metrics=Metrics(process=False))
-    reps = ag.run(max_cycles=3)
-    # cycle 2 reclaims the budget; all of it refaults, so cycle 3 reclaims nothing although PSI is far below
-    assert [r.results[0].requested for r in reps] == [0, 256 << 10, 0]
-    assert reps[-1].results[0].outcome == "refaulting"
+    ag = _all_hot_agent('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "256K"\nstep_interval = "0s"\n'
+                        'budget_per_cycle = "256K"\n[target.reclaim]\npsi_target = 100.0\nprobe = "256K"\n')
+    reps = ag.run(max_cycles=4)
+    # cycle 2 reclaims the window; all of it refaults, so cycles 3 and 4 reclaim nothing although PSI is far
+    # below its target (the smoothed refault ratio still says so in cycle 4: the old law reclaimed again there)
+    assert [r.results[0].requested for r in reps] == [0, 256 << 10, 0, 0]
+    assert [r.results[0].outcome for r in reps[2:]] == ["refaulting", "refaulting"]
 
 
 def test_observe_mode_is_explicit_and_writes_nothing() -> None:
@@ -126,3 +165,13 @@ def test_comparison_is_deterministic_and_measures_both() -> None:
     assert a == compare("phase", "agent", mb=2, duration_s=60, seed=3)
     s = compare("phase", "senpai", mb=2, duration_s=60, seed=3)
     assert a["to_zswap_mib"] > 0 and s["to_zswap_mib"] > 0 and a != s
+
+
+def test_a_cycle_stops_reclaiming_as_soon_as_what_it_reclaimed_refaults() -> None:
+    ag = _all_hot_agent('[agent]\ninterval = "3s"\n[[target]]\npath = "/w"\nstep = "64K"\nstep_interval = "1s"\n'
+                        'budget_per_cycle = "1M"\n[target.reclaim]\npsi_target = 100.0\nprobe = "192K"\n')
+    reps = ag.run(max_cycles=2)
+    # the plan is 192K in three 64K writes a second apart; the first write's pages fault back within that
+    # second, so the cycle ends after it
+    r = reps[1].results[0]
+    assert (r.requested, r.steps, r.outcome) == (64 << 10, 1, "refaulting")

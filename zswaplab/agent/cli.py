@@ -223,13 +223,15 @@ def demo(console: Console) -> None:
 @click.option("--mb", type=click.IntRange(1, 4096), default=16, show_default=True, help="Workload size (MiB).")
 @click.option("--duration", type=click.IntRange(12, 86400), default=600, show_default=True,
               help="Simulated seconds per run.")
-@click.option("--seed", type=int, default=0, show_default=True)
-def agent_compare(profile: str, mb: int, duration: int, seed: int) -> None:
+@click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True,
+              help="Seeds 0..N-1 per workload and controller (the table shows min / median).")
+def agent_compare(profile: str, mb: int, duration: int, seeds: int) -> None:
     """The agent's PSI-paced reclaim against a Senpai-style controller on the kernel model (docs/agent.md)."""
-    from .compare import table
+    from .compare import settings, table
 
-    click.echo(f"profile {profile}, {mb} MiB, {duration} s simulated, seed {seed}")
-    click.echo(table(profile=profile, mb=mb, duration_s=duration, seed=seed))
+    click.echo(f"profile {profile}, {mb} MiB, {duration} s simulated, seeds 0..{seeds - 1} (min / median)")
+    click.echo(settings(mb))
+    click.echo(table(profile=profile, mb=mb, duration_s=duration, seeds=range(seeds)))
 
 
 commands = [agent, agent_compare]

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import io
 import random
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..kernel import Kernel, KernelConfig
@@ -37,7 +39,7 @@ from ..kernel.page import Page, PageState
 from . import logs
 from .engine import Agent
 from .metrics import Metrics
-from .pacing import Senpai, SenpaiConfig, Step
+from .pacing import Senpai, SenpaiConfig, Step, pacer_config
 from .policy import loads
 from .sim import SimBackend
 from .stats import parse_memory_stat, parse_pressure
@@ -129,13 +131,13 @@ def run_senpai(k: Kernel, w: Workload, duration_s: int) -> None:
 
 AGENT_POLICY = """
 [agent]
-interval = "6s"
+interval = "3s"
 workers = 1
 [[target]]
 path = "{cg}"
 action = "reclaim"
 step = "{step}"
-step_interval = "0s"
+step_interval = "1s"
 budget_per_cycle = "{budget}"
 budget_per_hour = "1T"
 [target.reclaim]
@@ -149,7 +151,13 @@ def run_agent(k: Kernel, w: Workload, duration_s: int, mb: int) -> None:
     be = SimBackend(k, w, tick_s=1.0)
     logs.setup(io.StringIO(), "warning", wall_clock=False)
     ag = Agent(pol, be, metrics=Metrics(process=False))
-    ag.run(max_cycles=max(1, duration_s // 6), keep=0)
+    interval = pol.agent.interval
+
+    def until_the_end(_rep: object) -> None:  # the run ends at duration_s of simulated time
+        if be.now() + interval >= duration_s:
+            ag.stop.set()
+
+    ag.run(keep=0, on_cycle=until_the_end)
     left = duration_s - (k.clock_ns / 1e9)
     if left > 0:
         be.sleep(left, ag.stop)
@@ -171,7 +179,8 @@ def compare(shape: str, controller: str, *, profile: str = "mainline", mb: int =
     psi_s = _psi_total_us(k) / 1e6
     return {
         "to_zswap_mib": (after.get("zswpout", 0) - before.get("zswpout", 0)) * mib,
-        "to_disk_mib": (after.get("zswpwb", 0) - before.get("zswpwb", 0)) * mib,
+        # to disk: written back from zswap (zswpwb) or rejected by a full zswap and written directly (pswpout)
+        "to_disk_mib": sum(after.get(c, 0) - before.get(c, 0) for c in ("zswpwb", "pswpout")) * mib,
         "offloaded_mean_mib": w.offloaded_page_s / max(1, duration_s) * mib,
         "psi_some_s": psi_s,
         "psi_some_pct": 100.0 * psi_s / duration_s,
@@ -181,14 +190,51 @@ def compare(shape: str, controller: str, *, profile: str = "mainline", mb: int =
     }
 
 
-def table(profile: str = "mainline", mb: int = 16, duration_s: int = 600, seed: int = 0) -> str:
-    """The comparison as a Markdown table (docs/agent.md)."""
-    rows = ["| workload | controller | to zswap MiB | to disk MiB | offloaded (mean) MiB | PSI some s (%) | "
-            "refaults zswap / disk |", "|---|---|---|---|---|---|---|"]
+def goal_met(agent: dict[str, float], senpai: dict[str, float]) -> bool:
+    """The issue's goal for one seed: more memory offloaded (mean) than Senpai at PSI some ≤ Senpai's."""
+    return agent["offloaded_mean_mib"] > senpai["offloaded_mean_mib"] and agent["psi_some_s"] <= senpai["psi_some_s"]
+
+
+def runs(profile: str = "mainline", mb: int = 16, duration_s: int = 600,
+         seeds: Sequence[int] = (0, 1, 2)) -> dict[tuple[str, str], list[dict[str, float]]]:
+    """Every (shape, controller) over ``seeds``: the measured figures per seed, in seed order."""
+    return {(shape, c): [compare(shape, c, profile=profile, mb=mb, duration_s=duration_s, seed=s) for s in seeds]
+            for shape in SHAPES for c in CONTROLLERS}
+
+
+def _mm(vals: list[float], fmt: str) -> str:
+    """``min / median`` (one value if they are equal once formatted)."""
+    lo, med = format(min(vals), fmt), format(statistics.median(vals), fmt)
+    return lo if lo == med else f"{lo} / {med}"
+
+
+def table(profile: str = "mainline", mb: int = 16, duration_s: int = 600, seeds: Sequence[int] = (0, 1, 2),
+          results: dict[tuple[str, str], list[dict[str, float]]] | None = None) -> str:
+    """The comparison as a Markdown table (docs/agent.md §8): min / median over ``seeds`` of each figure, and
+    on how many seeds the agent met the goal (:func:`goal_met`) against Senpai on the same seed."""
+    res = results if results is not None else runs(profile, mb, duration_s, seeds)
+    rows = ["| workload | controller | to zswap MiB | to disk MiB | offloaded (mean) MiB | PSI some ms | "
+            "refaults zswap | refaults disk | goal met |", "|---|---|---|---|---|---|---|---|---|"]
     for shape in SHAPES:
+        met = sum(goal_met(a, s) for a, s in zip(res[shape, "agent"], res[shape, "senpai"], strict=True))
         for c in CONTROLLERS:
-            r = compare(shape, c, profile=profile, mb=mb, duration_s=duration_s, seed=seed)
-            rows.append(f"| {shape} | {c} | {r['to_zswap_mib']:.1f} | {r['to_disk_mib']:.1f} | "
-                        f"{r['offloaded_mean_mib']:.1f} | {r['psi_some_s']:.2f} ({r['psi_some_pct']:.3f}) | "
-                        f"{r['refaults_zswap']} / {r['refaults_disk'] if r['refaults_disk'] >= 0 else 'n/a'} |")
+            rs = res[shape, c]
+            disk = [r["refaults_disk"] for r in rs]
+            rows.append(f"| {shape} | {c} | {_mm([r['to_zswap_mib'] for r in rs], '.1f')} | "
+                        f"{_mm([r['to_disk_mib'] for r in rs], '.1f')} | "
+                        f"{_mm([r['offloaded_mean_mib'] for r in rs], '.2f')} | "
+                        f"{_mm([1e3 * r['psi_some_s'] for r in rs], '.2f')} | "
+                        f"{_mm([r['refaults_zswap'] for r in rs], '.0f')} | "
+                        f"{_mm(disk, '.0f') if min(disk) >= 0 else 'n/a'} | "
+                        f"{f'{met}/{len(rs)} seeds' if c == 'agent' else ''} |")
     return "\n".join(rows)
+
+
+def settings(mb: int = 16) -> str:
+    """Both controllers' settings, printed with the table (Senpai: oomd's defaults, unchanged)."""
+    budget = mb * (1 << 20) // 16
+    pol = loads(AGENT_POLICY.format(cg=CG, step=budget, budget=budget, target=PSI_TARGET_PCT))
+    tp = pol.targets[0]
+    return (f"senpai: {SenpaiConfig()} (oomd defaults), 1 s ticks, memory.reclaim without swappiness\n"
+            f"agent: interval {pol.agent.interval:g} s, step_interval {tp.step_interval:g} s, "
+            f"budget_per_cycle {tp.budget_per_cycle} B, {pacer_config(tp)}")

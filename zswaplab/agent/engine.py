@@ -40,7 +40,7 @@ from .guardrails import PSI_INPUT, Sample, Trip, evaluate
 from .interface import MEMORY_RECLAIM, PROACTIVE_COUNTERS, Interface
 from .logs import EventLog
 from .metrics import Metrics
-from .pacing import paced_reclaim_bytes, psi_percent, twice_cold_bytes
+from .pacing import ReclaimPacer, pacer_config, psi_percent, refault_pages, twice_cold_bytes
 from .policy import Policy, PolicyError, TargetPolicy
 from .sdnotify import Notifier
 from .signals import SignalWatcher
@@ -67,8 +67,9 @@ class TargetState:
     backoff_gauge: bool = True
     paced: bool = False  # PSI-paced reclaim: memory.pressure is read every cycle
     psi_mark: tuple[float, int] | None = None  # (time, PSI some total µs) of the last pacing measurement
-    zswpin_mark: int | None = None  # memory.stat zswpin at the last pacing measurement
+    refault_mark: int | None = None  # memory.stat zswpin + pswpin at the last pacing measurement
     reclaimed_pages: int = 0  # asked of memory.reclaim since the last pacing measurement
+    pacer: ReclaimPacer | None = None  # the reclaim law's state (pacing.ReclaimPacer), made at first use
 
     @property
     def label(self) -> str:
@@ -273,6 +274,8 @@ class Agent:
         cap = self.capability
         g = st.policy.guardrails
         keys = {"zswap", "zswapped", "zswpin", "zswpwb"}  # twice-cold estimate
+        if self._action(st.policy) == "reclaim":
+            keys.add("pswpin")  # the pacer's refaults: zswpin + pswpin
         if g.zswpin_rate is not None:
             keys.add("zswpin")
         if g.zswpwb_rate is not None:
@@ -525,8 +528,9 @@ class Agent:
 
     def _paced_reclaim(self, st: TargetState, res: TargetResult, h: CgroupHandle, cap: Capability,
                        cur: Sample) -> Wait:
-        """PSI-paced proactive reclaim (kernels without the series): ``memory.reclaim`` of
-        :func:`~zswaplab.agent.pacing.paced_reclaim_bytes` this cycle, in writes of at most ``step``."""
+        """PSI-paced, refault-gated proactive reclaim (kernels without the series): ``memory.reclaim`` of what
+        :class:`~zswaplab.agent.pacing.ReclaimPacer` plans this cycle, spread over the cycle in writes of at
+        most ``step``; the cycle's reclaim ends early when what it reclaims refaults."""
         tp = st.policy
         if cur.psi is None:  # a pacing input that cannot be read: nothing is reclaimed (fails closed)
             self.events.once(("unavail", st.ref.id, PSI_INPUT), "guardrail_input_missing", cgroup=st.ref.path,
@@ -534,31 +538,31 @@ class Agent:
             res.outcome = "psi_unavailable"
             return
         mark, st.psi_mark = st.psi_mark, (cur.t, cur.psi.some_total)
-        if mark is None:
+        refault_mark, st.refault_mark = st.refault_mark, refault_pages(cur.stat)
+        reclaimed, st.reclaimed_pages = st.reclaimed_pages, 0
+        p = None if mark is None else psi_percent(mark[1], cur.psi.some_total, cur.t - mark[0])
+        if p is None:
             res.outcome = "pacing_warmup"  # the first cycle only measures
             return
-        p = psi_percent(mark[1], cur.psi.some_total, cur.t - mark[0])
-        if p is None:
-            res.outcome = "pacing_warmup"
-            return
         res.psi_pct = p
-        # refaults from zswap since the last measurement per page reclaimed in the last cycle
-        zin = cur.stat.get("zswpin")
-        ratio = 0.0
-        if zin is not None and st.zswpin_mark is not None and st.reclaimed_pages > 0:
-            ratio = max(0, zin - st.zswpin_mark) / st.reclaimed_pages
-        st.zswpin_mark, st.reclaimed_pages = zin, 0
-        left = paced_reclaim_bytes(p, tp.reclaim.psi_target, st.budget.allowance(cur.t), ratio)
-        if left < PAGE_SIZE:
-            res.outcome = ("psi_above_target" if p >= tp.reclaim.psi_target else
-                           "refaulting" if ratio > 0 else "quota_cycle")
+        if st.pacer is None:
+            st.pacer = ReclaimPacer(pacer_config(tp))
+        pacer = st.pacer
+        refaulted = 0 if refault_mark is None or st.refault_mark is None else max(0, st.refault_mark - refault_mark)
+        planned, why = pacer.plan(p, refaulted, reclaimed, st.budget.allowance(cur.t))
+        if planned < PAGE_SIZE:
+            res.outcome = why
             return
         key = cap.reclaim_key if tp.reclaim.swappiness == "max" else f"swappiness={tp.reclaim.swappiness}"
+        # spread over the cycle: one write per step_interval, so refaults can end the cycle early
+        slots = max(1, int(self.policy.agent.interval // tp.step_interval)) if tp.step_interval > 0 else 1
+        chunk = min(tp.step, max(PAGE_SIZE, -(-planned // slots)))
+        left, done = planned, 0
         while left >= PAGE_SIZE and res.outcome == "done":
             if self.stopping():
                 res.outcome = "stopped"
                 break
-            req = min(tp.step, left)
+            req = min(chunk, left)
             req -= req % PAGE_SIZE
             text = f"{format_size(req)} {key}".rstrip()
             left -= req
@@ -590,6 +594,7 @@ class Agent:
                 left = 0
             st.budget.charge(now, req, -1)
             st.reclaimed_pages += req // PAGE_SIZE
+            done += req if outcome == "ok" else 0
             st.tm.two("steps", outcome)
             if tp.step_interval > 0:
                 yield tp.step_interval
@@ -604,6 +609,13 @@ class Agent:
                 res.trips = trips
                 res.outcome = "tripped_in_reclaim"
                 break
+            now_refaults = refault_pages(after.stat)
+            if (left >= PAGE_SIZE and now_refaults is not None and st.refault_mark is not None
+                    and pacer.in_cycle_congested(now_refaults - st.refault_mark, st.reclaimed_pages)):
+                res.outcome = "refaulting"  # what this cycle reclaims comes back: stop here
+                break
+        if not self.dry_run:
+            pacer.cycle_done(done, planned)
         if res.outcome == "done":
             res.outcome = "reclaimed"
 

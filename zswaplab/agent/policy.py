@@ -112,6 +112,11 @@ class ReclaimPacing(_Strict):
     psi_target: Percent = 0.2
     # "max": anon only where the kernel takes swappiness=max (probed; else 200); or a number 0..200
     swappiness: Literal["max"] | Annotated[int, Field(ge=0, le=200)] = "max"
+    # the pacer (pacing.ReclaimPacer): first window and additive increase per clean cycle (None: 1/16 of
+    # budget_per_cycle); refaults per reclaimed page that mean the cold memory is exhausted; longest pause
+    probe: Size | None = None
+    refault_tolerance: float = Field(default=0.25, ge=0.0, le=100.0, allow_inf_nan=False)
+    max_hold: int = Field(default=64, ge=1, le=10_000)
 
 
 class TargetPolicy(_Strict):

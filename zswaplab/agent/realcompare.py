@@ -10,11 +10,14 @@ compressible data (~4:1) and touches its hot set once per second. The controller
 
 * ``senpai``: :class:`~zswaplab.agent.pacing.Senpai` ticked every second on the cgroup's real
   ``memory.pressure`` and ``memory.current``, probes written to ``memory.reclaim`` (no swappiness key);
-* ``agent``: :class:`~zswaplab.agent.engine.Agent` on the cgroupfs backend, ``action = "reclaim"``, 6 s cycles,
-  ``budget_per_cycle`` = 1/16 of the workload, ``psi_target`` = Senpai's 10 ms / 6 s.
+* ``agent``: :class:`~zswaplab.agent.engine.Agent` on the cgroupfs backend with the model runs' policy
+  (``compare.AGENT_POLICY``: ``action = "reclaim"``, 3 s reclaim spread in 1 s steps + a 3 s pause,
+  ``budget_per_cycle`` = 1/16 of the workload, ``psi_target`` = Senpai's 10 ms / 6 s).
 
-One JSON line per run: ``memory.stat`` deltas (``zswpout``, ``zswpwb``, ``zswpin``, ``pswpin``), PSI ``some``
-and ``full`` totals, mean non-resident MiB (``mb`` minus ``anon`` from ``memory.stat``, sampled each second).
+One JSON line per run: ``memory.stat`` deltas (``zswpout``; ``zswpwb`` + ``pswpout`` to disk; ``zswpin``,
+``pswpin``), PSI ``some`` total, mean non-resident MiB of the workload's own mapping (``mb`` minus its pages
+present in ``/proc/PID/pagemap``, sampled each second: the cgroup's counters also hold the worker's
+interpreter).
 ``--table FILE`` prints the Markdown table of a JSONL file. Needs: root, cgroup v2 with ``memory``, zswap
 enabled, a swap device.
 """
@@ -22,6 +25,8 @@ enabled, a swap device.
 from __future__ import annotations
 
 import argparse
+import array
+import ctypes
 import io
 import json
 import mmap
@@ -35,7 +40,7 @@ from pathlib import Path
 from ..kernel.constants import PAGE_SIZE
 from . import logs
 from .cgroupfs import CgroupFSBackend
-from .compare import PSI_TARGET_PCT, SHAPES, hot_indices, seeded_order
+from .compare import AGENT_POLICY, PSI_TARGET_PCT, SHAPES, hot_indices, seeded_order
 from .engine import Agent
 from .metrics import Metrics
 from .pacing import Senpai, SenpaiConfig, Step
@@ -51,11 +56,17 @@ def worker(mb: int, shape: str, duration_s: float, seed: int) -> None:
     (``duration_s`` is the schedule's length; it runs until killed)."""
     n = mb * (1 << 20) // PAGE_SIZE
     mem = mmap.mmap(-1, n * PAGE_SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    # base pages, as in the model: with transparent huge pages a hot set of random 4K pages makes every 2M
+    # folio hot, and reclaim finds nothing cold in the mapping (the first VM runs: 0 MiB offloaded from it)
+    mem.madvise(mmap.MADV_NOHUGEPAGE)
     chunk = (os.urandom(PAGE_SIZE // 4) * 4)[:PAGE_SIZE]  # ~4:1 compressible
     for i in range(n):
         mem[i * PAGE_SIZE:(i + 1) * PAGE_SIZE] = chunk
     order = seeded_order(n, seed)
-    print("ready", flush=True)
+    # the parent measures this mapping's own residency in /proc/PID/pagemap (not the cgroup's: that also holds
+    # this interpreter's memory, which reclaim may take too)
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(mem))
+    print(f"ready {addr:x}", flush=True)
     t0 = time.monotonic()
     while True:
         t = time.monotonic() - t0
@@ -66,6 +77,29 @@ def worker(mb: int, shape: str, duration_s: float, seed: int) -> None:
 
 def _read(cg: Path, f: str) -> str:
     return (cg / f).read_text()
+
+
+PM_PRESENT = 1 << 63  # /proc/PID/pagemap: the page is in RAM (Documentation/admin-guide/mm/pagemap.rst)
+
+
+def resident_pages(pagemap: bytes) -> int:
+    """Pages present in RAM among the 64-bit ``/proc/PID/pagemap`` entries in ``pagemap``."""
+    entries = array.array("Q", pagemap)
+    if sys.byteorder != "little":
+        entries.byteswap()
+    return sum(1 for e in entries if e & PM_PRESENT)
+
+
+def mapping_resident_kib(pid: int, addr: int, size: int) -> int:
+    """KiB of ``[addr, addr + size)`` of process ``pid`` resident in RAM, page by page from its pagemap (exact
+    for that range only: an ``smaps`` line may cover a merged neighbour mapping too)."""
+    n = size // PAGE_SIZE
+    fd = os.open(f"/proc/{pid}/pagemap", os.O_RDONLY)
+    try:
+        data = os.pread(fd, n * 8, addr // PAGE_SIZE * 8)
+    finally:
+        os.close(fd)
+    return resident_pages(data) * (PAGE_SIZE // 1024)
 
 
 def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) -> dict[str, object]:
@@ -82,15 +116,18 @@ def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) ->
                             stdout=subprocess.PIPE, text=True)
     try:
         (cg / "cgroup.procs").write_text(str(proc.pid))
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        assert proc.stdout is not None
+        word, _, hexaddr = proc.stdout.readline().strip().partition(" ")
+        assert word == "ready", word
+        addr = int(hexaddr, 16)
         before = parse_memory_stat(_read(cg, "memory.stat")).values
         p0 = parse_pressure(_read(cg, "memory.pressure"))
-        resident: list[int] = []
+        resident: list[int] = []  # KiB of the workload's mapping resident, each second
         stop = threading.Event()
 
         def sample() -> None:
             while not stop.wait(1.0):
-                resident.append(parse_memory_stat(_read(cg, "memory.stat")).values.get("anon", 0))
+                resident.append(mapping_resident_kib(proc.pid, addr, mb << 20))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -108,13 +145,19 @@ def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) ->
                         pass  # EAGAIN: reclaimed less than asked
         else:
             budget = mb * (1 << 20) // 16
-            pol = loads(f'[agent]\ninterval = "6s"\nworkers = 1\n[[target]]\npath = "/{TOP}/{cg.name}"\n'
-                        f'action = "reclaim"\nstep = "{budget}"\nstep_interval = "0s"\nbudget_per_cycle = "{budget}"\n'
-                        f'budget_per_hour = "1T"\n[target.reclaim]\npsi_target = {PSI_TARGET_PCT}\n')
+            pol = loads(AGENT_POLICY.format(cg=f"/{TOP}/{cg.name}", step=budget, budget=budget,
+                                            target=PSI_TARGET_PCT))
             logs.setup(io.StringIO(), "warning")
             be = CgroupFSBackend(str(MOUNT))
+            end = time.monotonic() + duration_s
             try:
-                Agent(pol, be, metrics=Metrics(process=False)).run(max_cycles=max(1, duration_s // 6), keep=0)
+                ag = Agent(pol, be, metrics=Metrics(process=False))
+
+                def until_the_end(_rep: object) -> None:
+                    if time.monotonic() + pol.agent.interval >= end:
+                        ag.stop.set()
+
+                ag.run(keep=0, on_cycle=until_the_end)
             finally:
                 be.close()
         stop.set()
@@ -133,24 +176,20 @@ def run_one(shape: str, controller: str, mb: int, duration_s: int, seed: int) ->
 
     return {"shape": shape, "controller": controller, "mb": mb, "duration_s": duration_s, "seed": seed,
             "kernel": os.uname().release,
-            "to_zswap_mib": (d("zswpout") or 0) * mib, "to_disk_mib": (d("zswpwb") or 0) * mib,
-            "offloaded_mean_mib": mb - (sum(resident) / len(resident) / (1 << 20) if resident else 0.0),
+            "to_zswap_mib": (d("zswpout") or 0) * mib, "to_disk_mib": ((d("zswpwb") or 0) + (d("pswpout") or 0)) * mib,
+            "offloaded_mean_mib": mb - (sum(resident) / len(resident) / 1024 if resident else float(mb)),
             "psi_some_s": ((p1.some_total - p0.some_total) / 1e6) if p0 and p1 else None,
             "refaults_zswap": d("zswpin"), "refaults_disk": d("pswpin")}
 
 
-def _num(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.2f}"
-
-
 def table(path: str) -> str:
-    rows = ["| workload | controller | to zswap MiB | to disk MiB | offloaded (mean) MiB | PSI some s | "
+    rows = ["| workload | controller | to zswap MiB | to disk MiB | offloaded (mean) MiB | PSI some ms | "
             "refaults zswap / disk |", "|---|---|---|---|---|---|---|"]
     for line in Path(path).read_text().splitlines():
         r = json.loads(line)
+        psi = "n/a" if r["psi_some_s"] is None else f"{1e3 * r['psi_some_s']:.2f}"
         rows.append(f"| {r['shape']} | {r['controller']} | {r['to_zswap_mib']:.1f} | {r['to_disk_mib']:.1f} | "
-                    f"{r['offloaded_mean_mib']:.1f} | {_num(r['psi_some_s'])} | {r['refaults_zswap']} / "
-                    f"{r['refaults_disk']} |")
+                    f"{r['offloaded_mean_mib']:.2f} | {psi} | {r['refaults_zswap']} / {r['refaults_disk']} |")
     return "\n".join(rows)
 
 
