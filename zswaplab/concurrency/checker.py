@@ -182,6 +182,10 @@ class CheckConfig:
     por: bool = True
     observe: bool = True  # track restart/skip/double-visit observations (ghost state; ~1.5x states)
     max_states: int = 3_000_000
+    # False: explore the whole reachable space and count every violation (the verdict is still the first
+    # one found, breadth-first); a step that raises a violation has no successor, a thread that loses a
+    # reference still moves on. This is the space SPIN explores with ``pan -c0`` (state-count comparison).
+    stop_at_violation: bool = True
 
     def validate(self) -> None:
         get_algorithm(self.algorithm)
@@ -217,6 +221,7 @@ class CheckResult:
     cycles: bool = False
     livelock: bool = False
     truncated: bool = False
+    violations: int = 0  # violations found (1 when stopping at the first)
 
     @property
     def ok(self) -> bool:
@@ -361,7 +366,15 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
             return m not in victims or (held >= 1 and status_stable(st, m))
         return False
 
-    while queue and violation is None:
+    stop = cfg.stop_at_violation
+
+    def found(v: tuple[int, int, Op, Any, str]) -> None:
+        nonlocal violation
+        res.violations += 1
+        if violation is None:
+            violation = v
+
+    while queue and (violation is None or not stop):
         sid = queue.popleft()
         skey, lk = keys[sid]
         base = State.thaw(skey)
@@ -376,12 +389,11 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
         succ.append(out)
         if not cand:
             if any(op is not None for op in ops):
-                violation = (sid, -1, Op("deadlock"), None, "deadlock: every live thread waits for a lock")
-                break
+                found((sid, -1, Op("deadlock"), None, "deadlock: every live thread waits for a lock"))
+                continue
             msg = _terminal_check(model, base, owning)
             if msg:
-                violation = (sid, -1, Op("end"), None, msg)
-                break
+                found((sid, -1, Op("end"), None, msg))
             continue
         for t in cand:
             st = State.thaw(skey)
@@ -389,8 +401,10 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
             try:
                 result, obs = apply(model, st, t, op)
             except Violation as v:
-                violation = (sid, t, op, None, str(v))
-                break
+                found((sid, t, op, None, str(v)))
+                if stop:
+                    break
+                continue
             nl, nop, obs2 = progs.advance(model, st, t, lk[t], result)
             obs += obs2
             lkeys = list(lk)
@@ -401,8 +415,9 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
             if lost:
                 held = ", ".join(model.shape.label(m) for m in lost)
                 what = "finished still holding" if nop is None else "can no longer name its"
-                violation = (sid, t, op, result, f"reference leak: {specs[t].name} {what} reference on {held}")
-                break
+                found((sid, t, op, result, f"reference leak: {specs[t].name} {what} reference on {held}"))
+                if stop:
+                    break
             _canon(st, lkeys, groups, lock_vars)
             nk = (st.key(), tuple(lkeys))
             nid = index.get(nk)
