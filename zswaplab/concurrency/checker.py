@@ -322,19 +322,19 @@ def _canon(st: State, lkeys: list[int], groups: list[list[int]], lock_vars: tupl
 
 
 class _Graph:
-    """The explored state graph, compact: states as ``bytes`` (:class:`.codec.Codec`) in a list and a dict
+    """The explored state graph, compact: states as ``int`` keys (:class:`.codec.Codec`) in a list and a dict
     (id → key, key → id), BFS parents in an int array, successors as one flat array of ``id << 4 | thread``
     with per-state offsets (states are expanded in id order)."""
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
-        self.keys: list[bytes] = []
-        self.index: dict[bytes, int] = {}
-        self.parent = array("l")
+        self.keys: list[int] = []
+        self.index: dict[int, int] = {}
+        self.parent = array("i")
         self.succ = array("q")
-        self.offs = array("q")
+        self.offs = array("Q")
 
-    def add(self, key: bytes, parent: int) -> int:
+    def add(self, key: int, parent: int) -> int:
         nid = len(self.keys)
         self.index[key] = nid
         self.keys.append(key)
@@ -358,7 +358,7 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
     T = len(specs)
     if T > 15:
         raise ValueError(f"threads={T}: the checker's successor encoding holds at most 15")
-    codec = Codec(model.shape.n, len(model.specs), T)
+    codec = Codec(T)
     st0 = State.initial(snap, model.specs, T)
     l0 = [progs.start(t) for t in range(T)]
     groups: list[list[int]] = []
@@ -436,7 +436,7 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
                 found((sid, -1, Op("end"), None, msg))
             continue
         for t in cand:
-            st = decode(skey)
+            st = base.copy() if len(cand) > 1 else base
             op = ops[t]
             try:
                 result, obs = apply(model, st, t, op)
