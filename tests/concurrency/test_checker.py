@@ -157,3 +157,12 @@ def test_exploring_past_violations_of_a_verified_design_changes_nothing() -> Non
     kw = dict(threads=3, memcgs=5, rounds=2)
     a, b = check(CheckConfig("global_lock", **kw)), check(CheckConfig("global_lock", stop_at_violation=False, **kw))
     assert a.ok and b.ok and a.states == b.states and b.violations == 0
+
+
+@pytest.mark.parametrize("name", ["xchg_sketch", "xchg_ref_only"])
+def test_leak_message_names_the_thread_of_the_trace_column(name: str) -> None:
+    """Under symmetry reduction the violating thread's canonical slot may be another interchangeable thread:
+    the message names the concrete thread whose column takes the leaking step."""
+    res = check(CheckConfig(name, threads=3, memcgs=5, rounds=3))
+    leaker = res.trace[-2].tid
+    assert res.violation.startswith(f"reference leak: {res.thread_names[leaker].split(' ', 1)[1]} ")

@@ -455,7 +455,7 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
             if lost:
                 held = ", ".join(model.shape.label(m) for m in lost)
                 what = "finished still holding" if nop is None else "can no longer name its"
-                found((sid, t, op, result, f"reference leak: {specs[t].name} {what} reference on {held}"))
+                found((sid, t, op, result, f"reference leak: {{thread}} {what} reference on {held}"))
                 if stop:
                     break
             _canon(st, lkeys, groups, lock_vars)
@@ -478,7 +478,6 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
     res.states = len(keys)
     if violation is not None:
         sid, t, op, result, msg = violation
-        res.violation = msg
         res.trace, st_c, lk_c = _trace(model, progs, specs, graph, sid, groups, lock_vars)
         if t >= 0:
             canon_st = decode(keys[sid])
@@ -491,6 +490,8 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
             except Violation:
                 summary = _summary(model, st_c, names)
             res.trace.append(Step(tc, describe(model.shape, model.specs, op, result), summary))
+            msg = msg.replace("{thread}", specs[tc].name)  # the concrete thread of the trace, not its canonical slot
+        res.violation = msg
         res.trace.append(Step(-1, msg, ""))
         return res
     for o, nid in sorted(obs_first.items()):

@@ -15,6 +15,7 @@ on both sides and the Python ghost walk positions off, the two count the same st
 from __future__ import annotations
 
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -50,6 +51,7 @@ class SpinResult:
     message: str
     cflags: tuple[str, ...] = ()  # how pan was compiled (-DSAFETY: POR on; -DNOREDUCE: POR off), + "pan -c0"
     memory_mb: float = 0.0  # pan's "total actual memory usage"
+    pan_cpu: float = 0.0  # CPU seconds of ./pan (user + system)
 
     @property
     def reduced(self) -> bool:
@@ -91,7 +93,9 @@ def run_spin(algorithm: str, rounds: int = 3, *, max_depth: int = 1_000_000, red
         cflags = ("-O2", "-DSAFETY") + (() if reduce else ("-DNOREDUCE",))
         _run([cc, *cflags, "-o", "pan", "pan.c"], work)
         t1 = time.perf_counter()
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = _run(["./pan", f"-m{max_depth}", *(("-c0",) if all_errors else ())], work, check=False)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         pan_s = time.perf_counter() - t1
     seconds = time.perf_counter() - t0
     errors = int(_grab(r"errors:\s*(\d+)", out))
@@ -104,7 +108,8 @@ def run_spin(algorithm: str, rounds: int = 3, *, max_depth: int = 1_000_000, red
     mem = re.search(r"([\d.]+)\s+total actual memory usage", out)
     flags = cflags + (("pan -c0",) if all_errors else ())
     return SpinResult(algorithm, rounds, errors, states, transitions, seconds, pan_s, msg, flags,
-                      float(mem.group(1)) if mem else 0.0)
+                      float(mem.group(1)) if mem else 0.0,
+                      r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
 
 
 def _run(cmd: list[str], cwd: Path, check: bool = True) -> str:
