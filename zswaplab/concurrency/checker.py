@@ -6,7 +6,8 @@ generators of :mod:`.algorithms`, breadth-first, with
 * state hashing: a state is (shared state, each thread's local state); a thread's local state is read
   from its generator frames (code position + locals), so retry loops that come back to the same state
   close a cycle instead of growing a history; generators are rebuilt by replaying a stored result history
-  and thread transitions are memoised per (program, local state, result);
+  and thread transitions are memoised per (program, local state, result); local states are interned to ids
+  and a stored state is one int (:mod:`.codec`);
 * symmetry reduction: threads running the same program with the same arguments are interchangeable,
   states are canonicalised by sorting them (lock holders remapped);
 * partial-order reduction (ample sets of size one): a step that commutes with every step any other

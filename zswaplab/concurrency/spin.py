@@ -6,7 +6,7 @@
 needs). ``all_errors=True`` runs ``pan -c0``: the search goes on past errors and explores the whole reachable
 space (the Python checker's ``stop_at_violation=False``). The flags used are returned with the result.
 
-Each Promela model encodes one Python configuration (:data:`SPIN_CONFIGS`) state for state: one ``d_step`` per
+Each Promela model encodes one Python configuration (:data:`SPIN_CONFIG`) state for state: one ``d_step`` per
 Python yield, the Python frames' locals as process locals (see ``models/memcg.pml``), so with reductions off
 on both sides and the Python ghost walk positions off, the two count the same states
 (``tests/concurrency/test_spin.py``).
