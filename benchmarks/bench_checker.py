@@ -1,81 +1,100 @@
-"""Checker cost per state against SPIN on the matching Promela model (models/global_lock.pml), same run.
+"""Checker cost per state against SPIN, on the same state space, same run.
 
-Python checker: 3 threads × 5 memcgs × ROUNDS rounds of ``global_lock`` with its reductions (symmetry +
-partial-order) and without; memory per state from ``tracemalloc`` (peak over the search, divided by the states
-stored). SPIN: ``pan`` compiled with ``-DSAFETY`` (partial-order reduction on, as SPIN's default) and with
-``-DNOREDUCE`` (off); search time only, and SPIN's own memory figure. The state *counts* differ (SPIN counts
-Promela control points between the atomic steps, and the Python state carries ghost walk positions), so the
-comparison is per state: µs/state and bytes/state. Also printed: the 4 × 6 × 3 configurations the issue asks
-for, with reductions (one run each).
+The Promela models encode the Python configurations state for state (``tests/concurrency/test_spin.py``
+checks the counts are equal), so both sides explore the *same* states: ``xchg_sketch`` 3 threads × 5 memcgs
+(1 round: 560 states, 2 rounds: 69,381) and ``global_lock`` 3 × 5 × 3 (11,162), whole spaces (SPIN ``pan
+-DSAFETY -DNOREDUCE -c0``: no partial-order reduction, past errors; Python ``symmetry=False, por=False,
+observe=False, stop_at_violation=False``). Per-state cost is the marginal CPU time between 1 and 2 rounds of
+``xchg_sketch`` (fixed start-up costs cancel: pan allocates its hash table, Python builds its programs), min /
+median over REPEATS interleaved runs; SPIN's is ./pan's CPU time (user + system of the child), the compile
+(spin -a, gcc) not counted. Memory per state: Python's ``tracemalloc`` peak over the 2-round search divided
+by its states; SPIN's marginal "total actual memory usage" between the two sizes. Then the 4 × 6 × 3
+configurations the issue asks for, with the checker's reductions (one run each); ``xchg_fixed`` at 4 × 6 × 3
+(minutes) only with ``ZSWAPLAB_BENCH_XCHG_FIXED_463=1``.
 """
 
 from __future__ import annotations
 
+import os
+import resource
+import time
 import tracemalloc
 
 from benchmarks._measure import Stats
-from zswaplab.concurrency.checker import CheckConfig, check
-from zswaplab.concurrency.spin import SpinMissing, run_spin
+from zswaplab.concurrency.checker import CheckConfig, CheckResult, check
+from zswaplab.concurrency.spin import SPIN_CONFIG, SpinMissing, run_spin
 
-ROUNDS = 3
 REPEATS = 3
+SMALL, BIG = 1, 2  # rounds of xchg_sketch
 
 
-def _py(cfg: CheckConfig) -> tuple[Stats, int]:
-    runs = [check(cfg) for _ in range(REPEATS)]
-    assert all(r.ok for r in runs), runs[0].violation
-    return Stats(tuple(r.seconds for r in runs)), runs[0].states
+def _space(name: str, rounds: int) -> CheckConfig:
+    return CheckConfig(name, rounds=rounds, symmetry=False, por=False, observe=False, stop_at_violation=False,
+                       **SPIN_CONFIG)
 
 
-def _py_bytes(cfg: CheckConfig) -> float:
+def _py(name: str, rounds: int) -> CheckResult:
+    t0 = time.process_time()
+    res = check(_space(name, rounds))
+    res.seconds = time.process_time() - t0  # CPU seconds, as pan's
+    return res
+
+
+def _py_bytes(name: str, rounds: int) -> float:
     tracemalloc.start()
-    res = check(cfg)
+    res = check(_space(name, rounds))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak / res.states
 
 
-def _marginal(t: tuple[float, float], n: tuple[int, int]) -> float:
-    """Seconds per additional state between two sizes: fixed start-up costs (SPIN allocates its hash table,
-    Python imports and builds programs) cancel out."""
-    return (t[1] - t[0]) / max(1, n[1] - n[0])
-
-
 def main() -> None:
-    small, big = ROUNDS - 1, ROUNDS
-    cfgs = {
-        "python checker (symmetry + partial-order)": dict(),
-        "python checker (no reductions)": dict(symmetry=False, por=False),
-    }
-    marg: dict[str, float] = {}
-    for label, kw in cfgs.items():
-        st_s, n_s = _py(CheckConfig("global_lock", threads=3, memcgs=5, rounds=small, **kw))
-        st, n = _py(CheckConfig("global_lock", threads=3, memcgs=5, rounds=big, **kw))
-        marg[label] = _marginal((st_s.median, st.median), (n_s, n))
-        print(f"   {label:44s} 3x5x{big}: states {n:>9,}  {st.fmt(unit='wall s')}  marginal "
-              f"{marg[label] * 1e6:6.1f} µs/state  "
-              f"{_py_bytes(CheckConfig('global_lock', threads=3, memcgs=5, rounds=big, **kw)):6.0f} B/state "
-              f"(tracemalloc peak / states)")
     try:
-        spins = {lab: ([run_spin("global_lock", rounds=small, reduce=red) for _ in range(REPEATS)],
-                       [run_spin("global_lock", rounds=big, reduce=red) for _ in range(REPEATS)])
-                 for lab, red in (("SPIN pan -DSAFETY (POR on)", True), ("SPIN pan -DSAFETY -DNOREDUCE", False))}
+        flags = " ".join(run_spin("xchg_sketch", rounds=SMALL, reduce=False, all_errors=True).cflags)
     except SpinMissing as e:
         print(f"   baseline unavailable: {e}")
         return
-    for label, (rs, rb) in spins.items():
-        assert all(r.ok for r in rs + rb), rb[0].message
-        ss, sb = Stats(tuple(r.pan_seconds for r in rs)), Stats(tuple(r.pan_seconds for r in rb))
-        n_s, n = rs[0].states, rb[0].states
-        marg[label] = _marginal((ss.median, sb.median), (n_s, n))
-        mem = (rb[0].memory_mb - rs[0].memory_mb) * 1e6 / max(1, n - n_s)
-        print(f"   {label:44s} 3x5x{big}: states {n:>9,}  {sb.fmt(unit='wall s')}  marginal "
-              f"{marg[label] * 1e6:6.2f} µs/state  {mem:6.0f} B/state (marginal, pan's memory figure)")
-    ratio = marg["python checker (no reductions)"] / max(marg["SPIN pan -DSAFETY -DNOREDUCE"], 1e-12)
-    print(f"   per-state cost ratio python (no reductions) / SPIN (no POR), marginal = {ratio:.0f}x  [goal <= 3x]")
-    print("   (state counts differ: SPIN's include Promela control points between atomic steps; Python's carry "
-          "ghost walk positions)")
-    for alg in ("global_lock", "memcg_lock", "memcg_global_lock"):
-        res = check(CheckConfig(alg, threads=4, memcgs=6, rounds=3))
-        print(f"   4x6x3 {alg:20s} (reductions on): {'verified' if res.ok else 'FAILS: ' + str(res.violation)}, "
-              f"{res.states:,} states in {res.seconds:.1f} s wall  [goal < 600 s]")
+    print(f"   SPIN baseline: spin -a -DROUNDS=R, gcc {flags} (pan: no partial-order reduction, goes on past "
+          "errors); Python: symmetry/POR/observations off, stop_at_violation=False; CPU seconds")
+    py: dict[int, list[float]] = {SMALL: [], BIG: []}
+    sp: dict[int, list[float]] = {SMALL: [], BIG: []}
+    n_py: dict[int, int] = {}
+    n_sp: dict[int, int] = {}
+    mem_sp: dict[int, float] = {}
+    for _ in range(REPEATS):  # interleaved: a slow patch of the shared machine hits both sides
+        for r in (SMALL, BIG):
+            res = _py("xchg_sketch", r)
+            py[r].append(res.seconds)
+            n_py[r] = res.states
+            s = run_spin("xchg_sketch", rounds=r, reduce=False, all_errors=True)
+            sp[r].append(s.pan_cpu)
+            n_sp[r] = s.states
+            mem_sp[r] = s.memory_mb
+    assert n_py == n_sp, (n_py, n_sp)
+    dn = n_py[BIG] - n_py[SMALL]
+    marg_py = Stats(tuple((b - a) / dn for a, b in zip(py[SMALL], py[BIG], strict=True)))
+    marg_sp = Stats(tuple(max(b - a, 1e-9) / dn for a, b in zip(sp[SMALL], sp[BIG], strict=True)))
+    print(f"   xchg_sketch 3x5x{SMALL} / 3x5x{BIG}: {n_py[SMALL]:,} / {n_py[BIG]:,} states on both sides")
+    print(f"   python checker  {Stats(tuple(py[BIG])).fmt()} at {BIG} rounds; marginal "
+          f"{marg_py.fmt(1e6, 'µs/state', 2)}")
+    print(f"   SPIN pan        {Stats(tuple(sp[BIG])).fmt()} at {BIG} rounds; marginal "
+          f"{marg_sp.fmt(1e6, 'µs/state', 2)}")
+    print(f"   per-state cost python / SPIN = {marg_py.min / marg_sp.min:.0f}x (best) / "
+          f"{marg_py.median / marg_sp.median:.0f}x (median)  [goal <= 3x]")
+    b_py = _py_bytes("xchg_sketch", BIG)
+    b_sp = (mem_sp[BIG] - mem_sp[SMALL]) * 1e6 / dn
+    print(f"   memory per state: python {b_py:.0f} B (tracemalloc peak / states), SPIN {b_sp:.0f} B (marginal, "
+          f"pan's memory figure)  [goal python <= 100 B]")
+    gl_py, gl_sp = _py("global_lock", 3), run_spin("global_lock", rounds=3, reduce=False, all_errors=True)
+    print(f"   global_lock 3x5x3: {gl_py.states:,} python / {gl_sp.states:,} SPIN states; {gl_py.seconds:.2f} / "
+          f"{gl_sp.pan_cpu:.2f} CPU s")
+    big = ["global_lock", "memcg_lock", "memcg_global_lock"]
+    if os.environ.get("ZSWAPLAB_BENCH_XCHG_FIXED_463") == "1":
+        big.append("xchg_fixed")
+    for alg in big:
+        t0, w0 = time.process_time(), time.perf_counter()
+        res = check(CheckConfig(alg, threads=4, memcgs=6, rounds=3, max_states=100_000_000))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"   4x6x3 {alg:18s} (reductions on): {'verified' if res.ok else 'FAILS: ' + str(res.violation)}, "
+              f"{res.states:,} states in {time.process_time() - t0:.1f} CPU s ({time.perf_counter() - w0:.1f} "
+              f"wall s), process max RSS {rss:.0f} MB  [goal < 600 s]")

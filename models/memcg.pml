@@ -8,15 +8,26 @@
  * -> ZOMBIE (css_killed_work_fn's css_put) -> RELEASED (unlinked from the parent's children).
  * Total references = extra + base + one per unreleased child. Tree: the 5-memcg tree of
  * TreeShape.balanced(5): root(0) -> m1(1) -> {m3(2), m4(3)}; root -> m2(4).
- * Inlines use the caller's scratch locals c, r, q, w, cand, nx2 and reset them to 0 before they return, so a
- * stale scratch value never tells two otherwise equal states apart (the Python checker has no such locals).
  * Ghost state held[t*N+m] = references thread t holds (checks ownership, as the Python checker does).
+ *
+ * State-for-state with the Python checker (zswaplab/concurrency/checker.py; tests/concurrency/test_spin.py
+ * checks the counts are equal with reductions off on both sides):
+ *  - every process is one loop of d_steps, one per yield of the Python generator: the guard `pc == X` is the
+ *    Python thread's suspended position, the body applies that atomic operation and runs the Python code up to
+ *    the next yield (control flow, returns from `yield from`), so a Promela transition is a Python transition;
+ *  - the process locals are the Python frames' locals: a local the Python frame has not bound yet (or whose
+ *    frame has returned) is UNSET, a thread that finished resets them all (its frame is gone);
+ *  - the tree shape is a macro and the inlines' scratch variables are `hidden` (not in the state vector):
+ *    there is no init process;
+ *  - the Python side runs without its ghost walk positions (observe=False), without symmetry and partial-order
+ *    reduction, and explores past violations (stop_at_violation=False, as pan -c0).
  */
 #ifndef ROUNDS
 #define ROUNDS 3
 #endif
 #define N 5
-#define NONE 255
+#define NONE 255          /* NULL */
+#define UNSET 254         /* a Python local not bound (yet / any more) */
 #define ROOT 0
 #define ONLINE 0
 #define DYING 1
@@ -26,16 +37,16 @@
 #define NADV 2            /* shrink_worker + one proactive caller on the same (root) cursor */
 #define NTHR 3            /* + the offliner */
 #define DEAD 2            /* m3: the first leaf, removed mid-walk */
+#define DONE 0            /* pc of a finished thread */
 
-byte parent[N];
+/* TreeShape.balanced(5) relabelled in pre-order: parents (None, 0, 1, 1, 0) */
+#define PARENT(x) ((x) == 1 -> 0 : ((x) == 2 -> 1 : ((x) == 3 -> 1 : ((x) == 4 -> 0 : NONE))))
+
 byte status[N];
 byte extra[N];
 byte held[NTHR * N];
-byte ndone = 0;
-
-inline init_tree() {
-	parent[0] = NONE; parent[1] = 0; parent[2] = 1; parent[3] = 1; parent[4] = 0
-}
+byte ndone = 0;           /* finished threads (a function of the pcs: adds no state) */
+hidden byte c, r, q, w, cand, nx2;   /* scratch of the inlines, only used inside one d_step */
 
 /* r = total references of m (extra + base + unreleased children) */
 inline total_refs(m, r) {
@@ -45,10 +56,9 @@ inline total_refs(m, r) {
 	:: m != ROOT ->
 		c = 1;
 		do
-		:: c < N -> if :: parent[c] == m && status[c] != RELEASED -> r++ :: else fi; c++
+		:: c < N -> if :: PARENT(c) == m && status[c] != RELEASED -> r++ :: else fi; c++
 		:: else -> break
-		od;
-		c = 0
+		od
 	:: else
 	fi
 }
@@ -59,10 +69,9 @@ inline maybe_release(m0) {
 	do
 	:: q != ROOT && q != NONE && status[q] == ZOMBIE ->
 		total_refs(q, r);
-		if :: r == 0 -> status[q] = RELEASED; q = parent[q] :: else -> break fi
+		if :: r == 0 -> status[q] = RELEASED; q = PARENT(q) :: else -> break fi
 	:: else -> break
-	od;
-	q = 0; r = 0
+	od
 }
 
 /* css_put / mem_cgroup_put (NULL and root are no-ops) */
@@ -90,12 +99,17 @@ inline tryget_online(t, m, ok) {
 	fi
 }
 
-/* a thread hands its reference on m to the cursor (store / successful cmpxchg) */
-inline give(t, m) {
+/* a thread hands its reference on m to a cursor walking root's subtree (store / successful cmpxchg) */
+inline give(t, m, root) {
 	if
-	:: m != ROOT && m != NONE -> assert(held[t * N + m] > 0); held[t * N + m]--
+	:: m != root && m != NONE -> assert(held[t * N + m] > 0); held[t * N + m]--
 	:: else
 	fi
+}
+
+/* a thread takes over the reference a cursor walking root's subtree held on m (xchg) */
+inline take(t, m, root) {
+	if :: m != root && m != NONE -> held[t * N + m]++ :: else fi
 }
 
 /* css_next_descendant_pre(pos, root) with released memcgs unlinked */
@@ -106,7 +120,7 @@ inline next_pre(pos, root, out) {
 		out = NONE;
 		c = pos + 1;
 		do
-		:: c < N && !(parent[c] == pos && status[c] != RELEASED) -> c++
+		:: c < N && !(PARENT(c) == pos && status[c] != RELEASED) -> c++
 		:: else -> break
 		od;
 		if
@@ -118,14 +132,13 @@ inline next_pre(pos, root, out) {
 			:: else ->
 				c = w + 1;
 				do
-				:: c < N && !(parent[c] == parent[w] && status[c] != RELEASED) -> c++
+				:: c < N && !(PARENT(c) == PARENT(w) && status[c] != RELEASED) -> c++
 				:: else -> break
 				od;
-				if :: c < N -> out = c; break :: else -> w = parent[w] fi
+				if :: c < N -> out = c; break :: else -> w = PARENT(w) fi
 			od
 		fi
-	fi;
-	c = 0; w = 0
+	fi
 }
 
 /* one mem_cgroup_iter step: css_next_descendant_pre + css_tryget (root: no reference) */
@@ -142,8 +155,7 @@ inline iter_next(t, root, pos, res) {
 			if :: status[cand] != RELEASED && r > 0 -> extra[cand]++; held[t * N + cand]++; break :: else fi
 		fi
 	od;
-	res = cand;
-	cand = 0; nx2 = 0; r = 0
+	res = cand
 }
 
 /* shrink_memcg(m): the caller must hold a reference */
@@ -163,16 +175,18 @@ inline final_check(cursor) {
 		c++
 	:: else -> break
 	od;
-	assert(cursor == NONE || status[cursor] == ONLINE);
-	c = 0
+	assert(cursor == NONE || status[cursor] == ONLINE)
 }
 
-inline thread_done(t) {
+/* the thread's generator returned (its locals are reset by the caller): it holds no reference; the last
+ * thread to finish runs the end-of-run checks (the Python checker runs them on the all-finished state) */
+inline thread_done(t, cursor) {
 	c = 0;
 	do
 	:: c < N -> assert(held[t * N + c] == 0); c++
 	:: else -> break
 	od;
-	c = 0;
-	ndone++
+	ndone++;
+	if :: ndone == NTHR -> final_check(cursor) :: else fi;
+	pc = DONE
 }

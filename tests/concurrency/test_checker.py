@@ -138,3 +138,31 @@ def test_observations_can_be_switched_off_without_changing_verdicts() -> None:
     assert off.states <= on.states
     leak = check(CheckConfig("xchg_sketch", threads=3, memcgs=5, rounds=3, observe=False))
     assert leak.violation and leak.violation.startswith("reference leak")
+
+
+@pytest.mark.parametrize("name", ["xchg_sketch", "cmpxchg_iter"])
+def test_exploring_past_violations_keeps_the_verdict(name: str) -> None:
+    """stop_at_violation=False (the space SPIN's pan -c0 explores): same first violation, breadth-first, and
+    its counterexample; more states and more violations."""
+    kw = dict(threads=3, memcgs=4, rounds=2, symmetry=False, por=False)
+    first = check(CheckConfig(name, **kw))
+    full = check(CheckConfig(name, stop_at_violation=False, **kw))
+    assert first.violation and full.violation == first.violation
+    assert [s.text for s in full.trace] == [s.text for s in first.trace]
+    assert full.violations > first.violations == 1
+    assert full.states > first.states and not full.truncated
+
+
+def test_exploring_past_violations_of_a_verified_design_changes_nothing() -> None:
+    kw = dict(threads=3, memcgs=5, rounds=2)
+    a, b = check(CheckConfig("global_lock", **kw)), check(CheckConfig("global_lock", stop_at_violation=False, **kw))
+    assert a.ok and b.ok and a.states == b.states and b.violations == 0
+
+
+@pytest.mark.parametrize("name", ["xchg_sketch", "xchg_ref_only"])
+def test_leak_message_names_the_thread_of_the_trace_column(name: str) -> None:
+    """Under symmetry reduction the violating thread's canonical slot may be another interchangeable thread:
+    the message names the concrete thread whose column takes the leaking step."""
+    res = check(CheckConfig(name, threads=3, memcgs=5, rounds=3))
+    leaker = res.trace[-2].tid
+    assert res.violation.startswith(f"reference leak: {res.thread_names[leaker].split(' ', 1)[1]} ")

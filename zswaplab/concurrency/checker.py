@@ -6,7 +6,8 @@ generators of :mod:`.algorithms`, breadth-first, with
 * state hashing: a state is (shared state, each thread's local state); a thread's local state is read
   from its generator frames (code position + locals), so retry loops that come back to the same state
   close a cycle instead of growing a history; generators are rebuilt by replaying a stored result history
-  and thread transitions are memoised per (program, local state, result);
+  and thread transitions are memoised per (program, local state, result); local states are interned to ids
+  and a stored state is one int (:mod:`.codec`);
 * symmetry reduction: threads running the same program with the same arguments are interchangeable,
   states are canonicalised by sorting them (lock holders remapped);
 * partial-order reduction (ample sets of size one): a step that commutes with every step any other
@@ -24,13 +25,15 @@ Breadth-first order makes the first violation found a shortest counterexample.
 from __future__ import annotations
 
 import time
+from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import FunctionType
 from typing import Any
 
 from .algorithms import Algorithm, Ctx, advancer, get_algorithm, offliner
+from .codec import Codec
 from .state import (
     CSS_ONLINE_SET,
     ONLINE,
@@ -103,8 +106,7 @@ def _mentioned(lkey: tuple, cache: dict[tuple, frozenset[int]]) -> frozenset[int
     return res
 
 
-def _lost(st: State, t: int, lkey: tuple, cache: dict[tuple, frozenset[int]]) -> tuple[int, ...]:
-    names = _mentioned(lkey, cache)
+def _lost(st: State, t: int, names: frozenset[int]) -> tuple[int, ...]:
     return tuple(m for m in st.held[t] if m not in names)
 
 
@@ -116,35 +118,48 @@ class ThreadSpec:
 
 
 class Programs:
-    """Memoised thread transitions: (prog, local key, result) → (next local key, next op)."""
+    """Memoised thread transitions. A thread's local state (program, frame key) is interned to a small id;
+    ``trans[(id, result)]`` → (next id, next op). ``op[id]`` is the op the thread yields there (None: done),
+    ``mentions[id]`` the memcgs its locals name."""
 
     def __init__(self, specs: list[ThreadSpec], observe: bool = True) -> None:
         self.specs = specs
         self.observe = observe
-        self.mention_cache: dict[tuple, frozenset[int]] = {}
-        self.hist: dict[tuple, tuple] = {}
-        self.trans: dict[tuple, tuple] = {}
-        self.op: dict[tuple, Op | None] = {}
+        self.ids: dict[tuple, int] = {}
+        self.lkeys: list[tuple] = []
+        self.op: list[Op | None] = []
+        self.mentions: list[frozenset[int]] = []
+        self.hist: list[tuple] = []
+        self.trans: dict[tuple, tuple[int, Op | None]] = {}
+        self._mention_cache: dict[tuple, frozenset[int]] = {}
 
-    def start(self, t: int) -> tuple[tuple, Op | None]:
+    def _intern(self, lkey: tuple, op: Op | None, hist: tuple) -> int:
+        lid = self.ids.get(lkey)
+        if lid is None:
+            lid = len(self.lkeys)
+            self.ids[lkey] = lid
+            self.lkeys.append(lkey)
+            self.op.append(op)
+            self.mentions.append(_mentioned(lkey, self._mention_cache))
+            self.hist.append(hist)
+        return lid
+
+    def start(self, t: int) -> int:
         spec = self.specs[t]
         g = spec.factory()
         op = next(g)
-        key = (spec.prog, frame_key(g))
-        self.hist.setdefault(key, ())
-        self.op[key] = op
-        return key, op
+        return self._intern((spec.prog, frame_key(g)), op, ())
 
-    def step(self, lkey: tuple, result: Any) -> tuple[tuple, Op | None]:
-        tk = (lkey, result)
+    def step(self, lid: int, result: Any) -> tuple[int, Op | None]:
+        tk = (lid, result)
         hit = self.trans.get(tk)
         if hit is not None:
             return hit
-        prog = lkey[0]
+        prog = self.lkeys[lid][0]
         spec = next(s for s in self.specs if s.prog == prog)
         g = spec.factory()
         next(g)
-        for r in self.hist[lkey]:
+        for r in self.hist[lid]:
             g.send(r)
         try:
             op = g.send(result)
@@ -152,15 +167,14 @@ class Programs:
         except StopIteration:
             op = None
             nkey = (prog, (("<done>",),))
-        self.hist.setdefault(nkey, self.hist[lkey] + (result,))
-        self.op[nkey] = op
-        self.trans[tk] = (nkey, op)
-        return nkey, op
+        nid = self._intern(nkey, op, self.hist[lid] + (result,))
+        self.trans[tk] = (nid, op)
+        return nid, op
 
-    def advance(self, model: Model, st: State, t: int, lkey: tuple, result: Any) -> tuple[tuple, Op | None, tuple]:
+    def advance(self, model: Model, st: State, t: int, lid: int, result: Any) -> tuple[int, Op | None, tuple]:
         """Step thread ``t`` past ``result`` and run the ghost ``visit`` steps that follow it (fused: they
         are instrumentation, not atomic operations). Offliners' visits are not walks and are ignored."""
-        nl, nop = self.step(lkey, result)
+        nl, nop = self.step(lid, result)
         obs: tuple[str, ...] = ()
         while nop is not None and nop.kind == "visit":
             if self.observe and self.specs[t].prog[0] == "advancer":
@@ -182,6 +196,10 @@ class CheckConfig:
     por: bool = True
     observe: bool = True  # track restart/skip/double-visit observations (ghost state; ~1.5x states)
     max_states: int = 3_000_000
+    # False: explore the whole reachable space and count every violation (the verdict is still the first
+    # one found, breadth-first); a step that raises a violation has no successor, a thread that loses a
+    # reference still moves on. This is the space SPIN explores with ``pan -c0`` (state-count comparison).
+    stop_at_violation: bool = True
 
     def validate(self) -> None:
         get_algorithm(self.algorithm)
@@ -217,6 +235,7 @@ class CheckResult:
     cycles: bool = False
     livelock: bool = False
     truncated: bool = False
+    violations: int = 0  # violations found (1 when stopping at the first)
 
     @property
     def ok(self) -> bool:
@@ -282,12 +301,12 @@ def _summary(model: Model, st: State, names: list[str]) -> str:
     return "; ".join(parts) or "-"
 
 
-def _canon(st: State, lkeys: list[tuple], groups: list[list[int]], lock_vars: tuple[int, ...]) -> None:
-    """Sort interchangeable threads in place (states and locals), remapping lock holders."""
+def _canon(st: State, lkeys: list[int], groups: list[list[int]], lock_vars: tuple[int, ...]) -> None:
+    """Sort interchangeable threads in place (states and local ids), remapping lock holders."""
     perm = list(range(len(lkeys)))
     changed = False
     for g in groups:
-        order = sorted(g, key=lambda t: repr((lkeys[t], st.held[t], st.done[t])))
+        order = sorted(g, key=lambda t: (lkeys[t], st.held[t], st.done[t]))
         for pos, t in zip(g, order, strict=True):
             if perm[pos] != t:
                 perm[pos] = t
@@ -303,6 +322,31 @@ def _canon(st: State, lkeys: list[tuple], groups: list[list[int]], lock_vars: tu
             st.vars[v] = inv[st.vars[v] - 1] + 1
 
 
+class _Graph:
+    """The explored state graph, compact: states as ``int`` keys (:class:`.codec.Codec`) in a list and a dict
+    (id → key, key → id), BFS parents in an int array, successors as one flat array of ``id << 4 | thread``
+    with per-state offsets (states are expanded in id order)."""
+
+    def __init__(self, codec: Codec) -> None:
+        self.codec = codec
+        self.keys: list[int] = []
+        self.index: dict[int, int] = {}
+        self.parent = array("i")
+        self.succ = array("q")
+        self.offs = array("Q")
+
+    def add(self, key: int, parent: int) -> int:
+        nid = len(self.keys)
+        self.index[key] = nid
+        self.keys.append(key)
+        self.parent.append(parent)
+        return nid
+
+    def successors(self, u: int) -> list[tuple[int, int]]:
+        end = self.offs[u + 1] if u + 1 < len(self.offs) else len(self.succ)
+        return [(x >> 4, x & 15) for x in self.succ[self.offs[u]:end]]
+
+
 def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) -> CheckResult:
     """Explore every interleaving of ``cfg``; return verdict, counterexample and statistics."""
     model, ctx, specs, dead = build(cfg)
@@ -313,8 +357,11 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
     snap = Snapshot(model.shape, tuple([ONLINE] * model.shape.n), tuple([0] * model.shape.n),
                     tuple(range(model.shape.n)))
     T = len(specs)
+    if T > 15:
+        raise ValueError(f"threads={T}: the checker's successor encoding holds at most 15")
+    codec = Codec(T)
     st0 = State.initial(snap, model.specs, T)
-    l0 = [progs.start(t)[0] for t in range(T)]
+    l0 = [progs.start(t) for t in range(T)]
     groups: list[list[int]] = []
     if cfg.symmetry:
         by: dict[tuple, list[int]] = {}
@@ -326,11 +373,9 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
     protected = tuple(s.protected_by for s in model.specs)
 
     _canon(st0, l0, groups, lock_vars)
-    k0 = (st0.key(), tuple(l0))
-    index: dict[tuple, int] = {k0: 0}
-    keys: list[tuple] = [k0]
-    parent: list[tuple[int, int, Op, Any] | None] = [None]
-    succ: list[list[tuple[int, int]]] = []
+    graph = _Graph(codec)
+    graph.add(codec.encode(st0, l0), -1)
+    index, keys, succ, offs = graph.index, graph.keys, graph.succ, graph.offs
     obs_first: dict[str, int] = {}
     queue = deque([0])
     t0 = time.perf_counter()
@@ -361,59 +406,67 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
             return m not in victims or (held >= 1 and status_stable(st, m))
         return False
 
-    while queue and violation is None:
+    stop = cfg.stop_at_violation
+
+    def found(v: tuple[int, int, Op, Any, str]) -> None:
+        nonlocal violation
+        res.violations += 1
+        if violation is None:
+            violation = v
+
+    decode, encode, op_of, mentions = codec.decode, codec.encode, progs.op, progs.mentions
+    while queue and (violation is None or not stop):
         sid = queue.popleft()
-        skey, lk = keys[sid]
-        base = State.thaw(skey)
-        ops = [progs.op[lk[t]] for t in range(T)]
+        skey = keys[sid]
+        lk = codec.lids(skey)
+        base = decode(skey)
+        ops = [op_of[lk[t]] for t in range(T)]
         cand = [t for t in range(T) if ops[t] is not None and enabled(base, t, ops[t])]
         if cfg.por:
             for t in cand:
                 if independent(base, t, ops[t]):
                     cand = [t]
                     break
-        out: list[tuple[int, int]] = []
-        succ.append(out)
+        offs.append(len(succ))
         if not cand:
             if any(op is not None for op in ops):
-                violation = (sid, -1, Op("deadlock"), None, "deadlock: every live thread waits for a lock")
-                break
+                found((sid, -1, Op("deadlock"), None, "deadlock: every live thread waits for a lock"))
+                continue
             msg = _terminal_check(model, base, owning)
             if msg:
-                violation = (sid, -1, Op("end"), None, msg)
-                break
+                found((sid, -1, Op("end"), None, msg))
             continue
         for t in cand:
-            st = State.thaw(skey)
+            st = base.copy() if len(cand) > 1 else base
             op = ops[t]
             try:
                 result, obs = apply(model, st, t, op)
             except Violation as v:
-                violation = (sid, t, op, None, str(v))
-                break
+                found((sid, t, op, None, str(v)))
+                if stop:
+                    break
+                continue
             nl, nop, obs2 = progs.advance(model, st, t, lk[t], result)
             obs += obs2
             lkeys = list(lk)
             lkeys[t] = nl
             if nop is None:
                 st.done[t] = True
-            lost = _lost(st, t, nl, progs.mention_cache)
+            lost = _lost(st, t, mentions[nl])
             if lost:
                 held = ", ".join(model.shape.label(m) for m in lost)
                 what = "finished still holding" if nop is None else "can no longer name its"
-                violation = (sid, t, op, result, f"reference leak: {specs[t].name} {what} reference on {held}")
-                break
+                found((sid, t, op, result, f"reference leak: {{thread}} {what} reference on {held}"))
+                if stop:
+                    break
             _canon(st, lkeys, groups, lock_vars)
-            nk = (st.key(), tuple(lkeys))
+            nk = encode(st, lkeys)
             nid = index.get(nk)
             res.transitions += 1
             if nid is None:
-                nid = len(keys)
-                index[nk] = nid
-                keys.append(nk)
-                parent.append((sid, t, op, result))
+                nid = graph.add(nk, sid)
                 queue.append(nid)
-            out.append((nid, t))
+            succ.append(nid << 4 | t)
             for o in obs:
                 res.observations[o] = res.observations.get(o, 0) + 1
                 obs_first.setdefault(o, nid)
@@ -426,25 +479,26 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
     res.states = len(keys)
     if violation is not None:
         sid, t, op, result, msg = violation
-        res.violation = msg
-        res.trace, st_c, lk_c = _trace(model, progs, specs, keys, parent, sid, groups, lock_vars)
+        res.trace, st_c, lk_c = _trace(model, progs, specs, graph, sid, groups, lock_vars)
         if t >= 0:
-            canon_st = State.thaw(keys[sid][0])
-            me = (keys[sid][1][t], canon_st.held[t], canon_st.done[t])
+            canon_st = decode(keys[sid])
+            me = (codec.lids(keys[sid])[t], canon_st.held[t], canon_st.done[t])
             tc = next(u for u in range(T) if (lk_c[u], st_c.held[u], st_c.done[u]) == me)
-            after = State.thaw(st_c.key())
+            after = decode(encode(st_c, lk_c))
             try:
                 apply(model, after, tc, op)
                 summary = _summary(model, after, names)
             except Violation:
                 summary = _summary(model, st_c, names)
             res.trace.append(Step(tc, describe(model.shape, model.specs, op, result), summary))
+            msg = msg.replace("{thread}", specs[tc].name)  # the concrete thread of the trace, not its canonical slot
+        res.violation = msg
         res.trace.append(Step(-1, msg, ""))
         return res
     for o, nid in sorted(obs_first.items()):
-        res.observation_traces[o] = _trace(model, progs, specs, keys, parent, nid, groups, lock_vars)[0]
+        res.observation_traces[o] = _trace(model, progs, specs, graph, nid, groups, lock_vars)[0]
     if not res.truncated:
-        res.cycles, res.livelock = _livelock(succ, keys, progs, T)
+        res.cycles, res.livelock = _livelock(graph, progs, T)
     return res
 
 
@@ -466,20 +520,20 @@ def _terminal_check(model: Model, st: State, owning: tuple[int, ...]) -> str | N
     return None
 
 
-def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], keys: list[tuple],
-           parent: list, sid: int, groups: list[list[int]],
-           lock_vars: tuple[int, ...]) -> tuple[list[Step], State, list[tuple]]:
+def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], graph: _Graph, sid: int,
+           groups: list[list[int]], lock_vars: tuple[int, ...]) -> tuple[list[Step], State, list[int]]:
     """Concrete per-thread steps from the initial state to canonical state ``sid`` (replayed so that thread
     columns stay consistent under symmetry reduction)."""
+    codec, keys = graph.codec, graph.keys
     chain = []
     i = sid
-    while parent[i] is not None:
+    while graph.parent[i] >= 0:
         chain.append(i)
-        i = parent[i][0]
+        i = graph.parent[i]
     chain.reverse()
     T = len(specs)
-    st = State.thaw(keys[0][0])
-    lk = list(keys[0][1])
+    st = codec.decode(keys[0])
+    lk = list(codec.lids(keys[0]))
     steps: list[Step] = []
     names = [s.name for s in specs]
     for target in chain:
@@ -488,7 +542,7 @@ def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], keys: list[tu
             op = progs.op[lk[t]]
             if op is None or not enabled(st, t, op):
                 continue
-            st2 = State.thaw(st.key())
+            st2 = codec.decode(codec.encode(st, lk))
             try:
                 result, _ = apply(model, st2, t, op)
             except Violation:
@@ -498,10 +552,10 @@ def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], keys: list[tu
             l2[t] = nl
             if nop is None:
                 st2.done[t] = True
-            c_st = State.thaw(st2.key())
+            c_st = codec.decode(codec.encode(st2, l2))
             c_l = list(l2)
             _canon(c_st, c_l, groups, lock_vars)
-            if (c_st.key(), tuple(c_l)) == keys[target]:
+            if codec.encode(c_st, c_l) == keys[target]:
                 steps.append(Step(t, describe(model.shape, model.specs, op, result), _summary(model, st2, names)))
                 st, lk = st2, l2
                 found = True
@@ -510,9 +564,10 @@ def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], keys: list[tu
     return steps, st, lk
 
 
-def _livelock(succ: list[list[tuple[int, int]]], keys: list[tuple], progs: Programs, T: int) -> tuple[bool, bool]:
+def _livelock(graph: _Graph, progs: Programs, T: int) -> tuple[bool, bool]:
     """(graph has a cycle, some cycle is weakly fair = a livelock under fair scheduling)."""
-    n = len(succ)
+    n = len(graph.offs)
+    succ = _SuccView(graph)
     indeg = [0] * n
     for out in succ:
         for v, _ in out:
@@ -565,7 +620,7 @@ def _livelock(succ: list[list[tuple[int, int]]], keys: list[tuple], progs: Progr
                 cs = set(comp)
                 if len(comp) > 1 or any(v == u for v, _ in succ[u]):
                     movers = {t for w in comp for v, t in succ[w] if v in cs}
-                    blocked = {t for w in comp for t in range(T) if progs.op[keys[w][1][t]] is None
+                    blocked = {t for w in comp for t in range(T) if progs.op[graph.codec.lids(graph.keys[w])[t]] is None
                                or all(tt != t for _, tt in succ[w])}
                     if all(t in movers or t in blocked for t in range(T)):
                         livelock = True
@@ -573,3 +628,16 @@ def _livelock(succ: list[list[tuple[int, int]]], keys: list[tuple], progs: Progr
                 p = work[-1][0]
                 low[p] = min(low[p], low[u])
     return True, livelock
+
+
+class _SuccView:
+    """``succ[u]`` → [(v, thread), ...] over the graph's flat successor array."""
+
+    def __init__(self, graph: _Graph) -> None:
+        self.graph = graph
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        return (self.graph.successors(u) for u in range(len(self.graph.offs)))
+
+    def __getitem__(self, u: int) -> list[tuple[int, int]]:
+        return self.graph.successors(u)

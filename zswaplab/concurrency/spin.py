@@ -3,13 +3,19 @@
 ``spin -a`` generates the verifier, ``gcc -DSAFETY`` compiles it, ``./pan`` explores every interleaving.
 ``-DSAFETY`` (safety properties only) leaves SPIN's partial-order reduction **on**; ``reduce=False`` adds
 ``-DNOREDUCE`` to switch it off (what a state count compared with the Python checker without its reductions
-needs). The flags used are returned with the result. Each Promela model names the Python configuration it
-matches (same tree, threads, rounds, offline victim).
+needs). ``all_errors=True`` runs ``pan -c0``: the search goes on past errors and explores the whole reachable
+space (the Python checker's ``stop_at_violation=False``). The flags used are returned with the result.
+
+Each Promela model encodes one Python configuration (:data:`SPIN_CONFIG`) state for state: one ``d_step`` per
+Python yield, the Python frames' locals as process locals (see ``models/memcg.pml``), so with reductions off
+on both sides and the Python ghost walk positions off, the two count the same states
+(``tests/concurrency/test_spin.py``).
 """
 
 from __future__ import annotations
 
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -19,11 +25,14 @@ from pathlib import Path
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
-# Promela model → the Python checker configuration it encodes (threads incl. offliner, memcgs, targets)
+# algorithm → its Promela model (models/ also holds memcg.pml, the shared library)
 SPIN_MODELS = {
     "global_lock": "global_lock.pml",
     "xchg_sketch": "xchg_sketch.pml",
 }
+# the Python configuration every model encodes (ROUNDS is the model's parameter): 3 threads (shrink worker,
+# one proactive caller on the root cursor, the offliner of the first leaf), 5 memcgs
+SPIN_CONFIG = {"threads": 3, "memcgs": 5, "targets": "root"}
 
 
 class SpinMissing(RuntimeError):
@@ -40,8 +49,9 @@ class SpinResult:
     seconds: float  # wall time of the whole pipeline (spin -a, gcc, pan)
     pan_seconds: float  # wall time of the exhaustive search alone (./pan)
     message: str
-    cflags: tuple[str, ...] = ()  # how pan was compiled (-DSAFETY: POR on; -DNOREDUCE: POR off)
+    cflags: tuple[str, ...] = ()  # how pan was compiled (-DSAFETY: POR on; -DNOREDUCE: POR off), + "pan -c0"
     memory_mb: float = 0.0  # pan's "total actual memory usage"
+    pan_cpu: float = 0.0  # CPU seconds of ./pan (user + system)
 
     @property
     def reduced(self) -> bool:
@@ -63,24 +73,29 @@ def require_tools() -> tuple[str, str]:
     return spin, cc
 
 
-def run_spin(algorithm: str, rounds: int = 3, *, max_depth: int = 1_000_000, reduce: bool = True) -> SpinResult:
+def run_spin(algorithm: str, rounds: int = 3, *, max_depth: int = 1_000_000, reduce: bool = True,
+             all_errors: bool = False, models_dir: Path = MODELS_DIR) -> SpinResult:
     """Verify ``models/<algorithm>.pml`` with ``ROUNDS=rounds``; return SPIN's verdict and statistics.
 
-    ``reduce``: SPIN's partial-order reduction (on by default, as with plain ``-DSAFETY``)."""
+    ``reduce``: SPIN's partial-order reduction (on by default, as with plain ``-DSAFETY``). ``all_errors``:
+    ``pan -c0``, go on past errors (the whole reachable space; ``errors`` counts them all).
+    ``models_dir``: where the ``.pml`` files are (tests check a mutated copy)."""
     if algorithm not in SPIN_MODELS:
         raise KeyError(f"no Promela model for {algorithm!r}; have: {', '.join(SPIN_MODELS)}")
     spin, cc = require_tools()
-    src = MODELS_DIR / SPIN_MODELS[algorithm]
+    src = models_dir / SPIN_MODELS[algorithm]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="zswaplab-spin-") as tmp:
         work = Path(tmp)
-        for f in MODELS_DIR.glob("*.pml"):
+        for f in models_dir.glob("*.pml"):
             shutil.copy(f, work / f.name)
         _run([spin, "-a", f"-DROUNDS={rounds}", src.name], work)
         cflags = ("-O2", "-DSAFETY") + (() if reduce else ("-DNOREDUCE",))
         _run([cc, *cflags, "-o", "pan", "pan.c"], work)
         t1 = time.perf_counter()
-        out = _run(["./pan", f"-m{max_depth}"], work, check=False)
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = _run(["./pan", f"-m{max_depth}", *(("-c0",) if all_errors else ())], work, check=False)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         pan_s = time.perf_counter() - t1
     seconds = time.perf_counter() - t0
     errors = int(_grab(r"errors:\s*(\d+)", out))
@@ -91,8 +106,10 @@ def run_spin(algorithm: str, rounds: int = 3, *, max_depth: int = 1_000_000, red
     if m:
         msg = m.group(1)
     mem = re.search(r"([\d.]+)\s+total actual memory usage", out)
-    return SpinResult(algorithm, rounds, errors, states, transitions, seconds, pan_s, msg, cflags,
-                      float(mem.group(1)) if mem else 0.0)
+    flags = cflags + (("pan -c0",) if all_errors else ())
+    return SpinResult(algorithm, rounds, errors, states, transitions, seconds, pan_s, msg, flags,
+                      float(mem.group(1)) if mem else 0.0,
+                      r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
 
 
 def _run(cmd: list[str], cwd: Path, check: bool = True) -> str:

@@ -201,6 +201,12 @@ class State:
         self.held = held  # per thread: sorted tuple of memcgs it holds a reference on
         self.done = done
 
+    def copy(self) -> State:
+        st = State.__new__(State)
+        st.status, st.extra, st.vars, st.ghost = self.status[:], self.extra[:], self.vars[:], self.ghost[:]
+        st.held, st.done, st.rmask = self.held[:], self.done[:], self.rmask
+        return st
+
     def key(self) -> tuple:
         return (tuple(self.status), tuple(self.extra), tuple(self.vars), tuple(self.ghost),
                 tuple(self.held), tuple(self.done))
