@@ -179,8 +179,6 @@ def test_fairness_global_lock_cursor_splits_like_the_per_memcg_lock():
 
 
 # -------------------------------------------------------------------------- the agent on the patched kernel
-AGENT_SLACK = 8  # pages: the first batches hold the workload process's own pages, a few of which are not
-# written back (the kernel's first two v3 batches wrote 122 and 121 entries of 128)
 
 
 def _sim_agent(version: int) -> dict:
@@ -214,7 +212,10 @@ def _check_agent_run(k: dict, version: int) -> None:
     assert k["steps"] == sim["steps"]  # the same steps (v5: EAGAIN first, second chance), then the trip...
     assert k["tripped_on"] == sim["tripped_on"] == ["/parent", c1]  # ... on c1's refaults
     for c in S.AGENT_CHILDREN:
-        assert abs(k["zswpwb"][c] - sim["zswpwb"][c]) <= AGENT_SLACK, (c, k["zswpwb"], sim["zswpwb"])
+        # the child's first entries are the workload process's own pages (16-18 per child), some of which are not
+        # written back (the first two v3 batches wrote 121-122 entries of 128): at most that many fewer
+        slack = k["inactive"][c] - S.AGENT_HALF_PAGES
+        assert abs(k["zswpwb"][c] - sim["zswpwb"][c]) <= slack, (c, slack, k["zswpwb"], sim["zswpwb"])
     if version == 3:  # the cursor reached c2: its cold megabyte was written back before the trip
         assert k["zswpwb"][c2] >= 0.9 * k["inactive"][c2]
     else:  # every request restarted at c1: c2's cold memory was never reached
