@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from ..kernel.profiles import PROFILES
 from . import logs
 from .cgroupfs import CgroupFSBackend, NotCgroup2
 from .engine import Agent, CycleReport
@@ -162,7 +163,8 @@ def demo(console: Console) -> None:
 
     console.rule("[bold]agent: premature abort without a writeback cursor (sim, 2 MB/child, 32K steps)")
     t = Table("profile", "cursor", "c1 inactive written", "c2 inactive written", "active written (c1/c2)")
-    for prof, cursor in (("v3", "per-memcg"), ("v4", "none"), ("v5", "none")):
+    for prof in ("v3", "v4", "v5"):
+        cursor = PROFILES[prof].cursor_default or "none"  # the profile's cursor strategy (restart: none kept)
         s = premature_abort(prof)
         c1, c2 = s["/parent/c1"], s["/parent/c2"]
         t.add_row(prof, cursor, f"{c1['inactive_on_disk']}/{c1['inactive_total']}",

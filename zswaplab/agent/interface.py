@@ -1,5 +1,9 @@
 """The kernel's proactive zswap writeback interfaces and how a request is spelled for each.
 
+Everything version-dependent here is read from the kernel profiles (``zswaplab.kernel.profiles``: each
+profile's ``interface``, ``counter`` and :func:`~zswaplab.kernel.profiles.request_text`); a new profile needs no
+edit in the agent. The table below is what the profiles say today:
+
 | interface                           | series  | request written                        | budget unit            | counter in memory.stat  |
 |-------------------------------------|---------|----------------------------------------|------------------------|-------------------------|
 | ``source=zswap``                    | v5      | ``memory.reclaim``: ``"<bytes> source=zswap"`` | compressed bytes | ``zswpwb_proactive_b`` (bytes) |
@@ -14,14 +18,15 @@ import enum
 import math
 
 from ..common.units import format_size
+from ..kernel.profiles import COUNTER_UNITS, PROACTIVE_FILE, proactive_counters, request_text
 
 MEMORY_RECLAIM = "memory.reclaim"
-PROACTIVE_FILE = "memory.zswap.proactive_writeback"
 # The only files the agent ever writes.
 OWNED_FILES = frozenset({MEMORY_RECLAIM, PROACTIVE_FILE})
 
-# memory.stat counters of proactive writeback, in the order they are preferred, with their unit multiplier
-PROACTIVE_COUNTERS = (("zswpwb_proactive_b", 1), ("zswpwb_proactive", None))  # None = pages
+# memory.stat counters of proactive writeback, the newest profile's first, with their unit multiplier
+# (None = pages): ("zswpwb_proactive_b", 1), ("zswpwb_proactive", None)
+PROACTIVE_COUNTERS = tuple((c, None if COUNTER_UNITS[c] == "pages" else 1) for c in proactive_counters())
 
 # v1 requires a non-zero age; when the policy gives none, entries older than this many seconds qualify
 V1_DEFAULT_AGE_S = 1
@@ -41,14 +46,21 @@ class Interface(enum.Enum):
     def supports_age(self) -> bool:
         return self is Interface.PROACTIVE_FILE
 
+    @property
+    def profile_interface(self) -> str | None:
+        """The kernel profiles' name of this interface (``Profile.interface``): ``"file"`` for v1's file."""
+        if self is Interface.NONE:
+            return None
+        return "file" if self is Interface.PROACTIVE_FILE else self.value
+
+    @classmethod
+    def of_profile(cls, interface: str | None) -> Interface:
+        """The interface a profile's ``Profile.interface`` names."""
+        return next(i for i in cls if i.profile_interface == interface)
+
     def request(self, nbytes: int, age_s: float | None = None) -> tuple[str, str]:
         """(file, text) of a request to write back ``nbytes`` (one ``write()`` of ``text`` to ``file``)."""
-        size = format_size(nbytes)
-        if self is Interface.SOURCE_ZSWAP:
-            return MEMORY_RECLAIM, f"{size} source=zswap"
-        if self is Interface.WRITEBACK_ONLY:
-            return MEMORY_RECLAIM, f"{size} zswap_writeback_only"
-        if self is Interface.PROACTIVE_FILE:
-            age = max(1, math.ceil(age_s)) if age_s else V1_DEFAULT_AGE_S
-            return PROACTIVE_FILE, f"max={size} {age}"
-        raise ValueError("observe-only: no request can be made")
+        if self is Interface.NONE:
+            raise ValueError("observe-only: no request can be made")
+        age = max(1, math.ceil(age_s)) if age_s else V1_DEFAULT_AGE_S
+        return request_text(self.profile_interface, format_size(nbytes), age)

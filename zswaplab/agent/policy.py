@@ -20,10 +20,19 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from ..common.tomlpos import KeyPath, TomlInputError, key_lines, line_of, parse_toml, read_utf8
 from ..common.units import parse_duration, parse_rate, parse_size
+from ..kernel.profiles import check_profile
 from .globs import GlobError, compile_glob
 
 # The kernel's memparse() parses into an unsigned long long and wraps silently: a size of 2^64 bytes or more
@@ -202,7 +211,7 @@ class AgentSection(_Strict):
 
 class SimSection(_Strict):
     scenario: Literal["premature-abort"] = "premature-abort"
-    profile: Literal["mainline", "6.12", "v1", "v2", "v3", "v4", "v5"] = "v5"
+    profile: Annotated[str, AfterValidator(check_profile)] = "v5"  # any profile of zswaplab.kernel.profiles
     seed: int = 0
     mb_per_child: int = Field(default=200, ge=1, le=65536)
     cycles: int = Field(default=20, ge=1, le=1_000_000)

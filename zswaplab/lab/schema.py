@@ -41,7 +41,7 @@ from pydantic import (
 
 from ..common.tomlpos import TomlInputError, format_path, key_lines, line_of, parse_toml, read_utf8
 from ..common.units import memparse, parse_rate
-from ..kernel.profiles import PROFILES, STRATEGIES
+from ..kernel.profiles import PROFILES, STRATEGIES, check_profile
 
 KNOWN_PROFILES = tuple(PROFILES)  # kernel/profiles.py is the single source
 KNOWN_STRATEGIES = STRATEGIES
@@ -125,10 +125,7 @@ def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
     return f"; did you mean {hits[0]!r}?" if hits else ""
 
 
-def _check_profile(v: str) -> str:
-    if v not in KNOWN_PROFILES:
-        raise ValueError(f"unknown profile {v!r} (known: {', '.join(KNOWN_PROFILES)}){did_you_mean(v, KNOWN_PROFILES)}")
-    return v
+_check_profile = check_profile
 
 
 def _check_strategy(v: str) -> str:
