@@ -39,6 +39,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..agent.policy import EagainRetries, GuardScope, Step, TripAction
 from ..common.tomlpos import TomlInputError, format_path, key_lines, line_of, parse_toml, read_utf8
 from ..common.units import memparse, parse_rate
 from ..kernel.profiles import PROFILES, STRATEGIES, check_profile
@@ -326,22 +327,15 @@ class AgentAction(_Action):
 
     action: Literal["agent"]
     target: CgPath
-    step: Size
+    step: Step  # the agent policy's types and validators (zswaplab.agent.policy), not a copy
     step_interval: Seconds = 1.0
     max_steps: int = Field(default=200, ge=1)
     refault_rate: Rate
-    guard_scope: Literal["target", "children"] = "children"
-    on_trip: Literal["stop-cycle", "backoff"] = "stop-cycle"
-    eagain_retries: int = Field(default=4, ge=0)
+    guard_scope: GuardScope = "children"
+    on_trip: TripAction = "stop-cycle"
+    eagain_retries: EagainRetries = 4
     cycles: int = Field(default=1, ge=1)
     cycle_interval: Seconds = 60.0
-
-    @field_validator("step")
-    @classmethod
-    def _step(cls, v: int) -> int:
-        if v <= 0:
-            raise ValueError("step must be > 0")
-        return v
 
 
 class TrickleAction(_Action):
