@@ -17,6 +17,10 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
+from ..kernel.strategies import CURSOR_STRATEGIES
+from ..kernel.strategies import (
+    strategy_of as strategy_of,  # re-exported: the strategy an algorithm implements
+)
 from .state import ROOT, Model, Op, TreeShape, VarSpec
 
 Gen = Generator[Op, Any, Any]
@@ -441,11 +445,41 @@ ALGORITHMS: dict[str, Algorithm] = {
 }
 
 
+# Checker algorithms that are no cursor strategy of the kernel model (zswaplab.kernel.strategies names the ones that
+# are), and why: the lab runs one proactive caller at a time, so only the cursors it can run are strategies there.
+NOT_A_STRATEGY: dict[str, str] = {
+    "global_lock": "the shrink_worker's own cursor (zswap_next_shrink), in every profile; not a proactive strategy",
+    "xchg_sketch": "a lock-free proposal from the v3 review, never posted: its only difference is under concurrency",
+    "xchg_ref_only": "a reading of that proposal, never posted",
+    "xchg_fixed": "the proposal's protocol completed here, never posted (sequentially the per-memcg cursor)",
+    "xchg_fixed_online": "a variant of xchg_fixed, never posted",
+    "cmpxchg_iter": "a cmpxchg iterator sketch from the v3 review, never posted",
+    "cmpxchg_iter_completed": "that sketch completed here, never posted",
+    "cookie": "the mem_cgroup_iter reclaim-cookie style, for comparison; no series version uses it for zswap",
+}
+
+
+def resolve_algorithm(name: str) -> str:
+    """A checker algorithm name from a checker name or a cursor strategy's name (``per-memcg`` → ``memcg_lock``);
+    ``ValueError`` for a strategy without a shared cursor or an unknown name."""
+    if name in ALGORITHMS:
+        return name
+    strat = CURSOR_STRATEGIES.get(name)
+    if strat is not None:
+        if strat.checker is None:
+            raise ValueError(f"strategy {name!r} shares no cursor between callers (a fresh walk per call): "
+                             "nothing to check or contend")
+        return strat.checker
+    with_checker = [s.name for s in CURSOR_STRATEGIES.values() if s.checker]
+    raise ValueError(f"unknown algorithm {name!r}; known: {', '.join(ALGORITHMS)} "
+                     f"(or a strategy: {', '.join(with_checker)})")
+
+
 def get_algorithm(name: str) -> Algorithm:
     try:
-        return ALGORITHMS[name]
-    except KeyError:
-        raise KeyError(f"unknown algorithm {name!r}; known: {', '.join(ALGORITHMS)}") from None
+        return ALGORITHMS[resolve_algorithm(name)]
+    except ValueError as e:
+        raise KeyError(str(e)) from None
 
 
 # ----------------------------------------------------------------------------- workload programs

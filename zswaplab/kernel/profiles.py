@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 
 from .config import KernelConfig
 from .constants import PAGE_SIZE
+from .strategies import STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,6 @@ COUNTER_UNITS = {"zswpwb_proactive": "pages", "zswpwb_proactive_b": "bytes"}
 # v1's interface file (kernel-semantics §2.1)
 PROACTIVE_FILE = "memory.zswap.proactive_writeback"
 
-STRATEGIES = ("restart", "per-memcg", "per-memcg-global-lock", "batch-each-then-check")
 
 
 def check_profile(name: str) -> str:

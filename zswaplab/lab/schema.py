@@ -43,6 +43,7 @@ from ..agent.policy import EagainRetries, GuardScope, Step, TripAction
 from ..common.tomlpos import TomlInputError, format_path, key_lines, line_of, parse_toml, read_utf8
 from ..common.units import memparse, parse_rate
 from ..kernel.profiles import PROFILES, STRATEGIES, check_profile
+from ..kernel.strategies import strategy_of
 
 KNOWN_PROFILES = tuple(PROFILES)  # kernel/profiles.py is the single source
 KNOWN_STRATEGIES = STRATEGIES
@@ -131,8 +132,9 @@ _check_profile = check_profile
 
 def _check_strategy(v: str) -> str:
     if v not in KNOWN_STRATEGIES:
-        raise ValueError(
-            f"unknown strategy {v!r} (known: {', '.join(KNOWN_STRATEGIES)}){did_you_mean(v, KNOWN_STRATEGIES)}")
+        same = strategy_of(v)
+        hint = f"; the checker's {v} is the strategy {same!r}" if same else did_you_mean(v, KNOWN_STRATEGIES)
+        raise ValueError(f"unknown strategy {v!r} (known: {', '.join(KNOWN_STRATEGIES)}){hint}")
     return v
 
 
