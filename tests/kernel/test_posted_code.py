@@ -1,6 +1,6 @@
 """The model against the series' posted code (issue 11): the six fixes and the two behaviours added.
 
-Each test names the posted patch it follows (docs/kernel-semantics.md §"The series").
+Each test names the posted patch it follows (docs/kernel-semantics.md §2).
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ class TargetPolicy(_Strict):
     age: Duration | None = None
     reclaim_step: Size = 0
     # zero-progress EAGAIN answers tolerated per cycle: v5 rotates up to 16*64 referenced entries per call and
-    # answers EAGAIN having written nothing (second chance, spec §5 Q3); the next call then makes progress
+    # answers EAGAIN having written nothing (second chance, kernel-semantics §5 Q3); the next call then makes progress
     eagain_retries: EagainRetries = 4
     guard_scope: GuardScope = "target"
     # what the agent does to the target: "writeback" (the series' proactive zswap writeback), "reclaim"

@@ -143,7 +143,7 @@ commands = [check_cmd, contention_cmd]
 
 def demo(console: Console) -> None:
     """The leak in the xchg sketch found and fixed, the lock variants verified, the contention table."""
-    console.rule("[bold]cursor concurrency: the xchg / mem_cgroup_iter / try_cmpxchg sketch (spec §3.4)")
+    console.rule("[bold]cursor concurrency: the xchg / mem_cgroup_iter / try_cmpxchg sketch (kernel-semantics §3.4)")
     res = check(CheckConfig("xchg_sketch", threads=3, memcgs=5, rounds=3))
     print_check(console, res)
     console.rule("[bold]the same sketch with the fixed protocol")

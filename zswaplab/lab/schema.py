@@ -223,7 +223,7 @@ Expect = list[Literal["OK", "EAGAIN", "EINVAL", "EINTR", "ENOENT", "EBUSY", "EOP
 
 
 class ProactiveAction(_Action):
-    """A proactive writeback request on ``target`` in the profile's own interface (spec §2)."""
+    """A proactive writeback request on ``target`` in the profile's own interface (kernel-semantics §2)."""
 
     action: Literal["proactive"]
     target: CgPath
@@ -322,7 +322,7 @@ Rate = Annotated[float, BeforeValidator(_rate)]
 
 
 class AgentAction(_Action):
-    """Run ``zswaplab.agent`` (its sim backend) on the model (spec §3.5, Hao's scenario): one target, ``step``
+    """Run ``zswaplab.agent`` (its sim backend) on the model (kernel-semantics §3.5, Hao's scenario): one target, ``step``
     bytes per request, ``step_interval`` between requests, a ``refault_rate`` guardrail evaluated on every direct
     child (``guard_scope = "children"``); the agent's cycle ends when a child's refaults (memory.stat pswpin,
     bytes/s over a step) exceed it. ``max_steps`` × ``step`` is the per-cycle budget."""
@@ -342,7 +342,7 @@ class AgentAction(_Action):
 
 class TrickleAction(_Action):
     """Every ``every`` seconds allocate ``pages`` in ``target`` and push them out with memory.reclaim
-    (the global-shrinker test of spec §2.6)."""
+    (the global-shrinker test of kernel-semantics §2.6)."""
 
     action: Literal["trickle"]
     target: CgPath
