@@ -12,12 +12,10 @@ from zswaplab.kernel.profiles import PROACTIVE_FILE, PROFILES, proactive_profile
 
 from .helpers import errno_of, kernel, pushed, refs_at_baseline, stat
 
-INVALID = {
-    "zswap_writeback_only": ["zswap_writeback_only", "1M zswap_writeback_only swappiness=60",
-                             "1M swappiness=60 zswap_writeback_only", "1M zswap_writeback_only swappiness=max",
-                             "1M swappiness=max zswap_writeback_only"],
-}
-INVALID["source=zswap"] = [s.replace("zswap_writeback_only", "source=zswap") for s in INVALID["zswap_writeback_only"]]
+# the selftests' five invalid inputs (v2-v4 with zswap_writeback_only, v5 with source=zswap), for every key
+INVALID_FORMS = ["{key}", "1M {key} swappiness=60", "1M swappiness=60 {key}", "1M {key} swappiness=max",
+                 "1M swappiness=max {key}"]
+INVALID = {key: [f.format(key=key) for f in INVALID_FORMS] for key in reclaim_keys()}
 # the profiles whose interface is a memory.reclaim key (v2-v5), from the registry
 RECLAIM_KEY_PROFILES = [p for p in proactive_profiles() if not PROFILES[p].has_proactive_file]
 
