@@ -115,10 +115,12 @@ def _checker_visits(k: Kernel, algorithm: str, n: int, rmdir_at: int) -> list[st
     return out
 
 
-@pytest.mark.parametrize("strategy", [s.name for s in SHARED])
-def test_lab_strategy_and_its_checker_algorithm_visit_alike(strategy):
+@pytest.mark.parametrize("algorithm", [s.checker for s in SHARED])
+def test_lab_strategy_and_its_checker_algorithm_visit_alike(algorithm):
+    strategy = strategy_of(algorithm)
+    assert strategy is not None
     lab, rmdir_at = _lab_visits(_kernel(strategy))
-    checker = _checker_visits(_kernel(strategy), CURSOR_STRATEGIES[strategy].checker, len(lab), rmdir_at)
+    checker = _checker_visits(_kernel(strategy), algorithm, len(lab), rmdir_at)
     assert lab == checker
     # the sequential split of the run: every child visited, round-robin, the removed one not after its rmdir
     assert set(CHILDREN) <= set(lab) and GONE not in lab[rmdir_at:] and lab[rmdir_at - 1] == GONE
