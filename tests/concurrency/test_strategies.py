@@ -60,14 +60,14 @@ def _kernel(strategy: str) -> Kernel:
     return k
 
 
-def _lab_visits(k: Kernel, calls: int = CALLS, rmdir_after: int | None = RMDIR_AFTER) -> tuple[list[str], int]:
-    """Memcgs the proactive driver shrinks over ``calls`` one-page requests on /p, GONE removed before request
-    ``rmdir_after``; and how many visits preceded the removal."""
-    visits: list[str] = []
+def _lab_calls(k: Kernel, calls: int = CALLS, rmdir_after: int | None = RMDIR_AFTER) -> tuple[list[list[str]], int]:
+    """The memcgs the proactive driver shrinks in each of ``calls`` one-page requests on /p, GONE removed before
+    request ``rmdir_after``; and how many visits preceded the removal."""
+    per_call: list[list[str]] = []
     shrink = k.steps.proactive_shrink_memcg
 
     def logged(m, want, cutoff):  # type: ignore[no-untyped-def]
-        visits.append(m.path)
+        per_call[-1].append(m.path)
         return shrink(m, want, cutoff)
 
     k.steps.proactive_shrink_memcg = logged  # type: ignore[method-assign]
@@ -75,12 +75,18 @@ def _lab_visits(k: Kernel, calls: int = CALLS, rmdir_after: int | None = RMDIR_A
     for i in range(calls):
         if i == rmdir_after:
             k.fs.rmdir(GONE)
-            at = len(visits)
+            at = sum(map(len, per_call))
+        per_call.append([])
         try:
             k.fs.write("/p", "memory.reclaim", f"{PAGE_SIZE} zswap_writeback_only")
         except OSError:
             pass
-    return visits, at
+    return per_call, at
+
+
+def _lab_visits(k: Kernel) -> tuple[list[str], int]:
+    per_call, at = _lab_calls(k)
+    return [m for call in per_call for m in call], at
 
 
 def _checker_visits(k: Kernel, algorithm: str, n: int, rmdir_at: int) -> list[str]:
@@ -136,23 +142,7 @@ def test_the_two_lock_strategies_differ_only_under_concurrency():
 @pytest.mark.parametrize("strategy", [s.name for s in CURSOR_STRATEGIES.values() if not s.checker])
 def test_strategies_without_a_checker_algorithm_share_nothing_between_calls(strategy):
     """A fresh walk per call: every request starts at the target, so there is no cursor to interleave."""
-    k = _kernel(strategy)
-    starts: list[str] = []
-    shrink = k.steps.proactive_shrink_memcg
-    fresh = {"call": True}
-
-    def logged(m, want, cutoff):  # type: ignore[no-untyped-def]
-        if fresh["call"]:
-            starts.append(m.path)
-            fresh["call"] = False
-        return shrink(m, want, cutoff)
-
-    k.steps.proactive_shrink_memcg = logged  # type: ignore[method-assign]
-    for _ in range(6):
-        fresh["call"] = True
-        try:
-            k.fs.write("/p", "memory.reclaim", f"{PAGE_SIZE} zswap_writeback_only")
-        except OSError:
-            pass
+    per_call, _ = _lab_calls(_kernel(strategy), calls=6, rmdir_after=None)
+    starts = [call[0] for call in per_call]
     assert starts == ["/p"] * 6
     assert not CURSOR_STRATEGIES[strategy].persistent
