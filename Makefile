@@ -24,7 +24,7 @@ demo: warmup
 
 test: warmup
 	@bash scripts/install-test-deps.sh
-	$(PY) -m pytest -q -n 2 -p no:cacheprovider
+	ZSWAPLAB_REQUIRE_BROWSER=1 $(PY) -m pytest -q -n 2 -p no:cacheprovider
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check zswaplab tests benchmarks

@@ -99,7 +99,13 @@ def main() -> None:
             med = np.array([t.median * 1e3 for t in res[key][s]])
             lo = med - np.array([t.min * 1e3 for t in res[key][s]])
             hi = np.array([max(t.samples) * 1e3 for t in res[key][s]]) - med
-            ax.errorbar(xs, med, yerr=[lo, hi], marker="o", capsize=3, label=f"{s} (median, min-max)")
+            line = ax.errorbar(xs, med, yerr=[lo, hi], marker="o", capsize=3, label=f"{s} (median, min-max)")
+            single = [i for i, t in enumerate(res[key][s]) if len(t.samples) == 1]  # no repeats: no bar
+            ax.plot([xs[i] for i in single], med[single], linestyle="none", marker="o", markersize=9,
+                    markerfacecolor="white", color=line.lines[0].get_color())
+        if any(len(t.samples) == 1 for s in STRATEGIES for t in res[key][s]):
+            ax.plot([], [], linestyle="none", marker="o", markersize=9, markerfacecolor="white", color="black",
+                    label="hollow: one sample (n=1), no bar")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(f"number of {key}" + (f" ({PER_MEMCG} entries each)" if key == "memcgs" else " (10 memcgs)"))

@@ -32,14 +32,15 @@ def main() -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True,
-              help="print the lab's sections (question, answer, table) as JSON instead (the other demos are "
-                   "terminal-only)")
+              help="print the lab's and the agent's sections (question, answer, table) as JSON instead (the "
+                   "other demos are terminal-only)")
 def demo(as_json: bool) -> None:
     """Run the main job on the embedded simulator and print what it shows."""
     if as_json:
+        from .agent.cli import demo_section
         from .lab.demo import sections
 
-        click.echo(json.dumps(sections(), indent=1))
+        click.echo(json.dumps([*sections(), demo_section()], indent=1))
         return
     console = Console()
     for mod in _subsystem_modules():

@@ -441,3 +441,20 @@ def test_internal_error_in_one_target_does_not_stop_the_others(rig) -> None:
     rep = ag.run_cycle()
     assert {x.path: x.outcome for x in rep.results} == {"/a": "internal_error", "/b": "quota_cycle"}
     assert r.events("internal_error")[0]["error"] == "RuntimeError: boom"
+
+
+@pytest.mark.parametrize("profile,counter,pages", [("v3", "zswpwb_proactive", True),
+                                                   ("v5", "zswpwb_proactive_b", False)])
+def test_a_kernel_showing_both_counters_gets_the_interface_own_counter(rig, profile, counter, pages) -> None:
+    """The project's patched 7.2 carries v3 and v5 in one build and shows both counter lines (seen in the VM:
+    the agent took v3 for v4, read the bytes counter, saw no progress and gave up after 618 pages written)."""
+    r = setup_a(rig(profile))
+    text = r.k.fs.read("/a", "memory.stat")
+    for key in ("zswpwb_proactive", "zswpwb_proactive_b"):
+        if f"\n{key} " not in f"\n{text}":
+            text += f"{key} 0\n"
+    r.tree.pinned[("/a", "memory.stat")] = text
+    r.tree.sync()
+    cap = r.agent(policy()).start()
+    assert (cap.counter, cap.counter_is_pages) == (counter, pages)
+    assert "v4" not in cap.detail

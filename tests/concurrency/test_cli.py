@@ -96,3 +96,35 @@ def test_strategy_names_of_run_are_accepted_by_check_and_contention() -> None:
     assert "memcg_global_lock" in r.output
     r = CliRunner().invoke(main, ["contention", "--strategy", "restart", "--agents", "1"])
     assert r.exit_code == 2 and "shares no cursor" in r.output
+
+
+def _whole(output: str, texts: list[str]) -> None:
+    """At most 80 columns, no cell cut with "…", and every word of every text printed whole."""
+    assert "…" not in output
+    assert max(len(line) for line in output.splitlines()) <= 80
+    words = set(output.split())
+    for t in texts:
+        for w in t.split():
+            assert w in words, (w, t)
+
+
+def test_counterexample_and_contention_tables_are_whole_at_80_columns() -> None:
+    """At 80 columns the counterexample is a list (CPU, step, shared state): every step's text is printed whole,
+    as is every contention cell (lock waits in µs)."""
+    from zswaplab.concurrency.checker import CheckConfig, check
+
+    args = ["check", "xchg_sketch", "-t", "3", "-n", "5", "-k", "3"]
+    r = CliRunner().invoke(main, args, env={"COLUMNS": "80"})
+    assert r.exit_code == 1, r.output
+    res = check(CheckConfig("xchg_sketch", threads=3, memcgs=5, rounds=3))
+    _whole(r.output, [s.text for s in res.trace] + [s.shared for s in res.trace])
+    assert "try_cmpxchg(root.pos, NULL, m1) FAILS" in r.output  # one step, one line
+    wide = CliRunner().invoke(main, args, env={"COLUMNS": "200"})  # wide enough: one column per CPU
+    assert "┃ CPU1 shrink_worker" in wide.output and "try_cmpxchg(root.pos, NULL, m1) FAILS" in wide.output
+    c = CliRunner().invoke(main, ["contention", "-m", "1000", "--duration", "0.2", "--zombies", "300", "--pattern",
+                                  "same", "--algorithm", "memcg_global_lock", "--cost", "agent_interval_s=0.05"],
+                           env={"COLUMNS": "80"})
+    assert c.exit_code == 0, c.output
+    table = c.output.split("cost model:")[0]
+    _whole(table, ["memcg_global_lock", "lock wait p50 / p99 / max (µs)", "regression vs M=0"])
+    assert any(line.split()[:2] == ["memcg_global_lock", "1000"] for line in table.splitlines())

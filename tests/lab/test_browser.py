@@ -2,7 +2,8 @@
 
 Reports of reduced runs (a few seconds each): every kind of lab report (fairness, agent, checks, global
 shrinker counters) and the contention page. Chromium is Debian's ``chromium`` (scripts/install-test-deps.sh);
-without it the test is skipped, except on CI, where it fails.
+without it the test is skipped, except under `make test` (which installs it first and sets
+ZSWAPLAB_REQUIRE_BROWSER=1; `.ci/run` runs `make test`) or on CI, where it fails.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from tests.lab.chromium import browser, render
 from zswaplab.cli import main
 
 if browser() is None:
-    pytestmark = pytest.mark.skipif(not os.environ.get("CI"), reason="chromium not installed")
+    pytestmark = pytest.mark.skipif(not (os.environ.get("CI") or os.environ.get("ZSWAPLAB_REQUIRE_BROWSER")),
+                                    reason="chromium not installed")
 
 RUNS = {
     "a": ["run", "a", "--reduced", "-p", "v3,v5", "--set", "wb_batch=32"],
@@ -61,3 +63,16 @@ def test_the_check_sees_broken_images_and_console_errors(tmp_path):
     page = render(p)
     assert [m["text"] for m in page.messages if m["kind"] == "console"] == ["boom"]
     assert page.images == [{"alt": "broken", "decoded": False, "naturalWidth": 0, "naturalHeight": 0}]
+
+
+def test_make_test_installs_and_requires_the_browser() -> None:
+    """`.ci/run` runs `make test`, which installs chromium before pytest and makes a missing browser a failure
+    (not a skip)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    assert "make test" in (root / ".ci" / "run").read_text()
+    recipe = (root / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    deps, run = recipe.index("scripts/install-test-deps.sh"), recipe.index("-m pytest")
+    assert deps < run and "ZSWAPLAB_REQUIRE_BROWSER=1" in recipe[deps:]
+    assert "need+=(chromium)" in (root / "scripts" / "install-test-deps.sh").read_text()

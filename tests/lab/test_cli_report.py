@@ -147,7 +147,7 @@ def test_demo_json_has_each_sections_answer():
     r = CliRunner().invoke(main, ["demo", "--json"])
     assert r.exit_code == 0, r.output
     secs = json.loads(r.output)
-    assert [s["id"] for s in secs] == ["a", "b", "c"]
+    assert [s["id"] for s in secs] == ["a", "b", "c", "agent"]
     assert all(s["answer"] and len(s["rows"][0]) == len(s["header"]) for s in secs)
     assert secs[1]["answer"].startswith("Yes: with restart the agent stopped")
 
@@ -224,6 +224,9 @@ def test_timeline_and_ascii_views_of_a_saved_run(tmp_path):
                                               "--png", str(tmp_path / "t.png")], terminal_width=80)
     assert t.exit_code == 0, t.output
     assert t.output.splitlines()[1].startswith(f"{top} |") and "b = /parent/c1" in t.output
+    assert t.output.startswith("zswpwb (pages) per memcg")  # memory.stat's zswp* events count pages
+    z = CliRunner().invoke(cli.timeline_cmd, [str(tmp_path), "zswap", "-m", "/parent/c0"], terminal_width=80)
+    assert z.output.startswith("zswap (bytes, compressed) per memcg"), z.output
     assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = CliRunner().invoke(cli.timeline_cmd, [str(tmp_path), "zswpbw"])
     assert bad.exit_code != 0 and "did you mean 'zswpwb'?" in bad.output
@@ -252,6 +255,7 @@ def test_stat_reads_a_real_cgroup_directory_or_a_saved_memory_stat(tmp_path):
     lines = {ln.split()[0]: ln.split()[1:] for ln in r.output.splitlines() if ln.strip() and ln.split()[0] in
              ("zswap", "zswpwb", "memory.zswap.max", "memory.zswap.writeback")}
     assert lines["zswap"] == ["512", "KiB", "1", "MiB"] and lines["zswpwb"] == ["10", "pages", "0", "pages"]
+    assert "zswap: compressed size" in r.output
     assert lines["memory.zswap.max"] == ["–", "2", "MiB"] and lines["memory.zswap.writeback"] == ["–", "off"]
     j = CliRunner().invoke(main, ["stat", str(tmp_path / "web" / "memory.stat"), "--json"])
     assert json.loads(j.output)[0]["stat"] == {"zswap": 1048576, "zswpwb": 0}

@@ -83,3 +83,37 @@ def test_shipped_sweep_file_expands():
     name, points = load_sweep(Path(zswaplab.scale.__file__).parent / "sweeps" / "fairness.toml")
     assert name == "fairness" and len(points) == 2 * 3 * 2 * 2 * 2 * 2
     assert all(p["bypass_second_chance"] is True and p["calls"] == 20 for p in points)
+
+
+def test_summary_png_keeps_populations_apart(tmp_path):
+    """summary.png: one panel per number of children (Jain's floor 1/n differs), bars = mean over the seeds of
+    that population only, min-max error bars; never an average over 2- and 3-child points."""
+    f = tmp_path / "s.toml"
+    f.write_text(SWEEP.replace("children = [2]", "children = [2, 3]").replace("seed = [0]", "seed = [0, 1]")
+                 .replace('"mainline"', '"v5"').replace('"64K"', '"16K"').replace('"256K"', '"1M"')
+                 .replace("calls = 3", "calls = 5\nbypass_second_chance = true"))
+    out = tmp_path / "out"
+    run_sweep(f, out, jobs=1)
+    df = pd.read_parquet(out / "results.parquet")
+    from zswaplab.scale.sweep import summary_figure, summary_panels
+
+    panels = summary_panels(df)
+    assert sorted(panels) == [2, 3]
+    for n, g in panels.items():
+        assert list(g["label"]) == ["v3/restart", "v3/per-memcg", "v5/restart", "v5/per-memcg"]
+        for row in g.itertuples():
+            prof, strat = row.label.split("/")
+            pts = df[(df.children == n) & (df.profile == prof) & (df.strategy == strat)]["jain"]
+            assert len(pts) == 2 == row.count and row.mean == pytest.approx(pts.mean())
+            assert (row.min, row.max) == (pts.min(), pts.max())
+    mixed = df[(df.profile == "v3") & (df.strategy == "restart")]["jain"]
+    assert panels[2].loc[0, "mean"] != pytest.approx(mixed.mean())  # the old plot's average over both sizes
+    fig = summary_figure(df, "t")
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title(loc="left").split(" (")[0] for ax in axes] == ["2 children", "3 children"]
+    for ax, n in zip(axes, (2, 3), strict=True):
+        heights = [p.get_height() for p in ax.patches]
+        assert heights == pytest.approx(list(panels[n]["mean"]))
+        assert any(line.get_ydata()[0] == pytest.approx(1 / n) for line in ax.get_lines())
+    assert [t.get_text() for t in axes[-1].get_xticklabels()] == list(panels[2]["label"])
+    assert (out / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -117,3 +117,34 @@ def test_cli_convert_and_replay(tmp_path):
     (tmp_path / "bad.csv").write_text("time,obj_id\n1,-3\n")
     r = CliRunner().invoke(replay, [str(tmp_path / "bad.csv")])
     assert r.exit_code != 0 and "bad.csv:2: field 'obj_id'" in r.output
+
+
+def test_replay_prints_a_cachesim_line_and_json(tmp_path):
+    """`zswaplab replay`: one cachesim-style line (requests, miss/hit ratio, zswap store/load/writeback per
+    request, zswap's hit ratio, requests/s) computed from memory.stat, and the same as JSON."""
+    import json
+    import re
+
+    from click.testing import CliRunner
+
+    from zswaplab.scale.cli import replay, trace_gen
+
+    t = tmp_path / "t.csv"
+    r = CliRunner().invoke(trace_gen, [str(t), "--events", "5000", "--pages", "600", "--phase-len", "900"])
+    assert r.exit_code == 0 and "5,000 accesses to 600 pages" in r.output, r.output
+    args = [str(t), "--memory-max", "1M", "--totalram", "2M"]  # a 400 KiB pool: writeback and swap-ins
+    j = json.loads(CliRunner().invoke(replay, [*args, "--json"]).stdout)
+    st = j["memory_stat"]
+    assert st["zswpwb"] > 0 and st["pswpin"] > 0 and st["zswpin"] > 0
+    assert j["events"] == 5000 and j["cache_size_bytes"] == 1 << 20
+    assert j["misses"] == j["objects"] + st["zswpin"] + st["pswpin"]  # first access + faults from zswap or swap
+    assert j["miss_ratio"] == j["misses"] / 5000 and abs(j["hit_ratio"] + j["miss_ratio"] - 1) < 1e-12
+    assert (j["zswap_store_ratio"], j["zswap_load_ratio"], j["zswap_writeback_ratio"]) == (
+        st["zswpout"] / 5000, st["zswpin"] / 5000, st["zswpwb"] / 5000)
+    assert j["zswap_hit_ratio"] == st["zswpin"] / (st["zswpin"] + st["pswpin"])
+    line = CliRunner().invoke(replay, args).stdout.splitlines()[0]
+    assert line.startswith("t.csv mainline, cache size 1 MiB (memory.max), 5,000 req, ")
+    assert f"miss ratio {j['miss_ratio']:.4f}, hit ratio {j['hit_ratio']:.4f} | " in line
+    assert (f"zswap store {j['zswap_store_ratio']:.4f} load {j['zswap_load_ratio']:.4f} writeback "
+            f"{j['zswap_writeback_ratio']:.4f} per req, zswap hit ratio {j['zswap_hit_ratio']:.4f} | ") in line
+    assert re.search(r"\| [\d,]+ req/s$", line), line

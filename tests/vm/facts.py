@@ -280,6 +280,25 @@ def fact_parse_probes(rec: Records, kernel: str) -> None:
     assert result("memory.reclaim", "1M zswap_writeback_only")["result"]["errno"] == "EINVAL"
 
 
+def fact_pool_hysteresis(rec: Records, kernel: str) -> None:
+    """zswap_check_limits' hysteresis: a pool latched full stays full until it is at or below the acceptance
+    threshold, so with the pool between threshold and limit every store is rejected, and none counts a hit."""
+    cg = "/hyst"
+    limit = rec[0]["totalram_pages"] * 1 // 100
+    thr = limit * 50 // 100
+    latch, after = find(rec, "reclaim", cgroup=cg, value="4M")
+    assert latch["debugfs"]["pool_total_size"] // 4096 >= limit  # the first request found the pool full
+    assert latch["debugfs"]["pool_limit_hit"] > 1024 and latch["result"]["rc"] == -11
+    loaded = find(rec, "touch", proc="p", region="b")[0]
+    pool = loaded["debugfs"]["pool_total_size"] // 4096
+    assert thr < pool < limit, (thr, pool, limit)  # below the limit, above the threshold
+    assert after["result"]["rc"] == -11  # writeback is off: the rejected pages can go nowhere
+    assert stat(after, cg, "zswpout") == stat(loaded, cg, "zswpout")  # ... and nothing was stored
+    assert after["debugfs"]["pool_limit_hit"] == loaded["debugfs"]["pool_limit_hit"]  # rejected, not "hit"
+    assert stat(after, cg, "zswpwb") == 0
+    assert all(t["result"]["bad"] == 0 for t in find(rec, "touch"))
+
+
 FACTS: dict[str, tuple[str, ...]] = {  # fact -> the scenarios it is asserted on
     "fact_header": ("reclaim_push",),
     "fact_reclaim_push_and_key_probes": ("reclaim_push",),
@@ -298,5 +317,6 @@ FACTS: dict[str, tuple[str, ...]] = {  # fact -> the scenarios it is asserted on
     "fact_offline_reparent": ("offline_reparent",),
     "fact_zswap_max_rotation": ("zswap_max_rotation",),
     "fact_parse_probes": ("parse_probes",),
+    "fact_pool_hysteresis": ("pool_hysteresis",),
 }
 CASES = [(fact, name) for fact, names in FACTS.items() for name in names]

@@ -55,8 +55,7 @@ def test_kernel_repeats_its_recorded_boots(kernel, kernel_run, name):
     boots = _recorded(kernel, name, run)
     # only mechanisms that act in the kernel's environment (the workload's page cache, I/O completion, when the
     # asynchronous worker runs) may separate two boots of the same kernel, within their bounds
-    between_boots = [d for d in compare.DEVIATIONS if d.varies_between_boots]
-    rows = compare.compare(name, boots, run.records, deviations=between_boots, widen="scenario",
+    rows = compare.compare(name, boots, run.records, deviations=compare.between_boot_deviations(), widen="scenario",
                            kernel_name=kernel)
     fails = [r for r in rows if r.status == "FAIL"]
     assert not fails, [(r.step, r.cgroup, r.counter, (r.kernel_lo, r.kernel_hi), r.model, r.tolerance)

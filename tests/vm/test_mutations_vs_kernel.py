@@ -22,9 +22,10 @@ CAUGHT_BY_COMPARISON: dict[str, tuple[str, ...]] = {
     "pool_limit_doubled": ("global_pool_threshold",),
     "writeback_not_inherited": ("writeback_disabled_subtree",),
     "store_path_shrink_off": ("zswap_max_rotation", "zswap_max_store_path"),
+    "no_hysteresis": ("pool_hysteresis",),
 }
 # Caught by the unit detectors of tests/mutations only (the reason the stock-kernel comparison cannot see them):
-# no_hysteresis - the model's synchronous worker clears the latch at once; writeback_batch_changed - stock
+# writeback_batch_changed - stock
 # kernels write back one entry per shrink_memcg call (no batch); offline_cleanup_stops_at_parent - a v1-v3 cursor;
 # attempted_resets_failures, fast_zswap_max_gt - model-internal bookkeeping / the compiled core.
 

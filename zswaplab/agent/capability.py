@@ -97,13 +97,16 @@ def probe_swappiness(backend: Backend, ref: CgroupRef, write_probes: bool = True
     return "", "; ".join(notes) + ": plain memory.reclaim"
 
 
-def _counter(backend: Backend, ref: CgroupRef) -> tuple[str | None, bool]:
+def _counter(backend: Backend, ref: CgroupRef, prefer: str | None = None) -> tuple[str | None, bool]:
+    """The proactive-writeback counter in ``ref``'s memory.stat and whether it counts pages: ``prefer`` when
+    present (a kernel may show both lines, e.g. one build carrying v3 and v5; each counts its own interface)."""
     try:
         with backend.open(ref) as cg:
             st = parse_memory_stat(cg.read("memory.stat")).values
     except (OSError, UnsafePath):
         return None, False
-    for key, mult in PROACTIVE_COUNTERS:
+    ordered = sorted(PROACTIVE_COUNTERS, key=lambda kc: kc[0] != prefer)
+    for key, mult in ordered:
         if key in st:
             return key, mult is None
     return None, False
@@ -129,6 +132,12 @@ def matching_profiles(*, key: str | None = None, answer: int = 0, counter: str |
     else:
         found = [p for p in PROFILES.values() if p.interface == key and p.probe_answer(key) == answer]
     return [p for p in found if counter is None or p.counter == counter] or found
+
+
+def _first_counter(profiles: list[Profile]) -> str | None:
+    """The counter to read when memory.stat shows several (one build carrying several versions): the oldest
+    matching profile's (v2/v3's ``zswpwb_proactive`` for ``zswap_writeback_only``, v5's for ``source=zswap``)."""
+    return next((p.counter for p in profiles if p.counter), None)
 
 
 def _names(profiles: list[Profile]) -> str:
@@ -158,7 +167,7 @@ def infer_without_writing(backend: Backend, candidates: list[CgroupRef]) -> Capa
                 has_file = c.path != "/" and cg.exists(PROACTIVE_FILE)
         except (OSError, UnsafePath):
             continue
-        ctr, pages = _counter(backend, c)
+        ctr, pages = _counter(backend, c, prefer=_first_counter(matching_profiles(file=True)) if has_file else None)
         if has_file:
             found = matching_profiles(file=True, counter=ctr)
             return _capability(found, c.path, f"dry-run guess: {PROACTIVE_FILE} present ({_names(found)})",
@@ -199,8 +208,9 @@ def detect(backend: Backend, candidates: list[CgroupRef], write_probes: bool = T
             return Capability(Interface.NONE, ref.path, f"cannot probe memory.reclaim: {errname(e)} ({e.strerror})")
         answer = 0 if e is None else (e.errno or 0)
         said = errname(e) if e else "ok"
-        if matching_profiles(key=key, answer=answer):
-            ctr, pages = _counter(backend, ref)
+        found = matching_profiles(key=key, answer=answer)
+        if found:
+            ctr, pages = _counter(backend, ref, prefer=_first_counter(found))
             found = matching_profiles(key=key, answer=answer, counter=ctr)
             return _capability(found, ref.path, f"'0 {key}' -> {said}: {_names(found)} semantics", ctr, pages)
         if e is not None and e.errno != errno.EINVAL and any(p.interface == key for p in PROFILES.values()):
@@ -215,7 +225,7 @@ def detect(backend: Backend, candidates: list[CgroupRef], write_probes: bool = T
         except (OSError, UnsafePath):
             continue
         if has:
-            ctr, pages = _counter(backend, c)
+            ctr, pages = _counter(backend, c, prefer=_first_counter(matching_profiles(file=True)))
             found = matching_profiles(file=True, counter=ctr)
             return _capability(found, c.path, f"{PROACTIVE_FILE} present: {_names(found)} semantics "
                                f"({'; '.join(notes)})", ctr, pages)

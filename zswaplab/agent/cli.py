@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from ..kernel.profiles import PROFILES
+from ..kernel.strategies import CURSOR_STRATEGIES
 from . import logs
 from .cgroupfs import CgroupFSBackend, NotCgroup2
 from .engine import Agent, CycleReport
@@ -143,35 +144,81 @@ step = "{step}"
 step_interval = "1s"
 guard_scope = "children"
 [target.guardrails]
-refault_rate = "64K/s"
+refault_rate = "{refault}"
 """
+DEMO_REFAULT = "64K/s"
 
 
-def premature_abort(profile: str, step: str = "32K", mb: float = 2, cycles: int = 1) -> dict[str, dict[str, int]]:
-    """Run the premature-abort scenario quietly; returns the per-child summary."""
+def premature_abort(profile: str, step: str = "32K", mb: float = 2, cycles: int = 1,
+                    policy_text: str | None = None) -> dict[str, dict[str, int]]:
+    """Run the premature-abort scenario quietly; returns the per-child summary. ``policy_text`` replaces the
+    demo's policy (the real-kernel run of zswaplab.vm.series holds the kernel to the sim with its own)."""
     import io
 
     logs.setup(io.StringIO())
-    policy = loads(DEMO_POLICY.format(step=step))
+    policy = loads(policy_text if policy_text is not None else DEMO_POLICY.format(step=step, refault=DEMO_REFAULT))
     be, sc = build_sim(policy, profile, mb)
     Agent(policy, be).run(max_cycles=cycles)
     return sc.summary()
 
 
-def demo(console: Console) -> None:
-    from rich.table import Table
+# the profiles shown and their cursor, read from the profile ("none": a fresh walk per call, nothing kept)
+DEMO_PROFILES = tuple((p, c if c and CURSOR_STRATEGIES[c].persistent else "none")
+                      for p, c in ((p, PROFILES[p].cursor_default) for p in ("v3", "v4", "v5")))
 
-    console.rule("[bold]agent: premature abort without a writeback cursor (sim, 2 MB/child, 32K steps)")
-    t = Table("profile", "cursor", "c1 inactive written", "c2 inactive written", "active written (c1/c2)")
-    for prof in ("v3", "v4", "v5"):
-        cursor = PROFILES[prof].cursor_default or "none"  # the profile's cursor strategy (restart: none kept)
-        s = premature_abort(prof)
-        c1, c2 = s["/parent/c1"], s["/parent/c2"]
-        t.add_row(prof, cursor, f"{c1['inactive_on_disk']}/{c1['inactive_total']}",
-                  f"{c2['inactive_on_disk']}/{c2['inactive_total']}", f"{c1['active_written']}/{c2['active_written']}")
-    console.print(t)
-    console.print("The agent stops at the first refault guardrail trip; without a cursor every small request "
-                  "restarts at the first child, so the second child's cold memory is never reached.")
+
+def demo_section(step: str = "32K", mb: float = 2) -> dict:
+    """The premature-abort demo as a section (question, answer computed from the rows, table, notes), in the
+    lab demo's format (:mod:`zswaplab.lab.demo`). Counts are pages (4 KiB uncompressed, :data:`CLEN` compressed
+    bytes each in zswap)."""
+    from zswaplab.common.units import parse_rate, parse_size
+    from zswaplab.lab import fmt
+
+    from .scenario import CHILDREN, CLEN
+
+    names = [fmt.child(c) for c in CHILDREN]
+    rows, missed, tripped = [], {}, {}
+    for prof, cursor in DEMO_PROFILES:
+        s = premature_abort(prof, step=step, mb=mb)
+        cs = [s[c] for c in CHILDREN]
+        missed[prof] = [(n, c["inactive_total"] - c["inactive_on_disk"], c["inactive_total"])
+                        for n, c in zip(names, cs, strict=True) if c["inactive_on_disk"] < c["inactive_total"]]
+        tripped[prof] = [n for n, c in zip(names, cs, strict=True) if c["pswpin"] > 0]
+        rows.append([prof, cursor, *(f"{c['inactive_on_disk']} of {c['inactive_total']}" for c in cs),
+                     " / ".join(str(c["active_written"]) for c in cs),
+                     ", ".join(tripped[prof]) or "no trip"])
+    short = [p for p, m in missed.items() if m]
+    full = [p for p, m in missed.items() if not m]
+    if short:
+        n, left, tot = missed[short[0]][0]
+        by = f" on {tripped[short[0]][0]}'s refaults" if tripped[short[0]] else ""
+        answer = (f"Yes: on {' and '.join(short)} the agent stopped{by} with {left} of {n}'s {fmt.pages(tot)} of "
+                  "inactive memory still in zswap")
+        answer += (f"; on {' and '.join(full)} it wrote back every child's inactive memory first." if full else ".")
+    else:
+        answer = f"No: on {', '.join(full)} the agent wrote back every child's inactive memory before it stopped."
+    pages = int(mb * (1 << 20)) // 4096
+    return {
+        "id": "agent", "question": "Does the agent stop before the inactive memory is written back when the "
+                                   "kernel has no writeback cursor (v4, v5)?",
+        "setup": f"the agent (sim backend) on /parent: {len(names)} children ({', '.join(names)}), each "
+                 f"{fmt.size(mb * (1 << 20))} of anon memory ({pages} pages: the older half inactive, the newer "
+                 f"half active) in zswap at {CLEN:,} compressed bytes per page; {fmt.size(parse_size(step))} "
+                 f"steps; it stops at the first child whose refaults exceed {fmt.rate(parse_rate(DEMO_REFAULT))}",
+        "answer": answer,
+        "header": ["profile", "cursor", *(f"{n} inactive pages written" for n in names),
+                   f"active pages written ({' / '.join(names)})", "refaulted"],
+        "rows": rows,
+        "notes": "written: pages written back from zswap to swap (4 KiB each uncompressed); refaulted: the "
+                 "child whose refaults stopped the agent.",
+    }
+
+
+def demo(console: Console) -> None:
+    from zswaplab.lab.demo import print_section
+
+    console.rule("[bold]agent: premature abort without a writeback cursor (simulator)")
+    print_section(console, demo_section())
 
 
 @click.command("agent-compare")

@@ -17,7 +17,7 @@ from ..kernel import Kernel, KernelConfig
 from ..kernel.constants import PAGE_SIZE
 from ..kernel.page import Page, PageState
 
-CHILDREN = ("/parent/c1", "/parent/c2")
+CHILDREN = ("/parent/c0", "/parent/c1")  # named as in the lab (scenario b)
 CLEN = 1000  # compressed bytes per page (~4:1, a typical anon ratio)
 
 

@@ -5,27 +5,50 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 
 from .checker import CheckResult, Step
 from .timed import Costs, SimConfig, SweepRow, thresholds
 
 
-def trace_table(res: CheckResult, steps: list[Step], title: str) -> Table:
-    """A counterexample as the thread drew it: one column per CPU, then the shared state after the step."""
-    t = Table(title=title, show_lines=False, title_justify="left")
-    t.add_column("#", justify="right", style="dim")
-    for name in res.thread_names:
-        t.add_column(name)
-    t.add_column("shared state", style="cyan")
+def _columns_width(cols: list[list[str]]) -> int:
+    """Width of a rich table (heavy box, padding 1) whose columns keep their cells whole on one line."""
+    return sum(max(len(c) for c in col) + 3 for col in cols) + 1
+
+
+def trace_table(res: CheckResult, steps: list[Step], title: str, width: int | None = None) -> Table:
+    """A counterexample as the thread drew it: one column per CPU, then the shared state after the step.
+
+    When that does not fit ``width`` columns without cutting a cell, the steps are a list instead (one row per
+    step: the CPU, what it did, the shared state after it); cells wrap at spaces and never end in "…"."""
+    cpus = [n.split()[0] for n in res.thread_names]
+    per_cpu = [[str(len(steps))], *([n, *(s.text for s in steps if s.tid == i)] for i, n in enumerate(res.thread_names)),
+               ["shared state", *(s.shared for s in steps)]]
+    if width is None or _columns_width(per_cpu) <= width:
+        t = Table(title=title, show_lines=False, title_justify="left")
+        t.add_column("#", justify="right", style="dim")
+        for name in res.thread_names:
+            t.add_column(name, overflow="fold")
+        t.add_column("shared state", style="cyan", overflow="fold")
+        for i, s in enumerate(steps, 1):
+            cells = [""] * len(res.thread_names)
+            if s.tid >= 0:
+                cells[s.tid] = s.text
+                t.add_row(str(i), *cells, s.shared)
+            else:
+                t.add_row("", f"[bold red]{s.text}[/]", *cells[1:], "")
+        return t
+    t = Table(title=f"{title}; CPUs: {', '.join(res.thread_names)}", show_lines=False, title_justify="left")
+    t.add_column("#", justify="right", style="dim", no_wrap=True)
+    t.add_column("CPU", no_wrap=True)
+    t.add_column("step", overflow="fold", ratio=3)
+    t.add_column("shared state after", style="cyan", overflow="fold", ratio=2)
     for i, s in enumerate(steps, 1):
-        cells = [""] * len(res.thread_names)
         if s.tid >= 0:
-            cells[s.tid] = s.text
-            t.add_row(str(i), *cells, s.shared)
+            t.add_row(str(i), cpus[s.tid], s.text, s.shared)
         else:
-            t.add_row("", f"[bold red]{s.text}[/]", *cells[1:], "")
+            t.add_row("", "", f"[bold red]{s.text}[/]", "")
     return t
 
 
@@ -37,7 +60,8 @@ def print_check(console: Console, res: CheckResult, *, show_observations: tuple[
                   f"partial-order={'on' if cfg.por else 'off'}")
     if res.violation:
         console.print(f"[bold red]VIOLATION[/] {res.violation}")
-        console.print(trace_table(res, res.trace, f"shortest counterexample ({len(res.trace) - 1} steps)"))
+        console.print(trace_table(res, res.trace, f"shortest counterexample ({len(res.trace) - 1} steps)",
+                                  console.width))
     elif res.truncated:
         console.print(f"[yellow]INCOMPLETE[/]: stopped at --max-states {cfg.max_states}")
     elif res.livelock:
@@ -63,22 +87,28 @@ def print_check(console: Console, res: CheckResult, *, show_observations: tuple[
         if steps is None:
             console.print(f"[yellow]observation {name!r} never happens[/]")
         else:
-            console.print(trace_table(res, steps, f"shortest execution showing: {name}"))
+            console.print(trace_table(res, steps, f"shortest execution showing: {name}", console.width))
 
 
-def sweep_table(rows: list[SweepRow], cfg: SimConfig) -> Table:
-    t = Table(title=f"lock contention: {cfg.reclaimers} reclaim thread(s) + M agents ({cfg.pattern} cgroup"
-                    f"{'s' if cfg.pattern == 'different' else ''}), {cfg.cpus} CPUs, {cfg.zombies} zombies, "
-                    f"{cfg.duration_s:g} s simulated", title_justify="left")
-    for col in ("cursor algorithm", "M", "lock wait p50/p99/max (ns)", "reclaim pages/s", "regression vs M=0",
-                "agent pages/s", "cmpxchg retries"):
-        t.add_column(col, justify="right" if col != "cursor algorithm" else "left")
+def _us(ns: float) -> str:
+    return "0" if ns == 0 else f"{ns / 1e3:,.1f}"
+
+
+def sweep_table(rows: list[SweepRow], cfg: SimConfig) -> RenderableType:
+    """The contention sweep, one row per (cursor algorithm, M); fits 80 columns without cutting a cell."""
+    from zswaplab.common.termtable import rich_table
+
+    header = ["cursor algorithm", "M", "lock wait p50 / p99 / max (µs)", "reclaim pages/s", "regression vs M=0",
+              "agent pages/s", "cmpxchg retries"]
+    cells = []
     for r in rows:
         p50, p99, mx = r.result.wait_percentiles()
-        t.add_row(r.algorithm, str(r.agents), f"{p50:,.0f} / {p99:,.0f} / {mx:,.0f}",
-                  f"{r.result.reclaim_throughput:,.0f}", f"{r.regression:.3%}",
-                  f"{r.result.agent_throughput:,.0f}", f"{r.result.cas_failures:,}")
-    return t
+        cells.append([r.algorithm, str(r.agents), f"{_us(p50)} / {_us(p99)} / {_us(mx)}",
+                      f"{r.result.reclaim_throughput:,.0f}", f"{r.regression:.2%}",
+                      f"{r.result.agent_throughput:,.0f}", f"{r.result.cas_failures:,}"])
+    return rich_table(f"lock contention: {cfg.reclaimers} reclaim thread(s) + M agents ({cfg.pattern} cgroup"
+                      f"{'s' if cfg.pattern == 'different' else ''}), {cfg.cpus} CPUs, {cfg.zombies} zombies, "
+                      f"{cfg.duration_s:g} s simulated", header, cells)
 
 
 def threshold_lines(rows: list[SweepRow]) -> list[str]:
@@ -109,20 +139,28 @@ def write_report(rows: list[SweepRow], cfg: SimConfig, out: Path,
 
     out.mkdir(parents=True, exist_ok=True)
     png = out / "contention.png"
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-    for alg in dict.fromkeys(r.algorithm for r in rows):
-        pts = [(max(r.agents, 0.5), 100 * r.regression) for r in rows if r.algorithm == alg]
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=alg)
-    ax.set_xscale("log")
-    ax.axhline(1, color="grey", lw=0.8, ls="--")
-    ax.axhline(5, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("M userspace proactive-writeback agents (0 plotted at 0.5)")
-    ax.set_ylabel("reclaim throughput regression (%)")
-    ax.set_title(f"cursor lock contention ({cfg.pattern} cgroups, {cfg.cpus} CPUs, {cfg.zombies} zombies)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(png, metadata={"Software": None})
-    plt.close(fig)
+    styles = [("o", "-"), ("s", "--"), ("^", "-."), ("D", ":"), ("v", (0, (5, 1)))]
+    algs = list(dict.fromkeys(r.algorithm for r in rows))
+    with plt.rc_context({"font.size": 11, "axes.labelsize": 11, "legend.fontsize": 10}):
+        fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+        for i, alg in enumerate(algs):
+            # coinciding lines stay visible: each algorithm has its own marker and dash pattern and a small
+            # horizontal offset (x 1.08 per algorithm on the log axis); the table below has the exact values
+            off = 1.08 ** (i - (len(algs) - 1) / 2)
+            pts = [(max(r.agents, 0.5) * off, 100 * r.regression) for r in rows if r.algorithm == alg]
+            marker, ls = styles[i % len(styles)]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, linestyle=ls, markersize=7 - i,
+                    linewidth=2.2 - 0.4 * min(i, 3), markerfacecolor="none" if i % 2 else None, label=alg)
+        ax.set_xscale("log")
+        ax.axhline(1, color="grey", lw=0.8, ls="--")
+        ax.axhline(5, color="grey", lw=0.8, ls=":")
+        ax.set_xlabel("M userspace proactive-writeback agents\n(0 plotted at 0.5; lines offset slightly in x)")
+        ax.set_ylabel("reclaim throughput\nregression vs M=0 (%)")
+        ax.legend(frameon=False)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(png, metadata={"Software": None})
+        plt.close(fig)
     page = out / "contention.html"
     rows_html = "\n".join(
         "<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in (

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from .config import KernelConfig
 from .constants import PAGE_SIZE
@@ -34,38 +33,66 @@ def store_path_demo(profile: str = "mainline", seed: int = 0, pages: int = 4096)
         for cg in ("/parent", "/parent/a", "/parent/b"):
             rows.append({"phase": phase, "cgroup": cg, **{key: _stat(k, cg)[key] for key in ZSWAP_KEYS}})
 
-    k.fs.write("/parent", "memory.reclaim", f"{pages * PAGE_SIZE // 2}")
-    snap(f"1. echo {pages * PAGE_SIZE // 2} > /parent/memory.reclaim")
+    push = pages * PAGE_SIZE // 2
+    k.fs.write("/parent", "memory.reclaim", str(push))
+    snap(f"1. {_size(push)} reclaimed from /parent (echo {push} > memory.reclaim)")
     half = int(k.fs.read("/parent/a", "memory.zswap.current")) // 2
     k.fs.write("/parent/a", "memory.zswap.max", str(half))
-    k.fs.write("/parent/a", "memory.reclaim", f"{pages * PAGE_SIZE // 2}")
-    k.fs.write("/parent/b", "memory.reclaim", f"{pages * PAGE_SIZE // 2}")
-    snap(f"2. /parent/a memory.zswap.max = {half}; {pages * PAGE_SIZE // 2} reclaimed from each child")
+    k.fs.write("/parent/a", "memory.reclaim", str(push))
+    k.fs.write("/parent/b", "memory.reclaim", str(push))
+    snap(f"2. /parent/a's memory.zswap.max set to half its zswap ({_size(half)}), then {_size(push)} reclaimed "
+         "from each child")
     return k, rows
 
 
+def _size(n: int) -> str:
+    from ..lab.fmt import size
+
+    return size(n)
+
+
+# memory.stat keys as the demo prints them: sizes (zswap: compressed, zswapped: uncompressed), the rest are
+# event counts of pages
+HEADERS = {"zswap": "zswap", "zswapped": "zswapped", "zswpout": "zswpout (pages)", "zswpin": "zswpin (pages)",
+           "zswpwb": "zswpwb (pages)", "pswpout": "pswpout (pages)"}
+UNITS = "zswap: compressed size in zswap; zswapped: the same pages uncompressed; the rest count pages"
+
+
+def _cell(key: str, v: int) -> str:
+    return _size(v) if key in ("zswap", "zswapped") else f"{v:,}"
+
+
 def print_rows(console: Console, rows: list[dict]) -> None:
+    from ..common.termtable import rich_table
+
     for phase in dict.fromkeys(r["phase"] for r in rows):
-        t = Table("cgroup", *ZSWAP_KEYS, title=phase, title_justify="left")
-        for r in rows:
-            if r["phase"] == phase:
-                t.add_row(r["cgroup"], *(str(r[c]) for c in ZSWAP_KEYS))
-        console.print(t)
+        console.print(rich_table(phase, ["cgroup", *(HEADERS[c] for c in ZSWAP_KEYS)],
+                                 [[r["cgroup"], *(_cell(c, r[c]) for c in ZSWAP_KEYS)] for r in rows
+                                  if r["phase"] == phase]))
+    console.print(f"[dim]{UNITS}[/]", highlight=False)
+
+
+def answer(rows: list[dict]) -> str:
+    """The demo's finding, computed from the rows of the last phase against the first."""
+    first, last = ({r["cgroup"]: r for r in rows if r["phase"] == p} for p in dict.fromkeys(r["phase"] for r in rows))
+    d = {cg: {key: last[cg][key] - first[cg][key] for key in ZSWAP_KEYS} for cg in ("/parent/a", "/parent/b")}
+    a, b = d["/parent/a"], d["/parent/b"]
+    return (f"With its memory.zswap.max lowered, /parent/a stored {a['zswpout']:,} more pages, sent "
+            f"{a['pswpout']:,} straight to disk (pswpout: the store was rejected while the first shrink_memcg "
+            f"calls only rotated referenced entries) and wrote back {a['zswpwb']:,} (zswpwb) once the head "
+            f"entries had lost their second chance; /parent/b, without a limit, stored {b['zswpout']:,} and "
+            f"wrote back {b['zswpwb']:,}.")
 
 
 def demo(console: Console) -> None:
     k, rows = store_path_demo()
-    console.rule("[bold]Kernel model: memory.zswap.max and the store-path shrink_memcg (mainline)")
+    console.rule("[bold]kernel model: memory.zswap.max and the store path (mainline)")
+    console.print(f"[bold green]Answer:[/] {answer(rows)}", highlight=False)
     print_rows(console, rows)
     console.print(
-        "Lowering /parent/a's memory.zswap.max sends every later store of /parent/a through shrink_memcg: the "
-        "freshly stored entries are referenced, so the first calls only rotate (store rejected → page goes "
-        "straight to disk: pswpout) and writeback (zswpwb) starts once the head entries lost their second "
-        "chance. /parent/b is untouched (zswpwb 0).\n"
-        "debugfs (/sys/kernel/debug/zswap; pool_total_size in bytes, the rest event counts): "
-        + ", ".join(f"{key} {v}" for key, v in k.debugfs().items()),
-        highlight=False,
-    )
+        "[dim]debugfs (/sys/kernel/debug/zswap): "
+        + ", ".join(f"{key} {_size(v) if key == 'pool_total_size' else f'{v:,}'}" for key, v in k.debugfs().items())
+        + " (sizes compressed, the rest page counts)[/]", highlight=False)
 
 
 @click.command("stat")

@@ -78,7 +78,7 @@ def show(path: Path, as_json: bool = False) -> None:
     import click
     from rich.console import Console
 
-    from .cli import rich_table
+    from ..common.termtable import rich_table
 
     try:
         tree = read_tree(path)
@@ -89,7 +89,8 @@ def show(path: Path, as_json: bool = False) -> None:
         return
     console = Console()
     kids = f" and its {len(tree) - 1} child cgroup(s)" if len(tree) > 1 else ""
-    console.print(f"{path}{kids} (sizes: bytes; counters: pages)", highlight=False)
+    console.print(f"{path}{kids} (zswap: compressed size; zswapped: the same pages uncompressed; counters: "
+                  "pages)", highlight=False)
     console.print(rich_table(None, *rows(tree)))
 
 

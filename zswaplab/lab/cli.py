@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich import box
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,8 +19,9 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
+from ..common.termtable import rich_table
+from ..common.termtable import width as cell_width
 from . import answers, ascii, fmt, report, tables
 from .output import (
     OutputError,
@@ -153,17 +153,13 @@ def _meta(sf: ScenarioFile, variants: list[Variant], runs: list[Run]) -> dict[st
     return {"question": sc.question, "description": sc.description, "answers": answers.answer(runs)}
 
 
-def _width(h: str, cells: Sequence[str]) -> int:
-    return max([len(c) for c in cells] + [len(w) for w in h.split()])
-
-
 def fit(header: list[str], rows: list[list[str]], width: int,
         optional: Sequence[str] = ("written", "all by call")) -> tuple[list[str], list[list[str]]]:
     """Drop ``optional`` columns (in that order) until the table fits ``width`` columns (they stay in
     --details and the report)."""
     header, rows = list(header), [list(r) for r in rows]
     for name in optional:
-        need = sum(_width(h, [r[i] for r in rows]) for i, h in enumerate(header)) + 2 * len(header)
+        need = sum(cell_width(h, [r[i] for r in rows]) for i, h in enumerate(header)) + 2 * len(header)
         if need <= width or name not in header:
             continue
         i = header.index(name)
@@ -171,22 +167,6 @@ def fit(header: list[str], rows: list[list[str]], width: int,
         for r in rows:
             r.pop(i)
     return header, rows
-
-
-def rich_table(title: str | None, header: list[str], rows: list[list[str]], left: Sequence[int] = (0,)) -> Table:
-    """A table that reads at 80 columns: name columns (``left``, and any column of words) are left-aligned and
-    never wrap, number columns are right-aligned and keep their cells whole; headers wrap at spaces."""
-    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
-    for i, h in enumerate(header):
-        cells = [r[i] for r in rows]
-        num = i not in left and tables.numeric(cells)
-        widest = max((len(c) for c in cells), default=0)
-        fixed = _width(h, cells)
-        t.add_column(h, justify="right" if num else "left", no_wrap=i in left,
-                     width=fixed if num or i in left or widest <= 16 else None, overflow="fold")
-    for r in rows:
-        t.add_row(*r)
-    return t
 
 
 def print_answers(console: Console, runs: list[Run]) -> None:
@@ -238,7 +218,7 @@ def _starved(k: int) -> Any:
     return lambda r, m: str(len(m["starved_after"].get(str(k), [])))
 
 
-def compare_table(runs: list[Run]) -> list[tuple[str, Table]]:
+def compare_table(runs: list[Run]) -> list[tuple[str, RenderableType]]:
     """One side-by-side table (metrics as rows, strategies as columns) per group of the other axes."""
     out = []
     for key, group in report.group_by_non_strategy(runs).items():
@@ -433,11 +413,13 @@ def timeline_cmd(directory: Path, key: str, variant: str | None, memcgs: tuple[s
     except OutputError as e:
         raise click.ClickException(str(e)) from None
     console = Console()
-    console.print(f"[bold]{key}[/] per memcg over the steps of {pick[0]}", highlight=False)
-    for line in ascii.line_chart(series, width=min(64, console.width - 12)):
+    unit = fmt.stat_unit(key)
+    console.print(f"[bold]{key}[/]{f' ({unit})' if unit else ''} per memcg over the steps of {pick[0]}",
+                  highlight=False)
+    for line in ascii.line_chart(series, width=min(64, console.width - 12), unit=unit):
         console.print(line, highlight=False, markup=False)
     if png is not None:
-        report.plot_series(series, key, pick[0], png)
+        report.plot_series(series, key, pick[0], png, unit=unit)
         console.print(f"plot: {png}", highlight=False)
 
 

@@ -114,7 +114,7 @@ def sections() -> list[Section]:
 
 
 def print_section(console: Console, s: Section) -> None:
-    from .cli import rich_table
+    from ..common.termtable import rich_table
 
     console.print(f"[bold]({s['id']}) {s['question']}[/]", highlight=False)
     console.print(f"[bold green]Answer:[/] {s['answer']}", highlight=False)

@@ -48,3 +48,16 @@ def count(n: Any, unit: str) -> str:
 def child(path: str | None) -> str:
     """A child's name as the lab prints it: its last path component (``/parent/c0`` → ``c0``)."""
     return "–" if not path else path.rsplit("/", 1)[-1] or "/"
+
+
+# memory.stat keys (and the lab's own stats.csv columns) and what their numbers count
+_STAT_UNITS = {"zswap": "bytes, compressed", "zswapped": "bytes, uncompressed", "zswap_incomp": "bytes",
+               "anon": "bytes", "file": "bytes", "kernel": "bytes", "shmem": "bytes", "inactive_anon": "bytes",
+               "active_anon": "bytes", "zswpwb_proactive_b": "bytes, compressed", "pgmajfault": "faults"}
+
+
+def stat_unit(key: str) -> str:
+    """The unit of a memory.stat key: sizes are bytes, ``zswp*``/``pswp*`` events count pages."""
+    if key in _STAT_UNITS:
+        return _STAT_UNITS[key]
+    return "pages" if key.startswith(("zswp", "pswp")) else ""

@@ -166,7 +166,7 @@ def plot_counters(runs: Sequence[Run]) -> str:
         return _png(fig)
 
 
-def plot_series(series: dict[str, list[float]], key: str, variant: str, path: Path) -> Path:
+def plot_series(series: dict[str, list[float]], key: str, variant: str, path: Path, unit: str = "") -> Path:
     """A stats.csv key over the steps, one line per memcg (``zswaplab timeline --png``)."""
     with plt.rc_context(_rc()), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -174,7 +174,7 @@ def plot_series(series: dict[str, list[float]], key: str, variant: str, path: Pa
         for i, (memcg, ys) in enumerate(series.items()):
             ax.plot(range(len(ys)), ys, label=memcg, **_style(i, len(ys)))
         ax.set_xlabel("step (setup, then one per action / call / agent step)")
-        ax.set_ylabel(key)
+        ax.set_ylabel(f"{key} ({unit})" if unit else key)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if len(series) <= 12:

@@ -7,10 +7,10 @@ the scenario's question) that fits 80 columns; the ``*_rows`` functions are the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
+from ..common.termtable import numeric
 from . import fmt
 from .adapter import errno_name
 from .answers import never_written
@@ -40,11 +40,6 @@ COUNTERS = {
     "debugfs.written_back_pages": "pages written back",
     "debugfs.pool_limit_hit": "pool limit hits",
 }
-
-
-def numeric(cells: Sequence[str]) -> bool:
-    """A column of numbers (with their units): right-aligned."""
-    return bool(cells) and all(re.match(r"^[\d–.#-]", c) or c in ("never", "no trip", "on", "off") for c in cells)
 
 
 def varying_axes(runs: Sequence[Run]) -> list[str]:
@@ -177,4 +172,4 @@ def counter_rows(runs: Sequence[Run]) -> Rows:
 
 
 __all__ = ["COUNTERS", "GLOSSARY", "agent_rows", "call_rows", "check_rows", "counter_rows", "metric_rows",
-           "summary", "varying_axes"]
+           "numeric", "summary", "varying_axes"]

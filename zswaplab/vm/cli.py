@@ -190,18 +190,36 @@ def kernel_header(kernel_dir: Path) -> str:
     return ""
 
 
+def demo_rows(kernel_dir: Path, names: list[str] | None = None) -> tuple[str, list[str], list[list[str]], str]:
+    """(answer, header, rows, deviations) of the model against one kernel's recorded boots, computed from the
+    comparison: one row per scenario (values compared, within tolerance, documented deviations, unexplained)."""
+    sums = [cmp.summarize(n, rows) for n, rows in compare_dir(kernel_dir, names).items()]
+    total, ok = sum(s.rows for s in sums), sum(s.ok for s in sums)
+    dev = {k: sum(s.deviations.get(k, 0) for s in sums) for s in sums for k in s.deviations}
+    bad = [s.scenario for s in sums if s.failures]
+    verdict = (f"the model differs unexplained from {kernel_dir.name} in {len(bad)} of {len(sums)} scenarios "
+               f"({', '.join(bad)})" if bad else f"the model agrees with {kernel_dir.name} in all {len(sums)} scenarios")
+    answer = (f"{verdict.capitalize()}: of {total:,} compared values {ok:,} are within tolerance, "
+              f"{sum(dev.values()):,} are documented deviations and {sum(len(s.failures) for s in sums):,} are "
+              "unexplained.")
+    rows = [[s.scenario, f"{s.rows:,}", f"{s.ok:,}", f"{sum(s.deviations.values()):,} / {len(s.failures):,}"]
+            for s in sums]
+    devs = ", ".join(f"{k} ×{v}" for k, v in sorted(dev.items()))
+    return answer, ["scenario", "values", "within tol.", "deviations: documented / unexplained"], rows, devs
+
+
 def demo(console: Console) -> None:
     """Model vs the recorded runs of every pinned kernel (no VM needed)."""
+    from ..common.termtable import rich_table
+
     for spec in kernels.KERNELS.values():
         if not recorded_names(spec.recorded_dir):
             continue
-        console.rule(f"[bold]vm: the model (profile {spec.profile}) against recorded {spec.name} boots in QEMU")
-        t = Table("scenario", "compared", "within tolerance", "documented deviations", "unexplained")
-        for n, rows in compare_dir(spec.recorded_dir).items():
-            s = cmp.summarize(n, rows)
-            t.add_row(n, str(s.rows), str(s.ok), ", ".join(f"{k}×{v}" for k, v in sorted(s.deviations.items())),
-                      str(len(s.failures)))
-        console.print(t)
+        console.rule(f"[bold]vm: the model ({spec.profile}) against recorded {spec.name} boots")
+        answer, header, rows, devs = demo_rows(spec.recorded_dir)
+        console.print(f"[bold green]Answer:[/] {answer}", highlight=False)
+        console.print(rich_table(None, header, rows))
+        console.print(f"[dim]documented deviations by cause: {devs}[/]", highlight=False)
     console.print("Tolerances and deviations: docs/validation.md; re-run on a real kernel: make vm-test")
 
 

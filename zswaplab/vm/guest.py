@@ -189,6 +189,7 @@ class Driver:
         self.proc_cgroup: dict[str, str] = {}
         self.cgroups: list[str] = list(scenario.get("snapshot_cgroups", []))
         self.vars: dict[str, int | str | None] = {}
+        self.background: dict[str, tuple[subprocess.Popen[str], Any, Any]] = {}
         import tempfile
 
         self.tmp = tempfile.mkdtemp(prefix="zswaplab-guest-")
@@ -280,7 +281,8 @@ class Driver:
             time.sleep(float(step["seconds"]))
             return {"rc": 0}
         if op == "read":
-            value = parse_number(read_text(f"{cgpath(step['cgroup'])}/{step['file']}"))
+            text = read_text(f"{cgpath(step['cgroup'])}/{step['file']}")
+            value = parse_kv(text).get(step["key"]) if "key" in step else parse_number(text)
             if "var" in step:
                 self.vars[step["var"]] = value
             return {"rc": 0, "value": value}
@@ -290,8 +292,57 @@ class Driver:
                 f.write(step["text"])
             return {"rc": 0, "path": path}
         if op == "exec":
-            return self.run_exec(step)
+            return self.start_exec(step) if "background" in step else self.run_exec(step)
+        if op == "wait_exec":
+            return self.wait_exec(step)
+        if op == "wait_for":
+            return self.wait_for(step)
         raise StepError(f"unknown op {op!r}")
+
+    def start_exec(self, step: dict[str, Any]) -> dict[str, Any]:
+        """Start a command in the background (``background``: its name for a later ``wait_exec``); its output
+        goes to files in the scratch dir. Later steps run while it runs."""
+        name = step["background"]
+        if name in self.background:
+            raise StepError(f"background command {name!r} already started")
+        argv = [self.expand(a) for a in step["argv"]]
+        out = open(os.path.join(self.tmp, f"{name}.out"), "w+")
+        err = open(os.path.join(self.tmp, f"{name}.err"), "w+")
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env=dict(os.environ, **step.get("env", {})))
+        self.background[name] = (proc, out, err)
+        return {"rc": 0, "pid": proc.pid}
+
+    def wait_exec(self, step: dict[str, Any]) -> dict[str, Any]:
+        """Wait (time-limited) for a background command; its exit status and the tails of its output."""
+        proc, out, err = self.background.pop(step["name"])
+        try:
+            rc: int = proc.wait(timeout=float(step.get("timeout", 60)))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            rc = -errno.ETIMEDOUT
+        tails = []
+        for f in (out, err):
+            f.seek(0)
+            tails.append(f.read()[-20000:])
+            f.close()
+        return {"rc": rc, "errno": "ETIMEDOUT" if rc == -errno.ETIMEDOUT else None, "stdout": tails[0],
+                "stderr": tails[1]}
+
+    def wait_for(self, step: dict[str, Any]) -> dict[str, Any]:
+        """Poll a cgroup's memory.stat key until it exceeds ``above`` (a number, or a variable set by an earlier
+        ``read``), at most ``timeout`` seconds; rc -ETIMEDOUT when it never does."""
+        above = step["above"]
+        limit = int(self.vars[above] or 0) if isinstance(above, str) else int(above)
+        path = f"{cgpath(step['cgroup'])}/memory.stat"
+        deadline = time.monotonic() + float(step.get("timeout", 60))
+        while True:
+            value = parse_kv(read_text(path)).get(step["key"], 0)
+            if value > limit:
+                return {"rc": 0, "value": value, "above": limit}
+            if time.monotonic() >= deadline:
+                return {"rc": -errno.ETIMEDOUT, "errno": "ETIMEDOUT", "value": value, "above": limit}
+            time.sleep(float(step.get("poll", 0.05)))
 
     def expand(self, text: str) -> str:
         """Placeholders in exec argv / file paths: {python} (this interpreter), {tmp} (a guest scratch dir)."""
@@ -339,6 +390,11 @@ class Driver:
     def close(self) -> None:
         for name in list(self.procs):
             self.procs.pop(name).quit()
+        for proc, out, err in self.background.values():  # a scenario that failed before its wait_exec
+            proc.kill()
+            proc.wait()
+            out.close()
+            err.close()
 
 
 def setup_swap(dev: str) -> dict[str, Any]:

@@ -335,6 +335,36 @@ def zswap_max_rotation() -> dict[str, Any]:
     return {"name": "zswap_max_rotation", "description": zswap_max_rotation.__doc__, "steps": steps}
 
 
+def pool_hysteresis() -> dict[str, Any]:
+    """The acceptance-threshold hysteresis of the global pool limit (zswap_check_limits): once a store finds
+    the pool at max_pool_percent, zswap_pool_reached_full stays set, and every store is rejected, until the
+    pool is at or below accept_threshold_percent of the limit, not merely below the limit. Writeback is off
+    for the cgroup (memory.zswap.writeback=0), so shrink_worker cannot shrink it and rejected pages stay in
+    memory. 32M of entries (~1.4% of RAM) are stored, the limit is set to 1% with a 50% threshold, a store
+    latches it, then half of the entries are loaded back (the pool falls to ~0.7%, between threshold and
+    limit): the next 4M of stores are all rejected (zswpout does not move)."""
+    c = "/hyst"
+    steps = _mkdirs(c) + [
+        {"op": "write", "cgroup": c, "file": "memory.zswap.writeback", "value": "0"},
+        {"op": "spawn", "proc": "p", "cgroup": c},
+        {"op": "alloc", "proc": "p", "region": "a", "pages": mb(16), "pattern": "ratio3", "seed": 81},
+        {"op": "alloc", "proc": "p", "region": "b", "pages": mb(16), "pattern": "ratio3", "seed": 82},
+        {"op": "reclaim", "cgroup": c, "value": "32M"},
+        {"op": "param", "name": "accept_threshold_percent", "value": "50"},
+        {"op": "param", "name": "max_pool_percent", "value": "1"},
+        {"op": "alloc", "proc": "p", "region": "c", "pages": mb(4), "pattern": "ratio3", "seed": 83},
+        {"op": "reclaim", "cgroup": c, "value": "4M"},
+        {"op": "touch", "proc": "p", "region": "b"},
+        {"op": "reclaim", "cgroup": c, "value": "4M"},
+        {"op": "param", "name": "max_pool_percent", "value": "20"},
+        {"op": "param", "name": "accept_threshold_percent", "value": "90"},
+        {"op": "touch", "proc": "p", "region": "a"},
+        {"op": "touch", "proc": "p", "region": "c"},
+        {"op": "kill", "proc": "p"},
+    ]
+    return {"name": "pool_hysteresis", "description": pool_hysteresis.__doc__, "steps": steps}
+
+
 # Writes whose parsing differs between hand-written parsers and the kernel's (memparse, kstrtoint,
 # page_counter_memparse, match_token): value as sent (code points < 256 are sent as those bytes) and a read-back.
 PARSE_CASES: tuple[tuple[str, str], ...] = (
@@ -434,7 +464,7 @@ SCENARIOS = {
         selftest_zswap_writeback(True), selftest_zswap_writeback(False), selftest_no_invasive_cgroup_shrink(),
         reclaim_push(), zswap_max_store_path(), writeback_disabled_subtree(), global_pool_limit(),
         swapin_after_writeback(), calibration(), agent_on_real_kernel(), global_pool_threshold(),
-        dynamic_shrinker(), offline_reparent(), zswap_max_rotation(), parse_probes(),
+        dynamic_shrinker(), offline_reparent(), zswap_max_rotation(), parse_probes(), pool_hysteresis(),
     )
 }
 

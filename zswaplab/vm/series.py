@@ -209,14 +209,76 @@ def series_knobs() -> dict[str, Any]:
             ]}
 
 
-MODEL_EXCLUDED = frozenset({"series_knobs"})
+AGENT_PARENT = "/parent"
+AGENT_CHILDREN = ("/parent/c1", "/parent/c2")
+AGENT_HALF_PAGES = 256  # mb_per_child = 2 in the sim's premature-abort scenario: 1 MB inactive + 1 MB active
+# the agent's policy in the guest; the sim run it is held to uses the same text (zswaplab.agent.cli.premature_abort)
+AGENT_POLICY = """
+[agent]
+interval = "30s"
+[[target]]
+path = "/parent"
+step = "32K"
+step_interval = "3s"
+guard_scope = "children"
+[target.guardrails]
+refault_rate = "16K/s"
+"""
+
+
+def series_agent_premature_abort(version: int) -> dict[str, Any]:
+    """The agent's premature-abort scenario (Hao Jia's case for the cursor) on the real series: ``zswaplab agent
+    --backend cgroupfs`` writes back from /parent in 32K steps; each child has 1 MB stored first (inactive)
+    and 1 MB stored after it (active). As in the sim's scenario, a child's active pages are touched soon after
+    they are written back: as soon as c1's zswpwb passes the entries c1 had before its active region, the guest
+    reclaims 1M of c1 (the written-back folios are still in the swap cache until memory pressure frees them)
+    and touches c1's active region; the refaults from disk trip the agent's refault guardrail and it backs off. v3's per-memcg
+    cursor alternates the children, so c2's inactive megabyte is written back before the trip; v5 restarts at
+    c1 every request and never reaches c2."""
+    steps = _mkdirs(AGENT_PARENT, *AGENT_CHILDREN)
+    for i, c in enumerate(AGENT_CHILDREN):
+        proc = f"p{i + 1}"
+        steps += [
+            {"op": "spawn", "proc": proc, "cgroup": c},
+            {"op": "alloc", "proc": proc, "region": "i", "pages": AGENT_HALF_PAGES, "pattern": "ratio3",
+             "seed": 90 + i},
+            {"op": "reclaim", "cgroup": c, "value": "2M"},  # the process's own pages and the inactive half
+            {"op": "read", "cgroup": c, "file": "memory.stat", "key": "zswpout", "var": f"inactive_{proc}"},
+            {"op": "alloc", "proc": proc, "region": "a", "pages": AGENT_HALF_PAGES, "pattern": "ratio3",
+             "seed": 95 + i},
+            {"op": "reclaim", "cgroup": c, "value": "2M"},
+        ]
+    agent = ["{python}", "-m", "zswaplab.cli", "agent", "--config", "{tmp}/agent.toml", "--backend", "cgroupfs",
+             "--cycles", "1", "--log-level", "debug"]
+    steps += [
+        {"op": "write_file", "path": "{tmp}/agent.toml", "text": AGENT_POLICY},
+        {"op": "exec", "background": "agent", "argv": agent},
+        {"op": "wait_for", "cgroup": AGENT_CHILDREN[0], "key": "zswpwb", "above": "inactive_p1", "timeout": 400},
+        # memory pressure frees the written-back folios, which stay in the swap cache until reclaimed; without it
+        # the touch finds them there (a minor fault: no pswpin, nothing for the refault guardrail to see)
+        {"op": "reclaim", "cgroup": AGENT_CHILDREN[0], "value": "1M"},
+        {"op": "touch", "proc": "p1", "region": "a"},
+        {"op": "wait_exec", "name": "agent", "timeout": 400},
+        {"op": "kill", "proc": "p1"},
+        {"op": "kill", "proc": "p2"},
+    ]
+    params = {"proactive": str(version)}
+    if version == 3:
+        params.update(proactive_cursor="1", proactive_batch="128")
+    return {"name": f"series_agent_premature_abort_v{version}", "description": series_agent_premature_abort.__doc__,
+            "params": params, "snapshot_cgroups": [AGENT_PARENT, *AGENT_CHILDREN], "steps": steps}
+
+
+MODEL_EXCLUDED = frozenset({"series_knobs", "series_agent_premature_abort_v3",
+                            "series_agent_premature_abort_v5"})
 
 SERIES_SCENARIOS: dict[str, dict[str, Any]] = {
     s["name"]: s for s in (
         series_selftest(2), series_selftest(3), series_selftest(5), series_v5_fresh_entries(),
         series_fairness(True, 128), series_fairness(False, 128), series_fairness(True, 32),
         series_fairness(False, 32), series_fairness(True, 32, global_lock=True), series_batch_writeback(False),
-        series_batch_writeback(True), series_knobs(),
+        series_batch_writeback(True), series_knobs(), series_agent_premature_abort(3),
+        series_agent_premature_abort(5),
     )
 }
 
@@ -449,7 +511,43 @@ def outcome(name: str, records: list[dict[str, Any]]) -> Any:
                 for r in steps_of(records) if "expect" in r["action"]]
     if name == "series_v5_fresh_entries":
         return fresh_entries_outcome(records)
+    if name.startswith("series_agent_premature_abort"):
+        o = agent_outcome(records)
+        return {"steps": o["steps"], "tripped_on": o["tripped_on"], "zswpwb": o["zswpwb"]}
     return batch_counters(records)
+
+
+def agent_events(log_text: str) -> list[dict[str, Any]]:
+    """The agent's JSON log events (one per line; other lines are skipped)."""
+    out = []
+    for line in log_text.splitlines():
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return out
+
+
+def agent_run_summary(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """What one agent cycle did, from its events: the interface and counter detected, each step's outcome,
+    and where the refault guardrail tripped (kernel and sim runs alike)."""
+    cap = next((e for e in events if e["event"] == "capability"), {})
+    trip = next((e for e in events if e["event"] == "guardrail_trip"), None)
+    return {"interface": cap.get("interface"), "counter": cap.get("counter"),
+            "steps": [e["outcome"] for e in events if e["event"] == "step"],
+            "tripped_on": sorted(t["where"] for t in trip["trips"]) if trip else []}
+
+
+def agent_outcome(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The premature-abort run on the kernel: :func:`agent_run_summary` of the agent's log, each child's zswpwb
+    when the agent finished, and the entries each child had before its active region (``inactive_<proc>``)."""
+    steps = steps_of(records)
+    done = next(r for r in steps if r["action"]["op"] == "wait_exec")
+    inactive = {r["action"]["cgroup"]: int(r["result"]["value"]) for r in steps
+                if r["action"]["op"] == "read" and r["action"].get("var", "").startswith("inactive_")}
+    return {**agent_run_summary(agent_events(done["result"]["stderr"])), "rc": done["result"]["rc"],
+            "zswpwb": {c: _stat(done, c, "zswpwb") for c in AGENT_CHILDREN}, "inactive": inactive}
 
 
 def report(names: list[str]) -> str:
