@@ -1,4 +1,4 @@
-"""Scenario (e) of spec §2.6 at full size on the fast core: 10 children × 1600 MB in zswap, 200 proactive calls
+"""Scenario (e) of kernel-semantics §2.6 at full size on the fast core: 10 children × 1600 MB in zswap, 200 proactive calls
 of ``"<size> zswap_writeback_only"`` on the parent at 2 s intervals (v3, second chance bypassed).
 
 Figure: wall time of one full-size variant (target < 10 s), split into building the pool (allocating and

@@ -10,6 +10,7 @@ import pytest
 
 from zswaplab.agent.backend import UnsafePath
 from zswaplab.agent.interface import Interface
+from zswaplab.kernel.profiles import PROFILES
 
 from .conftest import policy, psi_text
 
@@ -38,6 +39,39 @@ def test_capability_probe_is_harmless(rig, profile, iface) -> None:
     if iface is Interface.NONE:  # issue 12: stock kernels get PSI-paced reclaim ("auto"), said once
         assert r.events("no_writeback_interface")[0]["level"] == "warning"
         assert r.events("reclaim_capability")
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_every_profile_is_detected_as_its_interface(rig, name) -> None:
+    """The model of every registered profile, mirrored into a tree, is detected as that profile's interface
+    by probing (and guessed among the right profiles by --dry-run): detection asks the profiles, so a new
+    profile is covered here without an edit."""
+    prof = PROFILES[name]
+    want = Interface.of_profile(prof.interface)
+    cap = setup_a(rig(name)).agent(policy()).start()
+    assert cap.interface is want, cap.detail
+    if prof.interface is None:
+        assert cap.profiles == ()
+        return
+    assert name in cap.profiles, cap.detail
+    assert cap.counter == prof.counter and cap.counter_is_pages == prof.counter_is_pages
+    # every profile detection cannot tell from this one answers the probes and shows the counter alike
+    for other in map(PROFILES.__getitem__, cap.profiles):
+        assert (other.interface, other.counter) == (prof.interface, prof.counter)
+    guess = setup_a(rig(name)).agent(policy(), dry_run=True).start()  # no probe: a guess among the right ones
+    assert name in guess.profiles and "dry-run" in guess.detail
+
+
+def test_an_answer_no_profile_gives_is_not_an_interface(rig) -> None:
+    """Posted v2 returns 0 for a zero budget (``if (!nr_to_writeback) return 0``), as the model does: a kernel
+    answering EAGAIN to ``"0 zswap_writeback_only"`` matches no profile and is reported, not taken for v2."""
+    r = setup_a(rig("mainline"))
+    r.tree.faults[("/a", "memory.reclaim")] = [errno.EINVAL, errno.EAGAIN]
+    cap = r.agent(policy()).start()
+    assert cap.interface is Interface.NONE
+    assert "'0 zswap_writeback_only' -> EAGAIN (an answer no profile gives)" in cap.detail
+    v2 = setup_a(rig("v2")).agent(policy()).start()
+    assert "'0 zswap_writeback_only' -> ok: v2/v3 semantics" in v2.detail
 
 
 def test_probe_on_writeback_disabled_target_uses_root(rig) -> None:

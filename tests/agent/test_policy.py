@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from zswaplab.agent.policy import PolicyError, load, loads
 from zswaplab.common.tomlpos import key_lines
 from zswaplab.common.units import format_size, parse_duration, parse_rate, parse_size
+from zswaplab.kernel.profiles import PROFILES
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples" / "agent").glob("*.toml"))
 
@@ -98,3 +99,16 @@ def test_units() -> None:
             parse_size(bad)
     with pytest.raises(ValueError):
         parse_rate("1M")
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_sim_accepts_every_registered_profile(profile: str) -> None:
+    """[sim].profile is validated against zswaplab.kernel.profiles: a new profile needs no edit here."""
+    assert loads(f'[[target]]\npath = "/a"\n[sim]\nprofile = "{profile}"\n').sim.profile == profile
+
+
+def test_sim_refuses_an_unknown_profile_naming_the_known_ones() -> None:
+    e = err('[[target]]\npath = "/a"\n\n[sim]\nprofile = "v55"\n')
+    assert (e.file, e.line, e.field) == ("p.toml", 5, "sim.profile")
+    assert "unknown profile 'v55'" in e.message and ", ".join(PROFILES) in e.message
+    assert "did you mean 'v5'?" in e.message

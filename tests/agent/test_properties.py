@@ -17,12 +17,13 @@ from zswaplab.agent.mirror import ModelTree
 from zswaplab.agent.policy import loads
 from zswaplab.kernel import Kernel, KernelConfig
 from zswaplab.kernel.constants import PAGE_SIZE
+from zswaplab.kernel.profiles import PROFILES
 
 ERRNOS = [errno.EAGAIN, errno.EINVAL, errno.EBUSY, errno.EPERM, errno.ENOENT, errno.EIO, errno.EINTR]
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(profile=st.sampled_from(["v1", "v2", "v3", "v4", "v5", "mainline"]),
+@given(profile=st.sampled_from(list(PROFILES)),
        faults=st.lists(st.sampled_from(ERRNOS), max_size=12),
        entries=st.integers(0, 600), step_k=st.integers(1, 200), cycle_k=st.integers(1, 1024),
        cycles=st.integers(1, 3))

@@ -13,6 +13,7 @@ from zswaplab.agent.interface import Interface
 from zswaplab.agent.policy import loads
 from zswaplab.agent.sim import SimBackend
 from zswaplab.kernel import Kernel, KernelConfig
+from zswaplab.kernel.profiles import proactive_profiles
 
 
 @pytest.fixture(autouse=True)
@@ -102,7 +103,7 @@ def test_sim_writeback_disabled_einval_and_mainline_observe_only() -> None:
     assert ag2.capability.interface is Interface.NONE
 
 
-@pytest.mark.parametrize("profile", ["v1", "v2", "v3", "v4", "v5"])
+@pytest.mark.parametrize("profile", proactive_profiles())
 def test_every_series_profile_writes_back_through_the_model(profile) -> None:
     k = _kernel(profile)
     be = SimBackend(k)

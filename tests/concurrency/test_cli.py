@@ -83,6 +83,21 @@ def test_contention_algorithm_option_and_calibration_parse() -> None:
         parse("cpus 2\n")
 
 
+def test_strategy_names_of_run_are_accepted_by_check_and_contention() -> None:
+    """One name per cursor strategy: `zswaplab run --strategy per-memcg` and `check`/`contention` agree."""
+    import json
+
+    r = CliRunner().invoke(main, ["check", "per-memcg", "-t", "2", "-n", "3", "-k", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["config"]["algorithm"] == "memcg_lock"
+    r = CliRunner().invoke(main, ["contention", "--strategy", "per-memcg-global-lock", "--agents", "1",
+                                  "--duration", "0.02"])
+    assert r.exit_code == 0, r.output
+    assert "memcg_global_lock" in r.output
+    r = CliRunner().invoke(main, ["contention", "--strategy", "restart", "--agents", "1"])
+    assert r.exit_code == 2 and "shares no cursor" in r.output
+
+
 def _whole(output: str, texts: list[str]) -> None:
     """At most 80 columns, no cell cut with "…", and every word of every text printed whole."""
     assert "…" not in output

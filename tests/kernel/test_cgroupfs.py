@@ -125,7 +125,7 @@ def test_any_bytes_either_succeed_or_oserror(profile, data):
         k.fs.write("/a", "memory.reclaim", data)
     except OSError as e:
         assert e.errno in ALLOWED, (data, e)
-    if profile == "v1":
+    if PROFILES[profile].has_proactive_file:
         try:
             k.fs.write("/a", "memory.zswap.proactive_writeback", data)
         except OSError as e:

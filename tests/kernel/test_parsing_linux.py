@@ -2,7 +2,7 @@
 
 References: kernel/cgroup/cgroup.c ``cgroup_file_write``, lib/ctype.c, lib/cmdline.c ``memparse``, lib/kstrtox.c,
 lib/parser.c ``match_one``/``match_number``, mm/page_counter.c, mm/memcontrol.c ``zswap_writeback_write``
-(docs/kernel-semantics.md §"Parsing").
+(docs/kernel-semantics.md §1.16).
 """
 
 from __future__ import annotations

@@ -6,22 +6,40 @@ import errno
 
 import pytest
 
-from zswaplab.kernel import proactive_request
+from zswaplab.kernel import STRATEGIES, proactive_request
 from zswaplab.kernel.constants import PAGE_SIZE
+from zswaplab.kernel.profiles import PROACTIVE_FILE, PROFILES, proactive_profiles, reclaim_keys
 
 from .helpers import errno_of, kernel, pushed, refs_at_baseline, stat
 
-INVALID = {
-    "zswap_writeback_only": ["zswap_writeback_only", "1M zswap_writeback_only swappiness=60",
-                             "1M swappiness=60 zswap_writeback_only", "1M zswap_writeback_only swappiness=max",
-                             "1M swappiness=max zswap_writeback_only"],
-}
-INVALID["source=zswap"] = [s.replace("zswap_writeback_only", "source=zswap") for s in INVALID["zswap_writeback_only"]]
+# the selftests' five invalid inputs (v2-v4 with zswap_writeback_only, v5 with source=zswap), for every key
+INVALID_FORMS = ["{key}", "1M {key} swappiness=60", "1M swappiness=60 {key}", "1M {key} swappiness=max",
+                 "1M swappiness=max {key}"]
+INVALID = {key: [f.format(key=key) for f in INVALID_FORMS] for key in reclaim_keys()}
+# the profiles whose interface is a memory.reclaim key (v2-v5), from the registry
+RECLAIM_KEY_PROFILES = [p for p in proactive_profiles() if not PROFILES[p].has_proactive_file]
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_probe_answers_are_the_models(profile):
+    """What capability detection reads from the profiles (Profile.probe_answer, has_proactive_file) is what
+    the model of each profile answers: zero-byte probes of every series key, with entries in zswap, write
+    nothing."""
+    prof = PROFILES[profile]
+    k = kernel(profile=profile)
+    pushed(k, "/a", 64)
+    for key in reclaim_keys():
+        assert errno_of(k, "/a", "memory.reclaim", f"0 {key}") == prof.probe_answer(key), key
+    assert (PROACTIVE_FILE in k.fs.listdir("/a")) == prof.has_proactive_file
+    assert PROACTIVE_FILE not in k.fs.listdir("/")
+    assert stat(k, "/a", "zswpwb") == 0
+    st = k.fs.read("/a", "memory.stat")
+    assert (prof.counter is not None and f"{prof.counter} " in st) == (prof.counter is not None)
+    assert not any(f"{c} " in st for c in ("zswpwb_proactive", "zswpwb_proactive_b") if c != prof.counter)
 
 
 
-@pytest.mark.parametrize("profile,key", [("v2", "zswap_writeback_only"), ("v3", "zswap_writeback_only"),
-                                         ("v4", "zswap_writeback_only"), ("v5", "source=zswap")])
+@pytest.mark.parametrize("profile,key", [(p, PROFILES[p].interface) for p in RECLAIM_KEY_PROFILES])
 def test_series_invalid_inputs_are_einval(profile, key):
     k = kernel(profile=profile)
     pushed(k, "/zswap_proactive_test", 64)
@@ -46,14 +64,15 @@ def _series_selftest(profile: str) -> tuple[int, int, int]:
     cg = "/zswap_proactive_test"
     pushed(k, cg, 1024, clen=300)
     assert int(k.fs.read(cg, "memory.zswap.current")) > 0
-    pkey = "zswpwb_proactive" if profile in ("v1", "v2", "v3") else "zswpwb_proactive_b"
+    prof = PROFILES[profile]
+    pkey = prof.counter
     pwb0, wb0 = stat(k, cg, pkey), stat(k, cg, "zswpwb")
-    if profile in ("v1", "v2", "v3"):
+    if prof.counter_is_pages:  # v1-v3: a page budget; v4/v5: the compressed bytes in zswap
         size = 1024 * PAGE_SIZE
     else:
         size = int(k.fs.read(cg, "memory.zswap.current"))
     file, text = proactive_request(profile, size)
-    if profile == "v1":
+    if prof.has_proactive_file:  # v1: entries older than the age argument
         k.advance(10)
     rc = errno_of(k, cg, file, text)
     assert refs_at_baseline(k)
@@ -155,8 +174,8 @@ def test_eexist_stops_the_proactive_walk_of_that_node():
     assert k.debugfs()["reject_reclaim_fail"] == 1
 
 
-@pytest.mark.parametrize("strategy", ["restart", "per-memcg", "per-memcg-global-lock", "batch-each-then-check"])
-@pytest.mark.parametrize("profile", ["v2", "v3", "v4", "v5"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("profile", RECLAIM_KEY_PROFILES)
 def test_every_strategy_runs_with_every_profile_and_balances_refs(profile, strategy):
     k = kernel(profile=profile, strategy=strategy, bypass_second_chance=True)
     k.fs.mkdir("/p")

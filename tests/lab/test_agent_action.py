@@ -56,3 +56,16 @@ def test_a_rate_needs_its_unit():
     text = B.read_text().replace('refault_rate = "64K/s"', "refault_rate = 64")
     with pytest.raises(ScenarioError, match=r"refault_rate: write a rate with its unit, e.g. '64K/s'"):
         parse_scenario(text, "b.toml")
+
+
+@pytest.mark.parametrize("step,message", [("0", "step must be > 0"), ("16777216T", r"2\^64 bytes or more")])
+def test_step_is_validated_by_the_agents_own_validator(step, message):
+    """The lab's ``step`` and the agent policy's ``step`` are one type (zswaplab.agent.policy.Step): the same
+    values are refused with the same message."""
+    from zswaplab.agent.policy import PolicyError, loads
+
+    with pytest.raises(PolicyError, match=message):
+        loads(f'[[target]]\npath = "/a"\nstep = "{step}"\n')
+    text = B.read_text().replace('step = "32K"', f'step = "{step}"', 1)
+    with pytest.raises(ScenarioError, match=rf"step.*{message}"):
+        parse_scenario(text, str(B))

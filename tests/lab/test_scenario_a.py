@@ -1,14 +1,14 @@
-"""Scenario (a), repeated small budgets: the per-child splits derived BY HAND from the algorithms of spec §2.3,
+"""Scenario (a), repeated small budgets: the per-child splits derived BY HAND from the algorithms of kernel-semantics §2.3,
 §2.5, §3.2 and §3.5 (second chance included), then checked against the simulator.
 
 Common setup for every case below (the shipped scenarios/a_repeated_small_budgets.toml with its params set
 small): a parent with N = 4 children c0..c3, each holding 512 pages in zswap, compressed to 1024 bytes each
 (ratio 0.25), one NUMA node. Every entry was just stored, so every entry is ``referenced`` (second chance,
-spec §1.7: the first visit clears the bit and rotates the entry to the tail; only a second visit writes it
+kernel-semantics §1.7: the first visit clears the bit and rotates the entry to the tail; only a second visit writes it
 back). The budget is 16K per call, below one batch (64 entries x 1K = 64K for v5; v3's budget is
 16K / 4096 = 4 pages, below its 128-page batch). 12 calls are made on the parent.
 
-Facts used (spec §1.6, §1.7, §2.3, §2.5):
+Facts used (kernel-semantics §1.6, §1.7, §2.3, §2.5):
 * list_lru_walk_one costs one unit of budget per visited entry, rotated or written;
 * a rotation of all entries of a list keeps their order;
 * v5 shrink_memcg(memcg, 64) scans min(64, list length) entries and returns bytes written (0 when it only

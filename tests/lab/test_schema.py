@@ -231,3 +231,10 @@ def test_unreadable_scenario_files_name_their_line(tmp_path, content, line, mess
     with pytest.raises(ScenarioError) as e:
         load_scenario(f)
     assert str(e.value).startswith(f"{f}:{line}:") and message in str(e.value)
+
+
+def test_a_checker_algorithm_name_points_to_its_strategy():
+    from zswaplab.lab.schema import _check_strategy
+
+    with pytest.raises(ValueError, match="the checker's memcg_global_lock is the strategy 'per-memcg-global-lock'"):
+        _check_strategy("memcg_global_lock")

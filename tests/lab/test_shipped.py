@@ -1,6 +1,6 @@
 """Every shipped scenario runs at reduced size, and its result answers its question the way the algorithm says.
 
-The numbers asserted here are consequences of the algorithms (spec §2.3, §2.5, §3.5, §5 Q3), not copies of a
+The numbers asserted here are consequences of the algorithms (kernel-semantics §2.3, §2.5, §3.5, §5 Q3), not copies of a
 previous run: see the comments.
 """
 
@@ -72,7 +72,7 @@ def test_c_selftests_pass_except_v5_on_1024_referenced_entries():
     for name, (rec, _m) in runs.items():
         assert all(e.passed for e in rec.expects), (name, [e for e in rec.expects if not e.passed])
         if rec.profile == "v5":
-            # spec §4.2/§5 Q3: 1024 freshly stored (referenced) entries = 16 x 64 rotations -> EAGAIN, 0 bytes
+            # kernel-semantics §4.2/§5 Q3: 1024 freshly stored (referenced) entries = 16 x 64 rotations -> EAGAIN, 0 bytes
             assert rec.calls[-1].errno == errno.EAGAIN and not rec.calls[-1].pages
             assert not all(c.passed for c in rec.checks)
         else:

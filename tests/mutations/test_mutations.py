@@ -26,6 +26,11 @@ DETECTORS: dict[str, list[str]] = {
     "store_path_shrink_off": ["tests.kernel.test_limits:test_store_path_shrinks_the_memcg_over_zswap_max"],
     "attempted_resets_failures": ["tests.kernel.test_limits:test_shrink_state_failures_are_cumulative"],
     "fast_zswap_max_gt": ["tests.scale.test_boundaries:test_zswap_max_at_usage_plus_minus_one_page[mainline-0]"],
+    "zero_budget_eagain": ["tests.kernel.test_proactive:test_probe_answers_are_the_models[v2]"],
+    "per_memcg_cursor_restarts": [
+        "tests.concurrency.test_strategies:test_lab_strategy_and_its_checker_algorithm_visit_alike[memcg_lock]",
+        "tests.concurrency.test_strategies:test_lab_strategy_and_its_checker_algorithm_visit_alike"
+        "[memcg_global_lock]"],
 }
 
 

@@ -99,7 +99,7 @@ step = st.tuples(st.sampled_from([0, 1, 1, 2, 2, 3, 4, 4, 4, 5, 5, 6, 6, 7, 8, 9
 )
 def test_fast_core_matches_oracle(profile, strategy, totalram, pool_pct, swap, batch, bypass, frag, thr, zswap_on,
                                   seed, steps):
-    if strategy is not None and profile in ("mainline", "6.12", "mm-new"):
+    if strategy is not None and ALL_PROFILES[profile].interface is None:
         strategy = None
     cfg = KernelConfig(profile=profile, totalram_pages=totalram, swap_pages=swap, max_pool_percent=pool_pct,
                        strategy=strategy, wb_batch=batch, bypass_second_chance=bypass, frag_factor=frag,

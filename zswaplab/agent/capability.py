@@ -1,16 +1,22 @@
 """Capability detection: which proactive writeback interface the kernel has, found by harmless probes.
 
-Every probe asks for **zero** bytes, so no kernel version can do work in answer (spec §2.1-§2.5, §4.2):
+The interpretation is table-driven from the kernel profiles (``zswaplab.kernel.profiles``): each profile says
+its interface, its memory.stat counter, whether it has v1's file, and what it answers to a zero-byte probe
+(:meth:`~zswaplab.kernel.profiles.Profile.probe_answer`, checked against the model); detection keeps the
+profiles whose answers match what the kernel answered and reports their interface. No version is named here,
+so a new profile needs no edit. Every probe asks for **zero** bytes, so no kernel version can do work in answer
+(kernel-semantics §2.1–§2.5, §4.2):
 
-1. ``"0 source=zswap"`` to ``memory.reclaim``. v5 parses the key and returns 0 at once
-   (``zswap_proactive_writeback``: ``if (!bytes) return 0``); every other kernel rejects the unknown token
-   ``source=zswap`` with ``EINVAL`` while parsing, before any reclaim.
-2. ``"0 zswap_writeback_only"``. v3 (loop ``while written < 0`` never runs, ``return 0``) and v4 (``0`` bytes
-   -> ``return 0``) answer 0; v2 answers ``EAGAIN`` (it returns ``-EAGAIN`` when nothing was written, and
-   nothing is asked); mainline, v1 and v5 reject the unknown token with ``EINVAL``.
-3. v1 adds the file ``memory.zswap.proactive_writeback`` (not on the root cgroup): its presence is the test;
-   nothing is written to it.
-4. Otherwise: none — the agent runs observe-only.
+1. ``"0 <key>"`` to ``memory.reclaim`` for each key of the series, the newest profile's first
+   (:func:`~zswaplab.kernel.profiles.reclaim_keys`: ``source=zswap``, then ``zswap_writeback_only``). A profile
+   with that key answers 0 (every driver returns at once for a zero budget: v1–v3
+   ``if (!nr_to_writeback) return 0``, v4 likewise, v5 ``if (!bytes) return 0``); every other kernel refuses
+   the unknown token with ``EINVAL`` while parsing, before any reclaim. The memory.stat counter then narrows
+   the profiles sharing a key (``zswpwb_proactive`` pages: v2/v3; ``zswpwb_proactive_b`` bytes: v4).
+   An answer no profile gives (e.g. ``EAGAIN``) is reported and does not count as the interface.
+2. The profiles with v1's file ``memory.zswap.proactive_writeback`` (not on the root cgroup): its presence is
+   the test; nothing is written to it.
+3. Otherwise: none — the agent runs observe-only (or PSI-paced reclaim).
 
 v4/v5 also answer ``EINVAL`` when zswap writeback is disabled for the cgroup (``memory.zswap.writeback`` = 0
 on it or an ancestor), so the probe is made on a cgroup whose effective writeback is enabled (checked by
@@ -22,8 +28,9 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass
 
+from ..kernel.profiles import PROACTIVE_FILE, PROFILES, Profile, reclaim_keys
 from .backend import Backend, CgroupRef, StepAbandoned, UnsafePath, errname
-from .interface import MEMORY_RECLAIM, PROACTIVE_COUNTERS, PROACTIVE_FILE, Interface
+from .interface import MEMORY_RECLAIM, PROACTIVE_COUNTERS, Interface
 from .stats import parse_memory_stat
 
 
@@ -35,6 +42,7 @@ class Capability:
     counter: str | None = None  # memory.stat key for bytes/pages written proactively
     counter_is_pages: bool = False
     reclaim_key: str = ""  # swappiness key of proactive reclaim requests (probe_swappiness)
+    profiles: tuple[str, ...] = ()  # the kernel profiles whose answers match what was observed
 
     def describe(self) -> str:
         if self.interface is Interface.NONE:
@@ -115,11 +123,38 @@ def _try(backend: Backend, ref: CgroupRef, text: str) -> OSError | None:
     return None
 
 
+def matching_profiles(*, key: str | None = None, answer: int = 0, counter: str | None = None,
+                      file: bool | None = None) -> list[Profile]:
+    """The profiles whose interface is ``key`` (or v1's file when ``file``) and whose answer to ``"0 <key>"`` is
+    ``answer``, narrowed by the memory.stat ``counter`` seen (ignored when none was seen or none matches)."""
+    if file:
+        found = [p for p in PROFILES.values() if p.has_proactive_file]
+    else:
+        found = [p for p in PROFILES.values() if p.interface == key and p.probe_answer(key) == answer]
+    return [p for p in found if counter is None or p.counter == counter] or found
+
+
+def _first_counter(profiles: list[Profile]) -> str | None:
+    """The counter to read when memory.stat shows several (one build carrying several versions): the oldest
+    matching profile's (v2/v3's ``zswpwb_proactive`` for ``zswap_writeback_only``, v5's for ``source=zswap``)."""
+    return next((p.counter for p in profiles if p.counter), None)
+
+
+def _names(profiles: list[Profile]) -> str:
+    return "/".join(p.name for p in profiles)
+
+
+def _capability(profiles: list[Profile], path: str, detail: str, ctr: str | None, pages: bool) -> Capability:
+    return Capability(Interface.of_profile(profiles[-1].interface), path, detail, ctr, pages,
+                      profiles=tuple(p.name for p in profiles))
+
+
 def infer_without_writing(backend: Backend, candidates: list[CgroupRef]) -> Capability:
     """``--dry-run`` detection: nothing is written, so infer from files and ``memory.stat`` keys only.
 
-    ``memory.zswap.proactive_writeback`` -> v1; ``zswpwb_proactive_b`` -> v4 or v5 (assumed v5,
-    ``source=zswap``); ``zswpwb_proactive`` -> v2/v3. A guess, reported as such.
+    v1's file present -> the profiles with that file; else the profiles whose counter is the one in memory.stat
+    (``zswpwb_proactive_b``: v4 or v5; ``zswpwb_proactive``: v2/v3), assuming the newest of them. A guess,
+    reported as such.
     """
     refs = [*candidates]
     try:
@@ -129,18 +164,22 @@ def infer_without_writing(backend: Backend, candidates: list[CgroupRef]) -> Capa
     for c in refs:
         try:
             with backend.open(c) as cg:
-                if c.path != "/" and cg.exists(PROACTIVE_FILE):
-                    ctr, pages = _counter(backend, c)
-                    return Capability(Interface.PROACTIVE_FILE, c.path, "dry-run guess: v1 file present", ctr, pages)
+                has_file = c.path != "/" and cg.exists(PROACTIVE_FILE)
         except (OSError, UnsafePath):
             continue
-        ctr, pages = _counter(backend, c)
-        if ctr == "zswpwb_proactive_b":
-            return Capability(Interface.SOURCE_ZSWAP, c.path, "dry-run guess from memory.stat "
-                              "zswpwb_proactive_b: v4 or v5, assuming v5 (no probe written)", ctr, pages)
-        if ctr == "zswpwb_proactive":
-            return Capability(Interface.WRITEBACK_ONLY, c.path, "dry-run guess from memory.stat "
-                              "zswpwb_proactive: v2/v3 (no probe written)", ctr, pages)
+        ctr, pages = _counter(backend, c, prefer=_first_counter(matching_profiles(file=True)) if has_file else None)
+        if has_file:
+            found = matching_profiles(file=True, counter=ctr)
+            return _capability(found, c.path, f"dry-run guess: {PROACTIVE_FILE} present ({_names(found)})",
+                               ctr, pages)
+        if ctr is None:
+            continue
+        # the file's absence rules out v1 except on the root, which never has it
+        found = [p for p in PROFILES.values() if p.counter == ctr and (c.path == "/" or not p.has_proactive_file)]
+        if found:
+            return _capability(found, c.path, f"dry-run guess from memory.stat {ctr}: "
+                               f"{' or '.join(p.name for p in found)}, assuming {found[-1].name} "
+                               "(no probe written)", ctr, pages)
     where = refs[0].path if refs else "/"
     if refs and not any(has_memory_stat(backend, c) for c in refs):
         return Capability(Interface.NONE, where, f"dry-run: {NO_MEMORY_STAT}")
@@ -163,22 +202,20 @@ def detect(backend: Backend, candidates: list[CgroupRef], write_probes: bool = T
         return Capability(Interface.NONE, "/", "memory.zswap.writeback is 0 for every target and the root")
     ref = pool[0]
     notes = []
-    e = _try(backend, ref, "0 source=zswap")
-    if e is None:
-        ctr, pages = _counter(backend, ref, prefer="zswpwb_proactive_b")
-        return Capability(Interface.SOURCE_ZSWAP, ref.path, "'0 source=zswap' accepted: v5 semantics", ctr, pages)
-    if e.errno in (errno.EPERM, errno.EACCES):
-        return Capability(Interface.NONE, ref.path, f"cannot probe memory.reclaim: {errname(e)} ({e.strerror})")
-    notes.append(f"'0 source=zswap' -> {errname(e)}")
-    e = _try(backend, ref, "0 zswap_writeback_only")
-    if e is None or e.errno == errno.EAGAIN:
-        # v2/v3 count zswpwb_proactive (pages); v4 has only zswpwb_proactive_b (bytes)
-        ctr, pages = _counter(backend, ref, prefer="zswpwb_proactive")
-        flavour = "v2 (EAGAIN on zero)" if e is not None else ("v4" if ctr == "zswpwb_proactive_b" else "v3")
-        return Capability(Interface.WRITEBACK_ONLY, ref.path,
-                          f"'0 zswap_writeback_only' -> {errname(e) if e else 'ok'}: {flavour} semantics",
-                          ctr, pages)
-    notes.append(f"'0 zswap_writeback_only' -> {errname(e)}")
+    for key in reclaim_keys():
+        e = _try(backend, ref, f"0 {key}")
+        if e is not None and e.errno in (errno.EPERM, errno.EACCES):
+            return Capability(Interface.NONE, ref.path, f"cannot probe memory.reclaim: {errname(e)} ({e.strerror})")
+        answer = 0 if e is None else (e.errno or 0)
+        said = errname(e) if e else "ok"
+        found = matching_profiles(key=key, answer=answer)
+        if found:
+            ctr, pages = _counter(backend, ref, prefer=_first_counter(found))
+            found = matching_profiles(key=key, answer=answer, counter=ctr)
+            return _capability(found, ref.path, f"'0 {key}' -> {said}: {_names(found)} semantics", ctr, pages)
+        if e is not None and e.errno != errno.EINVAL and any(p.interface == key for p in PROFILES.values()):
+            said += " (an answer no profile gives)"
+        notes.append(f"'0 {key}' -> {said}")
     for c in [*pool, *candidates]:
         if c.path == "/":
             continue
@@ -188,9 +225,10 @@ def detect(backend: Backend, candidates: list[CgroupRef], write_probes: bool = T
         except (OSError, UnsafePath):
             continue
         if has:
-            ctr, pages = _counter(backend, c)
-            return Capability(Interface.PROACTIVE_FILE, c.path, f"{PROACTIVE_FILE} present: v1 semantics "
-                              f"({'; '.join(notes)})", ctr, pages)
+            ctr, pages = _counter(backend, c, prefer=_first_counter(matching_profiles(file=True)))
+            found = matching_profiles(file=True, counter=ctr)
+            return _capability(found, c.path, f"{PROACTIVE_FILE} present: {_names(found)} semantics "
+                               f"({'; '.join(notes)})", ctr, pages)
     if all_disabled:
         notes.append("memory.zswap.writeback is 0 for every target")
     if not has_memory_stat(backend, ref):

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from ..kernel.profiles import PROFILES
+from ..kernel.strategies import CURSOR_STRATEGIES
 from . import logs
 from .cgroupfs import CgroupFSBackend, NotCgroup2
 from .engine import Agent, CycleReport
@@ -160,7 +162,9 @@ def premature_abort(profile: str, step: str = "32K", mb: float = 2, cycles: int 
     return sc.summary()
 
 
-DEMO_PROFILES = (("v3", "per-memcg"), ("v4", "none"), ("v5", "none"))
+# the profiles shown and their cursor, read from the profile ("none": a fresh walk per call, nothing kept)
+DEMO_PROFILES = tuple((p, c if c and CURSOR_STRATEGIES[c].persistent else "none")
+                      for p, c in ((p, PROFILES[p].cursor_default) for p in ("v3", "v4", "v5")))
 
 
 def demo_section(step: str = "32K", mb: float = 2) -> dict:

@@ -430,7 +430,7 @@ class Agent:
                 now = self.backend.now()
                 allow = st.budget.allowance(now)
                 req = plan(allowance=allow, exhausted_by=st.budget.exhausted_by(now) if allow <= 0 else None,
-                           step=tp.step, page_granular=cap.interface is not Interface.SOURCE_ZSWAP,
+                           step=tp.step, page_granular=cap.interface.page_granular,
                            steps=res.steps, step_cap=step_cap)
                 if isinstance(req, Outcome):
                     res.outcome = req

@@ -20,10 +20,19 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from ..common.tomlpos import KeyPath, TomlInputError, key_lines, line_of, parse_toml, read_utf8
 from ..common.units import parse_duration, parse_rate, parse_size
+from ..kernel.profiles import check_profile
 from .globs import GlobError, compile_glob
 
 # The kernel's memparse() parses into an unsigned long long and wraps silently: a size of 2^64 bytes or more
@@ -63,7 +72,19 @@ def _rate(v: object) -> float:
     return r
 
 
+def _step(v: int) -> int:
+    if v <= 0:
+        raise ValueError("step must be > 0")
+    return v
+
+
 Size = Annotated[int, BeforeValidator(_size)]
+# Fields an agent target shares with the lab's ``action = "agent"`` (zswaplab.lab.schema.AgentAction): one type,
+# one validator each
+Step = Annotated[int, BeforeValidator(_size), AfterValidator(_step)]  # bytes per request, > 0
+EagainRetries = Annotated[int, Field(ge=0)]
+GuardScope = Literal["target", "children"]
+TripAction = Literal["stop-cycle", "backoff"]
 Duration = Annotated[float, BeforeValidator(_duration)]
 Rate = Annotated[float, BeforeValidator(_rate)]
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
@@ -97,7 +118,7 @@ class Guardrails(_Strict):
 class OnTrip(_Strict):
     """What a tripped guardrail does: stop the target's cycle, or also back off exponentially."""
 
-    action: Literal["stop-cycle", "backoff"] = "backoff"
+    action: TripAction = "backoff"
     backoff_initial: Duration = 120.0
     backoff_max: Duration = 3600.0
     backoff_factor: float = Field(default=2.0, ge=1.0, le=1000.0, allow_inf_nan=False)
@@ -124,7 +145,7 @@ class TargetPolicy(_Strict):
     name: str | None = None
     descendants: bool = False
     mode: Literal["sequential", "concurrent"] = "sequential"
-    step: Size = 4 << 20
+    step: Step = 4 << 20
     step_interval: Duration = 1.0
     budget_per_cycle: Size = 64 << 20
     budget_per_hour: Size = 1 << 30
@@ -132,9 +153,9 @@ class TargetPolicy(_Strict):
     age: Duration | None = None
     reclaim_step: Size = 0
     # zero-progress EAGAIN answers tolerated per cycle: v5 rotates up to 16*64 referenced entries per call and
-    # answers EAGAIN having written nothing (second chance, spec §5 Q3); the next call then makes progress
-    eagain_retries: int = Field(default=4, ge=0)
-    guard_scope: Literal["target", "children"] = "target"
+    # answers EAGAIN having written nothing (second chance, kernel-semantics §5 Q3); the next call then makes progress
+    eagain_retries: EagainRetries = 4
+    guard_scope: GuardScope = "target"
     # what the agent does to the target: "writeback" (the series' proactive zswap writeback), "reclaim"
     # (PSI-paced memory.reclaim: cold anon -> zswap, on any kernel), "observe" (write nothing), or "auto":
     # writeback where the kernel has the series, reclaim elsewhere
@@ -165,13 +186,6 @@ class TargetPolicy(_Strict):
     def _age(cls, v: float | None) -> float | None:
         if v is not None and v <= 0:
             raise ValueError("age must be > 0")
-        return v
-
-    @field_validator("step")
-    @classmethod
-    def _step(cls, v: int) -> int:
-        if v <= 0:
-            raise ValueError("step must be > 0")
         return v
 
     @property
@@ -207,7 +221,7 @@ class AgentSection(_Strict):
 
 class SimSection(_Strict):
     scenario: Literal["premature-abort"] = "premature-abort"
-    profile: Literal["mainline", "6.12", "v1", "v2", "v3", "v4", "v5"] = "v5"
+    profile: Annotated[str, AfterValidator(check_profile)] = "v5"  # any profile of zswaplab.kernel.profiles
     seed: int = 0
     mb_per_child: int = Field(default=200, ge=1, le=65536)
     cycles: int = Field(default=20, ge=1, le=1_000_000)

@@ -1,6 +1,6 @@
 """Scenarios for the ``sim`` backend.
 
-``premature-abort`` (Hao Jia's case for a per-memcg cursor, spec §3.5): a parent with two children, each with
+``premature-abort`` (Hao Jia's case for a per-memcg cursor, kernel-semantics §3.5): a parent with two children, each with
 ``mb_per_child`` MB of anon memory pushed into zswap, half *inactive* (never touched again) and half *active*
 (touched again soon after it is written back, so it refaults from disk). Within each child the inactive half
 is older (stored first). An agent writing back from the parent in steps aborts when a child's refault rate

@@ -17,6 +17,10 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
+from ..kernel.strategies import CURSOR_STRATEGIES
+from ..kernel.strategies import (
+    strategy_of as strategy_of,  # re-exported: the strategy an algorithm implements
+)
 from .state import ROOT, Model, Op, TreeShape, VarSpec
 
 Gen = Generator[Op, Any, Any]
@@ -53,7 +57,7 @@ class Ctx:
 
 # ------------------------------------------------------------------------------------ shared helpers
 def mem_cgroup_iter(root: int, prev: int | None, rcu: bool = False) -> Gen:
-    """``mem_cgroup_iter(root, prev, NULL)`` (mm/memcontrol.c v6.12–v7.0, spec §1.12) in two atomic steps.
+    """``mem_cgroup_iter(root, prev, NULL)`` (mm/memcontrol.c v6.12–v7.0, kernel-semantics §1.12) in two atomic steps.
 
     Step 1 walks ``css_next_descendant_pre`` from ``prev`` taking ``css_tryget`` on the candidate (root:
     no reference); step 2 drops ``prev``'s reference. Same result and references as
@@ -82,7 +86,7 @@ def _locked_advance(ctx: Ctx, root: int) -> Gen:
 
 
 def _locked_cleanup_one(ctx: Ctx, root: int, dead: int) -> Gen:
-    """``zswap_memcg_offline_cleanup`` body for one cursor, lock held (spec §1.11, §2.1 ``__cleanup``)."""
+    """``zswap_memcg_offline_cleanup`` body for one cursor, lock held (kernel-semantics §1.11, §2.1 ``__cleanup``)."""
     cur = ctx.cursor(root)
     pos = yield Op("load", cur)
     if pos == dead:
@@ -98,7 +102,7 @@ def _locked_cleanup_one(ctx: Ctx, root: int, dead: int) -> Gen:
 
 # ------------------------------------------------------------------------------- lock-based variants
 def advance_locked(ctx: Ctx, root: int) -> Gen:
-    """``shrink_worker`` cursor advance (mm/zswap.c v6.11+, spec §1.10) / v1–v3 ``zswap_mem_cgroup_iter``.
+    """``shrink_worker`` cursor advance (mm/zswap.c v6.11+, kernel-semantics §1.10) / v1–v3 ``zswap_mem_cgroup_iter``.
 
     ``spin_lock``; repeat ``cursor = mem_cgroup_iter(root, cursor)`` until NULL or
     ``mem_cgroup_tryget_online`` succeeds; ``spin_unlock``. Returns the memcg with the caller's extra ref.
@@ -111,7 +115,7 @@ def advance_locked(ctx: Ctx, root: int) -> Gen:
 
 
 def cleanup_locked(ctx: Ctx, dead: int) -> Gen:
-    """``zswap_memcg_offline_cleanup`` (mainline, spec §1.11; v1–v3 ancestor walk, spec §2.1).
+    """``zswap_memcg_offline_cleanup`` (mainline, kernel-semantics §1.11; v1–v3 ancestor walk, kernel-semantics §2.1).
 
     Each cursor that may point at ``dead`` is advanced past it to an online memcg or NULL under its lock;
     with one global lock the whole walk takes it once.
@@ -137,7 +141,7 @@ def cleanup_locked(ctx: Ctx, dead: int) -> Gen:
 
 # --------------------------------------------------------------------------------- lock-free variants
 def advance_xchg_sketch(ctx: Ctx, root: int) -> Gen:
-    """Yosry's xchg / ``mem_cgroup_iter`` / ``try_cmpxchg`` sketch, exactly as proposed (spec §3.4, S14).
+    """Yosry's xchg / ``mem_cgroup_iter`` / ``try_cmpxchg`` sketch, exactly as proposed (kernel-semantics §3.4: Yosry Ahmed, 2026-06-02).
 
     ``m = xchg(pos, NULL); m = mem_cgroup_iter(root, m); if (!try_cmpxchg(pos, NULL, m)) continue;`` then,
     as in ``shrink_worker``, stop on NULL or on ``mem_cgroup_tryget_online`` success.
@@ -183,7 +187,7 @@ def advance_xchg_ref_only(ctx: Ctx, root: int) -> Gen:
 def advance_xchg_fixed(ctx: Ctx, root: int) -> Gen:
     """The sketch with the fix from the thread: "take a ref on the memcg before calling mem_cgroup_iter()".
 
-    Protocol (designed here; the thread never wrote it down, spec §5 Q4):
+    Protocol (designed here; the thread never wrote it down, kernel-semantics §5 Q4):
 
     1. ``m = xchg(pos, NULL)`` — the thread now owns the cursor's reference on ``m``;
     2. ``css_get(m)`` — a second, private reference: ``mem_cgroup_iter`` consumes this one;
@@ -240,7 +244,7 @@ def _advance_xchg_fixed(ctx: Ctx, root: int, recheck: str) -> Gen:
 
 
 def advance_cmpxchg_iter(ctx: Ctx, root: int) -> Gen:
-    """Hao's cmpxchg-based ``zswap_mem_cgroup_iter`` sketch as written (spec §3.4).
+    """Hao's cmpxchg-based ``zswap_mem_cgroup_iter`` sketch as written (kernel-semantics §3.4).
 
     Under RCU: read ``pos``, walk ``css_next_descendant_pre`` from it taking ``css_tryget_online``, then
     ``cmpxchg(pos, old, next)``; on failure ``css_put(next)`` and restart. The old cursor's reference is
@@ -412,40 +416,70 @@ ALGORITHMS: dict[str, Algorithm] = {
     a.name: a
     for a in (
         Algorithm("global_lock", "global spinlock cursor (mainline zswap_next_shrink + offline cleanup)",
-                  "spec §1.10, §1.11, §3.1", "global", "global", advance_locked, cleanup_locked),
+                  "kernel-semantics §1.10, §1.11, §3.1", "global", "global", advance_locked, cleanup_locked),
         Algorithm("memcg_lock", "per-memcg spinlock cursors (v1–v3 zswap_wb_iter, ancestor-walk cleanup)",
-                  "spec §2.1, §3.2", "memcg", "memcg", advance_locked, cleanup_locked),
+                  "kernel-semantics §2.1, §3.2", "memcg", "memcg", advance_locked, cleanup_locked),
         Algorithm("memcg_global_lock", "per-memcg cursors under the one global lock (suggested in review, "
-                  "never posted)", "spec §3.4 (Yosry 2026-06-03)", "memcg", "global", advance_locked,
+                  "never posted)", "kernel-semantics §3.4 (Yosry Ahmed, 2026-06-03)", "memcg", "global", advance_locked,
                   cleanup_locked),
         Algorithm("xchg_sketch", "xchg / mem_cgroup_iter / try_cmpxchg sketch as proposed",
-                  "spec §3.4 (Yosry 2026-06-02)", "memcg", "none", advance_xchg_sketch, cleanup_lockfree),
+                  "kernel-semantics §3.4 (Yosry Ahmed, 2026-06-02)", "memcg", "none", advance_xchg_sketch, cleanup_lockfree),
         Algorithm("xchg_ref_only", "the sketch with only a ref taken before mem_cgroup_iter()",
-                  "spec §3.4 (Yosry 2026-06-03), literal reading", "memcg", "none", advance_xchg_ref_only,
+                  "kernel-semantics §3.4 (Yosry Ahmed, 2026-06-03), literal reading", "memcg", "none", advance_xchg_ref_only,
                   cleanup_lockfree),
         Algorithm("xchg_fixed", "the sketch with the complete fixed protocol (ref before mem_cgroup_iter)",
-                  "spec §3.4 (Yosry 2026-06-03), protocol designed here", "memcg", "none",
+                  "kernel-semantics §3.4 (Yosry Ahmed, 2026-06-03), protocol designed here", "memcg", "none",
                   advance_xchg_fixed, cleanup_lockfree),
         Algorithm("xchg_fixed_online", "xchg_fixed re-checking mem_cgroup_online() instead of css_is_dying()",
-                  "spec §3.4, the protocol as first designed here", "memcg", "none",
+                  "kernel-semantics §3.4, the protocol as first designed here", "memcg", "none",
                   advance_xchg_fixed_online, cleanup_lockfree),
         Algorithm("cmpxchg_iter", "cmpxchg-based zswap_mem_cgroup_iter sketch as written",
-                  "spec §3.4 (Hao 2026-06-02)", "memcg", "none", advance_cmpxchg_iter, cleanup_lockfree),
+                  "kernel-semantics §3.4 (Hao Jia, 2026-06-02)", "memcg", "none", advance_cmpxchg_iter, cleanup_lockfree),
         Algorithm("cmpxchg_iter_completed", "cmpxchg zswap_mem_cgroup_iter with both references handled",
-                  "spec §3.4, completed here", "memcg", "none", advance_cmpxchg_iter_completed,
+                  "kernel-semantics §3.4, completed here", "memcg", "none", advance_cmpxchg_iter_completed,
                   cleanup_lockfree),
         Algorithm("cookie", "mem_cgroup_iter reclaim-cookie style (cmpxchg position + generation)",
-                  "spec §1.12, mm/memcontrol.c v6.12+", "memcg", "none", advance_cookie, cleanup_none,
+                  "kernel-semantics §1.12, mm/memcontrol.c v6.12+", "memcg", "none", advance_cookie, cleanup_none,
                   cursor_owns_ref=False, generation=True),
     )
 }
 
 
+# Checker algorithms that are no cursor strategy of the kernel model (zswaplab.kernel.strategies names the ones that
+# are), and why: the lab runs one proactive caller at a time, so only the cursors it can run are strategies there.
+NOT_A_STRATEGY: dict[str, str] = {
+    "global_lock": "the shrink_worker's own cursor (zswap_next_shrink), in every profile; not a proactive strategy",
+    "xchg_sketch": "a lock-free proposal from the v3 review, never posted: its only difference is under concurrency",
+    "xchg_ref_only": "a reading of that proposal, never posted",
+    "xchg_fixed": "the proposal's protocol completed here, never posted (sequentially the per-memcg cursor)",
+    "xchg_fixed_online": "a variant of xchg_fixed, never posted",
+    "cmpxchg_iter": "a cmpxchg iterator sketch from the v3 review, never posted",
+    "cmpxchg_iter_completed": "that sketch completed here, never posted",
+    "cookie": "the mem_cgroup_iter reclaim-cookie style, for comparison; no series version uses it for zswap",
+}
+
+
+def resolve_algorithm(name: str) -> str:
+    """A checker algorithm name from a checker name or a cursor strategy's name (``per-memcg`` → ``memcg_lock``);
+    ``ValueError`` for a strategy without a shared cursor or an unknown name."""
+    if name in ALGORITHMS:
+        return name
+    strat = CURSOR_STRATEGIES.get(name)
+    if strat is not None:
+        if strat.checker is None:
+            raise ValueError(f"strategy {name!r} shares no cursor between callers (a fresh walk per call): "
+                             "nothing to check or contend")
+        return strat.checker
+    with_checker = [s.name for s in CURSOR_STRATEGIES.values() if s.checker]
+    raise ValueError(f"unknown algorithm {name!r}; known: {', '.join(ALGORITHMS)} "
+                     f"(or a strategy: {', '.join(with_checker)})")
+
+
 def get_algorithm(name: str) -> Algorithm:
     try:
-        return ALGORITHMS[name]
-    except KeyError:
-        raise KeyError(f"unknown algorithm {name!r}; known: {', '.join(ALGORITHMS)}") from None
+        return ALGORITHMS[resolve_algorithm(name)]
+    except ValueError as e:
+        raise KeyError(str(e)) from None
 
 
 # ----------------------------------------------------------------------------- workload programs

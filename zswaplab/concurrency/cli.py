@@ -12,14 +12,28 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from .algorithms import ALGORITHMS
+from ..kernel.strategies import CURSOR_STRATEGIES
+from .algorithms import ALGORITHMS, resolve_algorithm
 from .checker import CheckConfig, check
 from .report import costs_lines, print_check, sweep_table, threshold_lines, write_report
 from .timed import DEFAULT_MS, DEFAULT_STRATEGIES, Costs, SimConfig, UnsafeAlgorithm, sweep
 
+# what --algorithm/--strategy and check's ALGORITHM take: a checker algorithm, or the name of the kernel model's
+# cursor strategy it implements (the names of `zswaplab run --strategy`, zswaplab.kernel.strategies)
+NAMES = [*ALGORITHMS, *CURSOR_STRATEGIES]
+
+
+def _algorithms(_ctx: click.Context, _param: click.Parameter, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+    try:
+        if isinstance(value, str):
+            return resolve_algorithm(value)
+        return tuple(resolve_algorithm(v) for v in value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
 
 @click.command("check")
-@click.argument("algorithm", type=click.Choice(list(ALGORITHMS)))
+@click.argument("algorithm", type=click.Choice(NAMES), callback=_algorithms)
 @click.option("--threads", "-t", default=3, show_default=True, help="threads, including the offliner")
 @click.option("--memcgs", "-n", default=5, show_default=True, help="memcgs in the tree, including the root")
 @click.option("--rounds", "-k", default=3, show_default=True, help="cursor advances per walker thread")
@@ -36,7 +50,8 @@ from .timed import DEFAULT_MS, DEFAULT_STRATEGIES, Costs, SimConfig, UnsafeAlgor
 def check_cmd(algorithm: str, threads: int, memcgs: int, rounds: int, targets: str, no_offline: bool,
               no_symmetry: bool, no_por: bool, no_observe: bool, max_states: int, show: tuple[str, ...],
               as_json: bool = False) -> None:
-    """Explore every interleaving of a cursor ALGORITHM; exit status 1 on a violation."""
+    """Explore every interleaving of a cursor ALGORITHM (a checker algorithm, or the strategy it implements:
+    per-memcg = memcg_lock, per-memcg-global-lock = memcg_global_lock); exit status 1 on a violation."""
     cfg = CheckConfig(algorithm, threads=threads, memcgs=memcgs, rounds=rounds, targets=targets,
                       offline=not no_offline, symmetry=not no_symmetry, por=not no_por, observe=not no_observe,
                       max_states=max_states)
@@ -62,9 +77,11 @@ def check_cmd(algorithm: str, threads: int, memcgs: int, rounds: int, targets: s
 @click.command("contention")
 @click.option("--agents", "-m", "agents", multiple=True, type=int,
               help=f"M values to sweep (default {' '.join(map(str, DEFAULT_MS))})")
-@click.option("--algorithm", "--strategy", "strategies", multiple=True, type=click.Choice(list(ALGORITHMS)),
-              help=f"cursor algorithms, as in `zswaplab check` (default {' '.join(DEFAULT_STRATEGIES)}); "
-                   "--strategy is an old spelling (not the kernel's restart/per-memcg cursor strategy)")
+@click.option("--algorithm", "--strategy", "strategies", multiple=True, type=click.Choice(NAMES),
+              callback=_algorithms,
+              help=f"cursor algorithms, as in `zswaplab check` (default {' '.join(DEFAULT_STRATEGIES)}), or the "
+                   "strategy names of `zswaplab run --strategy` that share a cursor (per-memcg = memcg_lock, "
+                   "per-memcg-global-lock = memcg_global_lock)")
 @click.option("--pattern", type=click.Choice(["same", "different"]), default="different", show_default=True,
               help="agents all on one parent cgroup, or each on its own cgroup")
 @click.option("--cpus", default=8, show_default=True)
@@ -127,7 +144,7 @@ commands = [check_cmd, contention_cmd]
 
 def demo(console: Console) -> None:
     """The leak in the xchg sketch found and fixed, the lock variants verified, the contention table."""
-    console.rule("[bold]concurrency: the xchg / try_cmpxchg cursor sketch (spec §3.4)")
+    console.rule("[bold]concurrency: the xchg / try_cmpxchg cursor sketch (kernel-semantics §3.4)")
     res = check(CheckConfig("xchg_sketch", threads=3, memcgs=5, rounds=3))
     print_check(console, res)
     console.rule("[bold]the same sketch with the fixed protocol")

@@ -73,10 +73,10 @@ class Costs:
                            "(failed tryget_online, loop again), ~40 ns",
         "entry_wb_ns": "assumption: writing back one zswap entry (decompress into a swap-cache folio, "
                        "submit async swap I/O), ~5 us",
-        "batch": "NR_ZSWAP_WB_BATCH = 64 entries per shrink_memcg call (v4 1/5, spec §2.4)",
+        "batch": "NR_ZSWAP_WB_BATCH = 64 entries per shrink_memcg call (v4 1/5, kernel-semantics §2.4)",
         "agent_syscall_ns": "assumption: write(2) to memory.reclaim + token parsing, ~3 us",
-        "agent_budget_pages": "\"1M\" per call = 256 pages (Hao's fairness runs used 1M and 6M, spec §2.6)",
-        "agent_interval_s": "2 s between calls (Hao's fairness runs: 200 calls at 2 s intervals, spec §2.6)",
+        "agent_budget_pages": "\"1M\" per call = 256 pages (Hao's fairness runs used 1M and 6M, kernel-semantics §2.6)",
+        "agent_interval_s": "2 s between calls (Hao's fairness runs: 200 calls at 2 s intervals, kernel-semantics §2.6)",
         "spinning": "spinning waiters, random winner (True) vs queued FIFO handoff like qspinlock (False)",
         "swap_bw_mb_s": "published: sequential write bandwidth of a datacenter NVMe SSD, ~2 GB/s (vendor data "
                         "sheets give 1.5-4 GB/s; a SATA SSD ~0.5 GB/s: set 500; 0 = unlimited)",
@@ -133,10 +133,10 @@ class Costs:
 class SimConfig:
     algorithm: str = "memcg_global_lock"
     cpus: int = 8  # assumption: a mid-size server slice
-    reclaimers: int = 1  # one shrink_worker (single work item, spec §3.1)
+    reclaimers: int = 1  # one shrink_worker (single work item, kernel-semantics §3.1)
     agents: int = 0
     pattern: str = "different"  # "same": every agent writes the same parent; "different": one cgroup each
-    children: int = 10  # children of the shared parent (Hao's fairness setup: 10 children, spec §2.6)
+    children: int = 10  # children of the shared parent (Hao's fairness setup: 10 children, kernel-semantics §2.6)
     zombies: int = 0  # offline (zombie) memcgs interleaved in the tree, skipped by every walk
     duration_s: float = 2.0  # measured window, after a warm-up of 1.5 agent intervals (when there are agents)
     seed: int = 0

@@ -77,7 +77,7 @@ def parse_memory_reclaim(buf: str, iface: str | None, swappiness_max: bool,
                          saturate: bool = False) -> ReclaimRequest:
     """``user_proactive_reclaim`` token parsing (mm/vmscan.c v6.17+ … 7.2; ``memory_reclaim`` in mm/memcontrol.c
     before) with the series' keys for ``iface`` ("zswap_writeback_only" or "source=zswap"); raises
-    ``OSError(EINVAL)`` exactly where the kernel returns -EINVAL (docs/kernel-semantics.md §"memory.reclaim").
+    ``OSError(EINVAL)`` exactly where the kernel returns -EINVAL (docs/kernel-semantics.md §1.14).
 
     ``strstrip``, ``memparse`` of the size (nothing parsed → EINVAL), ``strstrip`` again, then tokens split on
     single spaces (``strsep``) and matched with ``match_token``: ``swappiness=%d`` (``match_int``: no ``+``, ``"-"``

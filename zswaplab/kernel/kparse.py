@@ -9,7 +9,7 @@ lib/string_helpers.c, mm/page_counter.c). Two versions of the integer parsers ex
 * ``saturate=True`` — Linux 7.2.13: ``_parse_integer_limit`` stores ``ULLONG_MAX`` on overflow, and
   ``memparse`` consumes a suffix only after digits and saturates the shift (``check_shl_overflow``).
 
-See docs/kernel-semantics.md §"Parsing" for the cases and where each was checked.
+See docs/kernel-semantics.md §1.16 for the cases and where each was checked.
 """
 
 from __future__ import annotations

@@ -16,13 +16,14 @@ patched copy of :mod:`zswaplab.scale.nbcore`, ~30 s).
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from . import memcg, profiles, writeback, zswap
+from . import memcg, proactive, profiles, writeback, zswap
 from .constants import MAX_RECLAIM_RETRIES
 from .writeback import ZswapShrinkState
 
@@ -139,6 +140,24 @@ def _attempted_resets_failures(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(ZswapShrinkState, "attempted", attempted)
 
 
+def _zero_budget_eagain(mp: pytest.MonkeyPatch) -> None:
+    """What the agent once assumed of v2: a zero budget answers -EAGAIN (posted v2: ``return 0``)."""
+    orig = proactive.zswap_proactive_writeback_v123
+
+    def driver(k: Any, root: Any, nr_max: int, cutoff_ns: int | None = None) -> int:
+        if nr_max == 0 and root is not None and k.params.success == "any":
+            return -errno.EAGAIN
+        return orig(k, root, nr_max, cutoff_ns)
+
+    _patch_everywhere(mp, orig, driver)
+    mp.setitem(proactive.DRIVERS, "v1-v3", driver)
+
+
+def _per_memcg_cursor_restarts(mp: pytest.MonkeyPatch) -> None:
+    """The ``per-memcg`` strategies walk a fresh iterator per call (the cursor class of ``restart``)."""
+    mp.setitem(proactive.CURSORS, "per-memcg", proactive.RestartCursor)
+
+
 def _fast_zswap_max_gt(mp: pytest.MonkeyPatch) -> None:
     """The compiled ``obj_cgroup_may_zswap``: ``pages >= max`` refuses → ``pages > max`` refuses."""
     import importlib.util
@@ -179,6 +198,10 @@ MUTATIONS: dict[str, Mutation] = {m.name: m for m in [
              _attempted_resets_failures, ("reference", "fast")),
     Mutation("fast_zswap_max_gt", "the compiled core's memory.zswap.max check uses > instead of >=",
              _fast_zswap_max_gt, ("fast",)),
+    Mutation("zero_budget_eagain", "v1/v2 answer -EAGAIN to a zero budget (the agent's old v2 assumption)",
+             _zero_budget_eagain, ("reference", "fast")),
+    Mutation("per_memcg_cursor_restarts", "the per-memcg strategies use the restart cursor",
+             _per_memcg_cursor_restarts, ("reference", "fast")),
 ]}
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from .constants import NSEC_PER_SEC, PAGE_SIZE
 from .list_lru import WalkBudget
 from .memcg import MemCgroup, mem_cgroup_zswap_writeback_enabled
+from .strategies import CURSOR_STRATEGIES
 from .writeback import (
     EBUSY_STOP,
     WB_ITER,
@@ -97,19 +98,20 @@ class PerMemcgCursor(ProactiveCursor):
         return zswap_mem_cgroup_iter(self.k, self.root)
 
 
+# the cursor classes a strategy names (``CursorStrategy.cursor``, zswaplab.kernel.strategies)
+CURSORS: dict[str, type[ProactiveCursor]] = {"restart": RestartCursor, "batch-each": BatchEachCursor,
+                                             "per-memcg": PerMemcgCursor}
+
+
 def make_cursor(k: Kernel, root: MemCgroup) -> ProactiveCursor:
-    s = k.params.strategy or "restart"
-    if s == "restart":
-        return RestartCursor(k, root)
-    if s == "batch-each-then-check":
-        return BatchEachCursor(k, root)
-    return PerMemcgCursor(k, root)
+    return CURSORS[CURSOR_STRATEGIES[k.params.strategy or "restart"].cursor](k, root)
 
 
 def install_profile_hooks(k: Kernel) -> None:
     """Register the v1–v3 offline cleanup (the ancestor walk) when per-memcg cursors exist: the proactive
     strategy uses them, or the profile's ``shrink_worker`` keeps its cursor in the root's ``zswap_wb_iter``."""
-    if k.params.strategy in ("per-memcg", "per-memcg-global-lock") or k.config.worker_root_wb_iter:
+    persistent = k.params.strategy is not None and CURSOR_STRATEGIES[k.params.strategy].persistent
+    if persistent or k.config.worker_root_wb_iter:
         k.tree.offline_hooks.append(lambda m: zswap_memcg_offline_cleanup_wb_iter(k, m))
 
 

@@ -6,10 +6,13 @@ A profile fills the version-dependent fields of :class:`KernelConfig` and the pr
 
 from __future__ import annotations
 
+import difflib
+import errno
 from dataclasses import dataclass, fields, replace
 
 from .config import KernelConfig
 from .constants import PAGE_SIZE
+from .strategies import STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,27 @@ class Profile:
     @property
     def driver(self) -> str | None:
         return self.params.driver
+
+    @property
+    def counter_is_pages(self) -> bool:
+        """Whether :attr:`counter` counts pages (v1–v3 ``zswpwb_proactive``) rather than bytes (v4/v5)."""
+        return self.counter is not None and COUNTER_UNITS[self.counter] == "pages"
+
+    @property
+    def has_proactive_file(self) -> bool:
+        """v1: ``memory.zswap.proactive_writeback`` exists on every non-root memcg (kernel-semantics §2.1)."""
+        return self.interface == "file"
+
+    def probe_answer(self, key: str) -> int:
+        """The errno (0 = success) this kernel answers to ``"0 <key>"`` written to ``memory.reclaim`` of a non-root
+        memcg whose writeback is enabled: the harmless zero-byte probe of capability detection.
+
+        The profile's own key parses and every driver returns 0 for a zero budget before any work
+        (v1–v3 ``if (!nr_to_writeback) return 0``, v4 ``if (!nr) return 0`` and v5 ``if (!bytes) return 0`` in
+        ``zswap_proactive_writeback``, kernel-semantics §2.2–§2.5); any other key is an unknown token, refused
+        by ``user_proactive_reclaim``'s ``match_token`` loop with -EINVAL before any reclaim (§1.14). Checked
+        against the model for every profile and key by tests/kernel/test_proactive.py."""
+        return 0 if key == self.interface else errno.EINVAL
 
     def request(self, nbytes: int, age_seconds: int = 1) -> tuple[str, str]:
         """The cgroup file and text asking for ``nbytes`` of proactive writeback (see :func:`proactive_request`)."""
@@ -138,7 +162,22 @@ PROFILES: dict[str, Profile] = {
     ]
 }
 
-STRATEGIES = ("restart", "per-memcg", "per-memcg-global-lock", "batch-each-then-check")
+# memory.stat keys of the proactive counters and their unit (v1–v3 ZSWPWB_PROACTIVE events, v4/v5
+# MEMCG_ZSWPWB_PROACTIVE_B bytes; kernel-semantics §2.1, §2.4, §2.5)
+COUNTER_UNITS = {"zswpwb_proactive": "pages", "zswpwb_proactive_b": "bytes"}
+# v1's interface file (kernel-semantics §2.1)
+PROACTIVE_FILE = "memory.zswap.proactive_writeback"
+
+
+
+def check_profile(name: str) -> str:
+    """``name`` if it is a profile, else ``ValueError`` listing the known ones (and the closest). The one
+    validator of profile names: the lab's scenarios and the agent's ``[sim]`` section use it."""
+    if name not in PROFILES:
+        hits = difflib.get_close_matches(str(name), list(PROFILES), n=1, cutoff=0.6)
+        hint = f"; did you mean {hits[0]!r}?" if hits else ""
+        raise ValueError(f"unknown profile {name!r} (known: {', '.join(PROFILES)}){hint}")
+    return name
 
 
 def resolve(config: KernelConfig) -> tuple[KernelConfig, ProactiveParams]:
@@ -175,19 +214,29 @@ def resolve(config: KernelConfig) -> tuple[KernelConfig, ProactiveParams]:
     return cfg, params
 
 
-def proactive_request(profile: str, nbytes: int, age_seconds: int = 1) -> tuple[str, str]:
-    """The cgroup file and text that ask ``profile``'s kernel to write back ``nbytes`` proactively.
+def request_text(interface: str | None, size: str, age_seconds: int = 1) -> tuple[str, str]:
+    """The cgroup file and text of a proactive writeback request in ``interface`` (a profile's
+    :attr:`Profile.interface`) for ``size`` (a ``memparse`` spelling: ``"65536"``, ``"64K"``).
 
-    v1 → ``("memory.zswap.proactive_writeback", "max=<nbytes> <age>")``; v2–v4 →
-    ``("memory.reclaim", "<nbytes> zswap_writeback_only")``; v5 → ``("memory.reclaim", "<nbytes> source=zswap")``.
-    Raises ``ValueError`` for a profile without a proactive interface.
+    ``"file"`` (v1) → ``("memory.zswap.proactive_writeback", "max=<size> <age>")``; a ``memory.reclaim`` key
+    (v2–v4 ``zswap_writeback_only``, v5 ``source=zswap``) → ``("memory.reclaim", "<size> <key>")``. Raises
+    ``ValueError`` for ``None`` (no proactive interface). The one spelling the model, the lab and the agent use.
     """
-    iface = PROFILES[profile].params.interface
-    if iface == "file":
-        return "memory.zswap.proactive_writeback", f"max={nbytes} {age_seconds}"
-    if iface is None:
-        raise ValueError(f"profile {profile!r} has no proactive writeback interface")
-    return "memory.reclaim", f"{nbytes} {iface}"
+    if interface == "file":
+        return PROACTIVE_FILE, f"max={size} {age_seconds}"
+    if interface is None:
+        raise ValueError("no proactive writeback interface")
+    return "memory.reclaim", f"{size} {interface}"
+
+
+def proactive_request(profile: str, nbytes: int, age_seconds: int = 1) -> tuple[str, str]:
+    """The cgroup file and text that ask ``profile``'s kernel to write back ``nbytes`` proactively
+    (:func:`request_text` with the size in bytes). Raises ``ValueError`` for a profile without a proactive
+    interface."""
+    try:
+        return request_text(PROFILES[profile].params.interface, str(nbytes), age_seconds)
+    except ValueError:
+        raise ValueError(f"profile {profile!r} has no proactive writeback interface") from None
 
 
 def proactive_profiles() -> list[str]:
@@ -195,4 +244,17 @@ def proactive_profiles() -> list[str]:
     return [n for n, p in PROFILES.items() if p.interface is not None]
 
 
-__all__ = ["PAGE_SIZE", "PROFILES", "proactive_profiles", "STRATEGIES", "ProactiveParams", "Profile", "proactive_request", "resolve"]
+def reclaim_keys() -> tuple[str, ...]:
+    """The ``memory.reclaim`` keys of the series' interfaces, the newest profile's first (``source=zswap``,
+    ``zswap_writeback_only``)."""
+    keys = [p.interface for p in reversed(PROFILES.values()) if p.interface not in (None, "file")]
+    return tuple(dict.fromkeys(k for k in keys if k is not None))
+
+
+def proactive_counters() -> tuple[str, ...]:
+    """The memory.stat keys of the proactive counters, the newest profile's first."""
+    return tuple(dict.fromkeys(p.counter for p in reversed(PROFILES.values()) if p.counter is not None))
+
+
+__all__ = ["COUNTER_UNITS", "PAGE_SIZE", "PROACTIVE_FILE", "PROFILES", "STRATEGIES", "ProactiveParams", "Profile", "check_profile",
+           "proactive_counters", "proactive_profiles", "proactive_request", "reclaim_keys", "request_text", "resolve"]

@@ -1,7 +1,7 @@
 """The per-memcg steps that the writeback drivers call, behind one small interface.
 
-The drivers — ``shrink_worker`` in every form (writeback.py), the proactive drivers of v1–v5 (proactive.py) —
-exist once and call only these steps; the reference core implements them with the list_lru walk of
+The drivers — ``shrink_worker`` in every form (writeback.py), the proactive drivers of v1–v5 (proactive.py),
+the reclaim of a subtree (``vmscan.try_to_free_mem_cgroup_pages``) — exist once and call only these steps; the reference core implements them with the list_lru walk of
 :mod:`zswaplab.kernel.writeback`, the compiled core (:mod:`zswaplab.scale.fastkernel`) with its numba walks.
 Every step counts ``shrink_memcg_calls`` where the kernel function it models is ``shrink_memcg``.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from .proactive import zswap_proactive_shrink_memcg
+from .vmscan import shrink_anon_list
 from .writeback import proactive_walk_arg, shrink_memcg, shrink_memcg_batched, shrink_memcg_v4
 
 if TYPE_CHECKING:
@@ -42,6 +43,14 @@ class ShrinkSteps(Protocol):
         """``mod_memcg_state(memcg, MEMCG_ZSWPWB_PROACTIVE_B, bytes)`` (series v5 5/6)."""
         ...
 
+    def anon_lru_size(self, memcg: MemCgroup, nid: int) -> int:
+        """``lruvec_lru_size`` of the memcg's anon LRU on node ``nid`` (what ``get_scan_count`` shifts)."""
+        ...
+
+    def shrink_anon_list(self, memcg: MemCgroup, nid: int, nr_scan: int, want: int) -> int:
+        """The model's ``shrink_folio_list`` over one anon LRU: scan ``nr_scan``, reclaim at most ``want``."""
+        ...
+
 
 class ReferenceSteps:
     """The reference core's steps: the Python list_lru walks of writeback.py and proactive.py."""
@@ -63,6 +72,12 @@ class ReferenceSteps:
 
     def count_proactive_bytes(self, memcg: MemCgroup, nbytes: int) -> None:
         memcg.stat.zswpwb_proactive_b += nbytes
+
+    def anon_lru_size(self, memcg: MemCgroup, nid: int) -> int:
+        return len(self.k.anon_lru.list_of(memcg.id, nid))
+
+    def shrink_anon_list(self, memcg: MemCgroup, nid: int, nr_scan: int, want: int) -> int:
+        return shrink_anon_list(self.k, memcg, nid, nr_scan, want)
 
 
 __all__ = ["ReferenceSteps", "ShrinkSteps"]

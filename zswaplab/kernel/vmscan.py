@@ -45,7 +45,7 @@ def swap_writepage(k: Kernel, page: Page) -> bool:
     return True
 
 
-def _shrink_anon_list(k: Kernel, memcg: MemCgroup, nid: int, nr_scan: int, want: int) -> int:
+def shrink_anon_list(k: Kernel, memcg: MemCgroup, nid: int, nr_scan: int, want: int) -> int:
     """Scan up to ``nr_scan`` pages from the head of one anon LRU; reclaim at most ``want``."""
     lst = k.anon_lru.list_of(memcg.id, nid)
     reclaimed = 0
@@ -89,10 +89,9 @@ def try_to_free_mem_cgroup_pages(k: Kernel, target: MemCgroup, nr_pages: int,
                 break
             for nid in range(k.config.nr_nodes):
                 if scan_anon:
-                    size = len(k.anon_lru.list_of(memcg.id, nid))
-                    nr_scan = size >> priority
+                    nr_scan = k.steps.anon_lru_size(memcg, nid) >> priority
                     if nr_scan:
-                        reclaimed += _shrink_anon_list(k, memcg, nid, nr_scan, nr_pages - reclaimed)
+                        reclaimed += k.steps.shrink_anon_list(memcg, nid, nr_scan, nr_pages - reclaimed)
                 if k.config.shrinker_enabled:
                     shrink_slab_zswap(k, memcg, nid, priority)
             if reclaimed >= nr_pages:

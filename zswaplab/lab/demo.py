@@ -11,13 +11,14 @@ from typing import Any
 
 from rich.console import Console
 
+from ..kernel.strategies import STRATEGIES as KERNEL_STRATEGIES
 from . import answers, fmt
 from .adapter import errno_name
 from .runner import run_variant
 from .schema import load_scenario
 
 DIR = Path(__file__).resolve().parents[1] / "scenarios"
-STRATEGIES = ["restart", "per-memcg", "per-memcg-global-lock", "batch-each-then-check"]
+STRATEGIES = list(KERNEL_STRATEGIES)
 
 Section = dict[str, Any]
 

@@ -10,7 +10,7 @@ Definitions
 * starved after K calls: eligible children with nothing written back in the first K calls.
 * calls until all: the first call count after which every eligible child has had writeback (None if never).
 * active share: the fraction of proactively written-back pages read back from disk within ``window``
-  seconds of their writeback — refaults the agent will see (spec §3.5).
+  seconds of their writeback — refaults the agent will see (kernel-semantics §3.5).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Order of a run:
    age order;
 4. the timeline runs; after every step (one proactive call, one agent step, one action) memory.stat of every
    memcg is recorded. Pages of groups with ``refault_after`` are touched that many seconds after they were
-   written back (the "active" data of spec §3.5); touching a written-back page reads it from disk, which is
+   written back (the "active" data of kernel-semantics §3.5); touching a written-back page reads it from disk, which is
    recorded as a refault.
 """
 

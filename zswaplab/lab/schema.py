@@ -39,9 +39,11 @@ from pydantic import (
     model_validator,
 )
 
+from ..agent.policy import EagainRetries, GuardScope, Step, TripAction
 from ..common.tomlpos import TomlInputError, format_path, key_lines, line_of, parse_toml, read_utf8
 from ..common.units import memparse, parse_rate
-from ..kernel.profiles import PROFILES, STRATEGIES
+from ..kernel.profiles import PROFILES, STRATEGIES, check_profile
+from ..kernel.strategies import strategy_of
 
 KNOWN_PROFILES = tuple(PROFILES)  # kernel/profiles.py is the single source
 KNOWN_STRATEGIES = STRATEGIES
@@ -125,16 +127,14 @@ def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
     return f"; did you mean {hits[0]!r}?" if hits else ""
 
 
-def _check_profile(v: str) -> str:
-    if v not in KNOWN_PROFILES:
-        raise ValueError(f"unknown profile {v!r} (known: {', '.join(KNOWN_PROFILES)}){did_you_mean(v, KNOWN_PROFILES)}")
-    return v
+_check_profile = check_profile
 
 
 def _check_strategy(v: str) -> str:
     if v not in KNOWN_STRATEGIES:
-        raise ValueError(
-            f"unknown strategy {v!r} (known: {', '.join(KNOWN_STRATEGIES)}){did_you_mean(v, KNOWN_STRATEGIES)}")
+        same = strategy_of(v)
+        hint = f"; the checker's {v} is the strategy {same!r}" if same else did_you_mean(v, KNOWN_STRATEGIES)
+        raise ValueError(f"unknown strategy {v!r} (known: {', '.join(KNOWN_STRATEGIES)}){hint}")
     return v
 
 
@@ -223,7 +223,7 @@ Expect = list[Literal["OK", "EAGAIN", "EINVAL", "EINTR", "ENOENT", "EBUSY", "EOP
 
 
 class ProactiveAction(_Action):
-    """A proactive writeback request on ``target`` in the profile's own interface (spec §2)."""
+    """A proactive writeback request on ``target`` in the profile's own interface (kernel-semantics §2)."""
 
     action: Literal["proactive"]
     target: CgPath
@@ -322,34 +322,27 @@ Rate = Annotated[float, BeforeValidator(_rate)]
 
 
 class AgentAction(_Action):
-    """Run ``zswaplab.agent`` (its sim backend) on the model (spec §3.5, Hao's scenario): one target, ``step``
+    """Run ``zswaplab.agent`` (its sim backend) on the model (kernel-semantics §3.5, Hao's scenario): one target, ``step``
     bytes per request, ``step_interval`` between requests, a ``refault_rate`` guardrail evaluated on every direct
     child (``guard_scope = "children"``); the agent's cycle ends when a child's refaults (memory.stat pswpin,
     bytes/s over a step) exceed it. ``max_steps`` × ``step`` is the per-cycle budget."""
 
     action: Literal["agent"]
     target: CgPath
-    step: Size
+    step: Step  # the agent policy's types and validators (zswaplab.agent.policy), not a copy
     step_interval: Seconds = 1.0
     max_steps: int = Field(default=200, ge=1)
     refault_rate: Rate
-    guard_scope: Literal["target", "children"] = "children"
-    on_trip: Literal["stop-cycle", "backoff"] = "stop-cycle"
-    eagain_retries: int = Field(default=4, ge=0)
+    guard_scope: GuardScope = "children"
+    on_trip: TripAction = "stop-cycle"
+    eagain_retries: EagainRetries = 4
     cycles: int = Field(default=1, ge=1)
     cycle_interval: Seconds = 60.0
-
-    @field_validator("step")
-    @classmethod
-    def _step(cls, v: int) -> int:
-        if v <= 0:
-            raise ValueError("step must be > 0")
-        return v
 
 
 class TrickleAction(_Action):
     """Every ``every`` seconds allocate ``pages`` in ``target`` and push them out with memory.reclaim
-    (the global-shrinker test of spec §2.6)."""
+    (the global-shrinker test of kernel-semantics §2.6)."""
 
     action: Literal["trickle"]
     target: CgPath

@@ -25,7 +25,6 @@ from zswaplab.kernel.cgroupfs import (
 )
 from zswaplab.kernel.config import KernelConfig
 from zswaplab.kernel.constants import (
-    DEF_PRIORITY,
     NSEC_PER_SEC,
     PAGE_COUNTER_MAX,
     PAGE_SIZE,
@@ -463,28 +462,12 @@ class FastKernel(Kernel):
         self.try_charge(memcg, 1, int(self.G[L.G_RETRIES]))
 
     def try_to_free_mem_cgroup_pages(self, target: MemCgroup, nr_pages: int, swappiness: int | None = None) -> int:
-        """``try_to_free_mem_cgroup_pages`` (as ``vmscan.try_to_free_mem_cgroup_pages``, no shrinker)."""
-        if swappiness == 0:
-            return 0
-        if not target.children:
+        """The shared driver ``vmscan.try_to_free_mem_cgroup_pages`` over this core's steps; for a memcg without
+        children, the compiled ``reclaim_leaf`` (the same priority loop on one list, also run by the compiled
+        charge path without returning to Python; checked against the driver by the differential tests)."""
+        if swappiness != 0 and not target.children:
             return int(nb.reclaim_leaf(self.A, target.id, nr_pages))
-        reclaimed = 0
-        tree, MC, A = self.tree, self.MC, self.A
-        for priority in range(DEF_PRIORITY, -1, -1):
-            memcg: MemCgroup | None = None
-            while True:
-                memcg = tree.mem_cgroup_iter(target, memcg)
-                if memcg is None:
-                    break
-                nr_scan = int(MC[memcg.id, L.A_HEAD + 2]) >> priority
-                if nr_scan:
-                    reclaimed += int(nb.shrink_anon_list(A, memcg.id, nr_scan, nr_pages - reclaimed))
-                if reclaimed >= nr_pages:
-                    tree.mem_cgroup_iter_break(target, memcg)
-                    return reclaimed
-            if reclaimed >= nr_pages:
-                break
-        return reclaimed
+        return vmscan.try_to_free_mem_cgroup_pages(self, target, nr_pages, swappiness)
 
     def memory_reclaim(self, memcg: MemCgroup, nr_to_reclaim: int, swappiness: int | None) -> None:
         """The oracle's ``vmscan.memory_reclaim`` loop over this core's compiled reclaim. The writeback log is sized
@@ -717,6 +700,12 @@ class FastSteps:
 
     def count_proactive_bytes(self, memcg: MemCgroup, nbytes: int) -> None:
         self.k.MC[memcg.id, L.S_PRO_B] += nbytes
+
+    def anon_lru_size(self, memcg: MemCgroup, nid: int) -> int:
+        return int(self.k.MC[memcg.id, L.A_HEAD + 2])  # one node
+
+    def shrink_anon_list(self, memcg: MemCgroup, nid: int, nr_scan: int, want: int) -> int:
+        return int(nb.shrink_anon_list(self.k.A, memcg.id, nr_scan, want))
 
 
 class FastCgroupFS(CgroupFS):
