@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import signal
 
 import pytest
 
@@ -115,6 +116,35 @@ def test_stock_kernel_paced_reclaim_through_the_model(profile, key) -> None:
     st = k.fs.read("/w", "memory.stat")
     assert int(dict(x.split() for x in st.splitlines())["zswpout"]) == 192  # 768 KiB of cold anon now in zswap
     assert reps[-1].results[0].twice_cold is not None and reps[-1].results[0].twice_cold > 0
+
+
+def test_a_step_below_one_page_still_reclaims_whole_pages() -> None:
+    """A 1K step rounded to 0 pages made every write "0 swappiness=max" and the cycle never ended (found by
+    test_any_fault_sequence's Hypothesis search: mainline, step 1K); now each write is at least one page."""
+    k = Kernel(KernelConfig(profile="mainline"), seed=0)
+    k.fs.mkdir("/w")
+    k.alloc("/w", 64, clen=1000)
+    logs.setup(io.StringIO(), "info", wall_clock=False)
+    be = SimBackend(k, tick_s=1.0)
+    ag = Agent(loads('[agent]\ninterval = "6s"\n[[target]]\npath = "/w"\nstep = "1K"\nstep_interval = "0s"\n'
+                     'budget_per_cycle = "16K"\n'), be, metrics=Metrics(process=False))
+
+    class Endless(BaseException):  # not an OSError: the agent must not swallow it
+        pass
+
+    def endless(*_: object) -> None:
+        raise Endless(f"no end after 60 s: {len(be.writes)} writes, last {be.writes[-1:]}")
+
+    old = signal.signal(signal.SIGALRM, endless)
+    signal.alarm(60)
+    try:
+        reps = ag.run(max_cycles=2)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert [r.results[0].outcome for r in reps] == ["pacing_warmup", "reclaimed"]
+    texts = [w[3] for w in be.writes if not w[3].startswith("0 ")]
+    assert texts and all(t == "4K swappiness=max" for t in texts), texts
 
 
 def _all_hot_agent(policy: str) -> Agent:

@@ -557,6 +557,7 @@ class Agent:
         # spread over the cycle: one write per step_interval, so refaults can end the cycle early
         slots = max(1, int(self.policy.agent.interval // tp.step_interval)) if tp.step_interval > 0 else 1
         chunk = min(tp.step, max(PAGE_SIZE, -(-planned // slots)))
+        chunk = max(PAGE_SIZE, chunk - chunk % PAGE_SIZE)  # whole pages, at least one: every write makes progress
         left, done = planned, 0
         while left >= PAGE_SIZE and res.outcome == "done":
             if self.stopping():
