@@ -139,7 +139,9 @@ def fact_writeback_disabled_subtree(rec: Records, kernel: str) -> None:
     to_disk = rand_on["vmstat"]["pswpout"] - before_on["vmstat"]["pswpout"]
     once = rand_on["debugfs"]["reject_compress_fail"] - before_on["debugfs"]["reject_compress_fail"]
     if is_612(kernel):  # writeback=1: each incompressible page fails compression once, then goes to disk
-        assert to_disk >= 1000 and 1000 <= once <= 1100, (to_disk, once)
+        # exactly one failure per page sent to disk; most of the 1024 (a boot under load met 37 pages of the
+        # 4M request elsewhere: 987)
+        assert to_disk == once and 900 <= once <= 1100, (to_disk, once)
         assert "stored_incompressible_pages" not in rand_on["debugfs"]
     else:  # 7.2 stores them as-is in zswap (zswap_incomp): no failure, nothing to disk
         assert to_disk == 0 and once == 0, (to_disk, once)

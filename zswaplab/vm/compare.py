@@ -349,8 +349,10 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "(42,368 failures), 7.2 ~69 times (70,495), the model's reclaim loop ~33 times (33,775). All three then "
         "fail with EAGAIN (compared exactly) and keep the pages; with writeback=1 6.12 and the 6.12 profile count "
         "exactly one failure per page and send the page to disk, 7.2 and its profile store it as-is. At most "
-        "55% of the kernel's count.",
-        from_match=(("op", "reclaim"), ("cgroup", "/wb_off/rand")), bound=_relative(0.55, 0)),
+        "55% of the kernel's count. Between boots: 6.12 counted 43,355 once against 43,392 on every other boot "
+        "(at most 1%).",
+        from_match=(("op", "reclaim"), ("cgroup", "/wb_off/rand")), bound=_relative(0.55, 0),
+        between_boots=_relative(0.01, 16)),
     Deviation(
         "compress-retry-count", ("pool_hysteresis",), ("pool_limit_hit",),
         "the same rescanning with the pool full instead of incompressible pages: writeback is disabled, so "
@@ -359,7 +361,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "(59,105-59,521), 7.2 ~76 (77,433-77,509), the model ~33 (33,775). The hysteresis itself is exact "
         "(fact_pool_hysteresis: the later request stores nothing and hits nothing). At most 60% of the "
         "kernel's count.",
-        from_match=(("op", "reclaim"), ("value", "4M")), bound=_relative(0.6, 0)),
+        from_match=(("op", "reclaim"), ("value", "4M")), bound=_relative(0.6, 0),
+        between_boots=_relative(0.01, 16)),
     Deviation(
         "shrink-worker-scheduling", ("global_pool_limit",),
         ("zswpout", "zswpin", "zswap_bytes", "swap_pages", "pswpout", "pool_pages", "pool_limit_hit") + _WB,
