@@ -217,7 +217,8 @@ def _check_agent_run(k: dict, version: int) -> None:
         slack = k["inactive"][c] - S.AGENT_HALF_PAGES
         assert abs(k["zswpwb"][c] - sim["zswpwb"][c]) <= slack, (c, slack, k["zswpwb"], sim["zswpwb"])
     if version == 3:  # the cursor reached c2: its cold megabyte was written back before the trip
-        assert k["zswpwb"][c2] >= 0.9 * k["inactive"][c2]
+        # (at least the cold region less the child's own process pages ahead of it: 244-249 of 256 seen)
+        assert k["zswpwb"][c2] >= S.AGENT_HALF_PAGES - (k["inactive"][c2] - S.AGENT_HALF_PAGES)
     else:  # every request restarted at c1: c2's cold memory was never reached
         assert k["zswpwb"][c2] == 0
 
