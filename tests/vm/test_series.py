@@ -185,18 +185,11 @@ def _sim_agent(version: int) -> dict:
     """The same policy on the sim's premature-abort scenario (zswaplab.agent.scenario, 2 MB per child)."""
     import io
 
-    from zswaplab.agent import logs
-    from zswaplab.agent.cli import build_sim
-    from zswaplab.agent.engine import Agent
-    from zswaplab.agent.policy import loads
+    from zswaplab.agent.cli import premature_abort
     from zswaplab.agent.scenario import CHILDREN
 
     stream = io.StringIO()
-    logs.setup(stream, "debug")
-    policy = loads(S.AGENT_POLICY)
-    be, sc = build_sim(policy, f"v{version}", 2)
-    Agent(policy, be).run(max_cycles=1)
-    summary = sc.summary()
+    summary = premature_abort(f"v{version}", mb=2, policy_text=S.AGENT_POLICY, log=stream)
     # the sim names its children as the lab does (c0, c1); the recorded guest run named them c1, c2
     name = dict(zip(CHILDREN, S.AGENT_CHILDREN, strict=True))
     run = S.agent_run_summary(S.agent_events(stream.getvalue()))

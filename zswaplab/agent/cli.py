@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import click
 
@@ -150,12 +150,13 @@ DEMO_REFAULT = "64K/s"
 
 
 def premature_abort(profile: str, step: str = "32K", mb: float = 2, cycles: int = 1,
-                    policy_text: str | None = None) -> dict[str, dict[str, int]]:
+                    policy_text: str | None = None, log: TextIO | None = None) -> dict[str, dict[str, int]]:
     """Run the premature-abort scenario quietly; returns the per-child summary. ``policy_text`` replaces the
-    demo's policy (the real-kernel run of zswaplab.vm.series holds the kernel to the sim with its own)."""
+    demo's policy and ``log`` receives the agent's debug events (the real-kernel run of zswaplab.vm.series
+    holds the kernel to the sim with both)."""
     import io
 
-    logs.setup(io.StringIO())
+    logs.setup(log if log is not None else io.StringIO(), "debug" if log is not None else "info")
     policy = loads(policy_text if policy_text is not None else DEMO_POLICY.format(step=step, refault=DEMO_REFAULT))
     be, sc = build_sim(policy, profile, mb)
     Agent(policy, be).run(max_cycles=cycles)

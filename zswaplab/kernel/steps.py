@@ -44,11 +44,13 @@ class ShrinkSteps(Protocol):
         ...
 
     def anon_lru_size(self, memcg: MemCgroup, nid: int) -> int:
-        """``lruvec_lru_size`` of the memcg's anon LRU on node ``nid`` (what ``get_scan_count`` shifts)."""
+        """``lruvec_lru_size`` (mm/vmscan.c, v6.12 … v7.2) of the memcg's anon LRU on node ``nid`` (what
+        ``get_scan_count`` shifts by the priority)."""
         ...
 
     def shrink_anon_list(self, memcg: MemCgroup, nid: int, nr_scan: int, want: int) -> int:
-        """The model's ``shrink_folio_list`` over one anon LRU: scan ``nr_scan``, reclaim at most ``want``."""
+        """The model's ``shrink_folio_list`` (mm/vmscan.c, v6.12 … v7.2) over one anon LRU: scan ``nr_scan``,
+        reclaim at most ``want``."""
         ...
 
 

@@ -46,7 +46,8 @@ def swap_writepage(k: Kernel, page: Page) -> bool:
 
 
 def shrink_anon_list(k: Kernel, memcg: MemCgroup, nid: int, nr_scan: int, want: int) -> int:
-    """Scan up to ``nr_scan`` pages from the head of one anon LRU; reclaim at most ``want``."""
+    """``shrink_folio_list`` (mm/vmscan.c, v6.12 … v7.2), simplified: scan up to ``nr_scan`` pages from the head
+    of one anon LRU, reclaim at most ``want``; a page zswap and swap both refuse is kept (activated)."""
     lst = k.anon_lru.list_of(memcg.id, nid)
     reclaimed = 0
     while nr_scan > 0 and reclaimed < want:
