@@ -70,10 +70,10 @@ def format_size(n: int) -> str:
 memparse = parse_size  # the name the lab uses for the same thing
 
 
-def fmt_bytes(n: float) -> str:
-    """Short human form: 65536 → '64K', 1572864 → '1.5M'."""
+def fmt_bytes(n: float, sep: str = "", unit: str = "", small: str = "") -> str:
+    """Short human form: 65536 → '64K', 1572864 → '1.5M'; ``fmt_bytes(65536, " ", "iB", " B")`` → '64 KiB'."""
     for suffix, mult in (("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
         if abs(n) >= mult:
             v = n / mult
-            return f"{v:.0f}{suffix}" if v == int(v) else f"{v:.1f}{suffix}"
-    return f"{int(n)}"
+            return f"{v:.0f}{sep}{suffix}{unit}" if v == int(v) else f"{v:.1f}{sep}{suffix}{unit}"
+    return f"{int(n)}{small}"

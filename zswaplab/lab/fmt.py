@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..common.units import fmt_bytes
+
 
 def size(n: float | None) -> str:
     """``524288`` → ``"512 KiB"``; ``1572864`` → ``"1.5 MiB"``; ``100`` → ``"100 B"``."""
     if n is None:
         return "–"
-    for suffix, mult in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if abs(n) >= mult:
-            v = n / mult
-            return f"{v:.0f} {suffix}" if v == int(v) else f"{v:.1f} {suffix}"
-    return f"{int(n)} B"
+    return fmt_bytes(n, " ", "iB", " B")
 
 
 def rate(bps: float | None) -> str:
