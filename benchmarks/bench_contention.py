@@ -14,6 +14,7 @@ per-memcg-lock design there is what the global lock itself costs.
 from __future__ import annotations
 
 from dataclasses import replace
+from statistics import median
 
 from zswaplab.concurrency.calibrate import CalibrationUnavailable, calibrate
 from zswaplab.concurrency.timed import Costs, SimConfig, onset, regression_curve
@@ -27,6 +28,7 @@ AXES = {
 }
 M_FIXED = 300  # agents while another dimension varies
 LIMIT = 0.05
+SPREAD_M, SPREAD_SEEDS = 3000, (0, 1, 2, 3, 4, 5)  # where the designs first differ: is it more than seed noise?
 # the cursor lock alone, where it can matter: 300 zombies skipped under the lock, 1-entry batches, agents
 # calling every 0.2 s (a stress point, not the series' configuration)
 STRESS = dict(batch=1, agent_interval_s=0.2)
@@ -49,6 +51,16 @@ def main() -> None:
     for dim, values in AXES.items():
         for alg in DESIGNS:
             _line(base, alg, dim, values)
+    print(f"   -- the same at M={SPREAD_M} over seeds {SPREAD_SEEDS[0]}..{SPREAD_SEEDS[-1]} (agents' phases, swap-cache "
+          "choice)")
+    spread = {}
+    for alg in DESIGNS:
+        regs = [regression_curve(replace(base, seed=s), alg, "agents", (SPREAD_M,))[0][1] for s in SPREAD_SEEDS]
+        spread[alg] = (min(regs), max(regs))
+        print(f"   agents={SPREAD_M} {alg:18s} min {100 * min(regs):.1f} / median {100 * median(regs):.1f} "
+              f"/ max {100 * max(regs):.1f} %", flush=True)
+    overlap = max(lo for lo, _ in spread.values()) <= min(hi for _, hi in spread.values())
+    print(f"   the designs' ranges {'overlap: their differences at one seed are seed noise' if overlap else 'do not all overlap'}")
     alone = replace(costs, swap_bw_mb_s=0.0, preempt=False, **STRESS)
     print("   -- cursor lock alone (no device limit, no CPU sharing), 300 zombies, batch 1, agents every 0.2 s")
     base = SimConfig(pattern="same", duration_s=0.2, zombies=300, costs=alone)
