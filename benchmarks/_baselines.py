@@ -6,7 +6,7 @@
   the same per-entry arrays (owner int32, length uint16, state and flags uint8, prev/next int32), the same
   intrusive-list writes (link at the tail of the resident list; drained from its head with second chance: a
   referenced entry is cleared and moved to the tail, then unlinked and linked at the tail of the pool list) and
-  per-entry state/length/flag and counter writes (:data:`FILL_COUNTERS`: one memcg level, no limits, no
+  per-entry state/length/flag and counter writes (:data:`COUNTERS`: one memcg level, no limits, no
   hierarchy walks, no knobs). The floor for "fill a pool of N entries of this layout".
 * :func:`clock_lists` — the model's miss path without its checks: two intrusive lists over dense ids (resident,
   pool) with the same per-entry arrays; a hit sets the referenced flag; a miss unlinks the page from the pool
@@ -27,9 +27,11 @@ RES, POOL = 0, 1  # list / state ids (state 2 = never seen)
 NEW = 2
 F_REF = 1
 # counters written per entry (one memcg level + the globals)
-# (``rotated``: second-chance rotations, so that the tests see the rotation work, which leaves no other trace)
-FILL_COUNTERS = ("anon", "usage_bytes", "swap", "pool_bytes", "stored", "zswap_b", "zswapped", "zswpout", "rotated")
-MISS_COUNTERS = ("misses", "zswpout", "zswpin", "anon", "pool_bytes", "stored", "zswap_b", "zswapped", "rotated")
+# Counters of both loops, written per entry as the model writes its own (one memcg level + the globals);
+# ``rotated`` counts second-chance rotations, so that the tests see the rotation work, which leaves no other trace.
+COUNTERS = ("anon", "usage_bytes", "swap", "pool_bytes", "stored", "zswap_b", "zswapped", "zswpout", "zswpin",
+            "misses", "rotated")
+ANON, USAGE, SWAP, POOL_B, STORED, ZSWAP_B, ZSWAPPED, ZSWPOUT, ZSWPIN, MISSES, ROTATED = range(len(COUNTERS))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -102,46 +104,59 @@ def new_arrays(n: int) -> tuple[np.ndarray, ...]:
             np.full(n, -1, np.int32), np.full(n, -1, np.int32), heads)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _resident(i, clens, owner, clen, state, flags, prev, nxt, heads, cnt):  # pragma: no cover - compiled
+    """A new page: owner, length, state, referenced, at the resident tail; charged."""
+    owner[i] = 1
+    clen[i] = min(clens[i], PAGE_SIZE)
+    state[i] = RES
+    flags[i] = F_REF
+    _link_tail(prev, nxt, heads, RES, i)
+    cnt[ANON] += 1
+    cnt[USAGE] += PAGE_SIZE
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _reclaim_head(clen, state, flags, prev, nxt, heads, cnt):  # pragma: no cover - compiled
+    """One step at the resident head: a referenced page is cleared and rotated (False); otherwise it is unlinked,
+    stored (state, flag, the pool list's tail) and the counters move (True)."""
+    x = heads[RES, 0]
+    if flags[x] & F_REF:
+        flags[x] = 0
+        _unlink(prev, nxt, heads, RES, x)
+        _link_tail(prev, nxt, heads, RES, x)
+        cnt[ROTATED] += 1
+        return False
+    _unlink(prev, nxt, heads, RES, x)
+    length = np.int64(clen[x])
+    cnt[ANON] -= 1
+    cnt[USAGE] += length - PAGE_SIZE
+    cnt[SWAP] += 1
+    cnt[POOL_B] += length
+    cnt[STORED] += 1
+    cnt[ZSWAP_B] += length
+    cnt[ZSWAPPED] += 1
+    cnt[ZSWPOUT] += 1
+    state[x] = POOL
+    flags[x] = F_REF
+    _link_tail(prev, nxt, heads, POOL, x)
+    return True
+
+
 @numba.njit(cache=True, nogil=True)
 def fill_into(clens, owner, clen, state, flags, prev, nxt, heads, cnt):  # pragma: no cover - compiled
-    """Fill: link every entry at the resident tail (referenced), then drain the resident list into the pool."""
+    """Fill: every entry a new resident page, then drain the resident list into the pool."""
     n = clens.shape[0]
     for i in range(n):
-        owner[i] = 1
-        clen[i] = min(clens[i], PAGE_SIZE)
-        state[i] = RES
-        flags[i] = F_REF
-        _link_tail(prev, nxt, heads, RES, i)
-        cnt[0] += 1
-        cnt[1] += PAGE_SIZE
+        _resident(i, clens, owner, clen, state, flags, prev, nxt, heads, cnt)
     while heads[RES, 0] != -1:
-        x = heads[RES, 0]
-        if flags[x] & F_REF:  # second chance: rotate
-            flags[x] = 0
-            _unlink(prev, nxt, heads, RES, x)
-            _link_tail(prev, nxt, heads, RES, x)
-            cnt[8] += 1
-            continue
-        _unlink(prev, nxt, heads, RES, x)
-        cnt[0] -= 1
-        cnt[1] -= PAGE_SIZE
-        cnt[2] += 1
-        length = np.int64(clen[x])
-        cnt[3] += length
-        cnt[4] += 1
-        cnt[5] += length
-        cnt[6] += 1
-        cnt[1] += length
-        cnt[7] += 1
-        state[x] = POOL
-        flags[x] = F_REF
-        _link_tail(prev, nxt, heads, POOL, x)
+        _reclaim_head(clen, state, flags, prev, nxt, heads, cnt)
     return n
 
 
 def fill_lists(clens: np.ndarray) -> np.ndarray:
-    """Allocate the arrays (first touch counted, as the model's are) and fill; return the counters."""
-    cnt = np.zeros(len(FILL_COUNTERS), np.int64)
+    """Allocate the arrays (first touch counted, as the model's are) and fill; return :data:`COUNTERS`."""
+    cnt = np.zeros(len(COUNTERS), np.int64)
     fill_into(clens, *new_arrays(len(clens)), cnt)
     return cnt
 
@@ -155,47 +170,26 @@ def clock_lists_into(objs, clens, capacity, owner, clen, state, flags, prev, nxt
         if st == RES:
             flags[o] = F_REF
             continue
-        cnt[0] += 1
-        if st == POOL:  # load: off the pool list, uncharged
+        cnt[MISSES] += 1
+        if st == POOL:  # load: off the pool list, uncharged, back at the resident tail
             _unlink(prev, nxt, heads, POOL, o)
             length = np.int64(clen[o])
-            cnt[2] += 1
-            cnt[4] -= length
-            cnt[5] -= 1
-            cnt[6] -= length
-            cnt[7] -= 1
-        else:
-            owner[o] = 1
-            clen[o] = min(clens[o], PAGE_SIZE)
-        state[o] = RES
-        flags[o] = F_REF
-        _link_tail(prev, nxt, heads, RES, o)
-        cnt[3] += 1
+            cnt[SWAP] -= 1
+            cnt[POOL_B] -= length
+            cnt[STORED] -= 1
+            cnt[ZSWAP_B] -= length
+            cnt[ZSWAPPED] -= 1
+            cnt[ZSWPIN] += 1
+            cnt[USAGE] -= length
+        _resident(o, clens, owner, clen, state, flags, prev, nxt, heads, cnt)
         while heads[RES, 2] > capacity:  # evict with second chance into the pool (a store)
-            x = heads[RES, 0]
-            if flags[x] & F_REF:
-                flags[x] = 0
-                _unlink(prev, nxt, heads, RES, x)
-                _link_tail(prev, nxt, heads, RES, x)
-                cnt[8] += 1
-                continue
-            _unlink(prev, nxt, heads, RES, x)
-            cnt[3] -= 1
-            length = np.int64(clen[x])
-            cnt[1] += 1
-            cnt[4] += length
-            cnt[5] += 1
-            cnt[6] += length
-            cnt[7] += 1
-            state[x] = POOL
-            flags[x] = F_REF
-            _link_tail(prev, nxt, heads, POOL, x)
+            _reclaim_head(clen, state, flags, prev, nxt, heads, cnt)
     return objs.shape[0]
 
 
 def clock_lists(objs: np.ndarray, clens: np.ndarray, capacity: int) -> np.ndarray:
-    """Allocate the per-object arrays and replay; return :data:`MISS_COUNTERS`."""
-    cnt = np.zeros(len(MISS_COUNTERS), np.int64)
+    """Allocate the per-object arrays and replay; return :data:`COUNTERS`."""
+    cnt = np.zeros(len(COUNTERS), np.int64)
     clock_lists_into(objs, clens, capacity, *new_arrays(len(clens)), cnt)
     return cnt
 
