@@ -14,6 +14,9 @@
   ``capacity`` pages are resident evicts from the head with second chance into the pool (a store), writing the
   same kind of counters. The floor for "a miss of a memory-limited cache with a compressed pool behind it".
 
+The list loops are compiled like the fast core (``_nrt=False``: no atomic reference counting of the arrays they
+pass around; see docs/performance.md), so that the floor is as lean as the compiled code can be.
+
 :mod:`tests.benchmarks.test_baselines` checks each loop against a plain-Python reference.
 """
 
@@ -66,7 +69,7 @@ def clock_dense(objs: np.ndarray, nobj: int, capacity: int) -> int:  # pragma: n
     return misses
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _link_tail(prev, nxt, heads, h, x):  # pragma: no cover - compiled
     t = heads[h, 1]
     prev[x] = t
@@ -79,7 +82,7 @@ def _link_tail(prev, nxt, heads, h, x):  # pragma: no cover - compiled
     heads[h, 2] += 1
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _unlink(prev, nxt, heads, h, x):  # pragma: no cover - compiled
     p = prev[x]
     n = nxt[x]
@@ -104,7 +107,7 @@ def new_arrays(n: int) -> tuple[np.ndarray, ...]:
             np.full(n, -1, np.int32), np.full(n, -1, np.int32), heads)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _resident(i, clens, owner, clen, state, flags, prev, nxt, heads, cnt):  # pragma: no cover - compiled
     """A new page: owner, length, state, referenced, at the resident tail; charged."""
     owner[i] = 1
@@ -116,7 +119,7 @@ def _resident(i, clens, owner, clen, state, flags, prev, nxt, heads, cnt):  # pr
     cnt[USAGE] += PAGE_SIZE
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _reclaim_head(clen, state, flags, prev, nxt, heads, cnt):  # pragma: no cover - compiled
     """One step at the resident head: a referenced page is cleared and rotated (False); otherwise it is unlinked,
     stored (state, flag, the pool list's tail) and the counters move (True)."""
@@ -143,7 +146,7 @@ def _reclaim_head(clen, state, flags, prev, nxt, heads, cnt):  # pragma: no cove
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, _nrt=False)
 def fill_into(clens, owner, clen, state, flags, prev, nxt, heads, cnt):  # pragma: no cover - compiled
     """Fill: every entry a new resident page, then drain the resident list into the pool."""
     n = clens.shape[0]
@@ -161,7 +164,7 @@ def fill_lists(clens: np.ndarray) -> np.ndarray:
     return cnt
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, _nrt=False)
 def clock_lists_into(objs, clens, capacity, owner, clen, state, flags, prev, nxt, heads, cnt):  # pragma: no cover
     """Replay ``objs`` (dense ids) through a resident list of ``capacity`` pages with a pool behind it."""
     for i in range(objs.shape[0]):
