@@ -108,10 +108,9 @@ CHARGE_OK, CHARGE_DEFER, CHARGE_OOM = 0, 1, 2
 # pstat of the walk argument
 PSTAT_NONE, PSTAT_PAGES, PSTAT_BYTES_OWNER = 0, 1, 2
 
-# The state every compiled function takes. The compiled code reads the arrays as ``A.pm[p]`` and never binds
-# them to local names: a local array variable costs numba two atomic reference-count updates per function
-# call (acquire at the binding, release at the exit), which were most of the per-entry time (see
-# docs/performance.md); a field read of the tuple is not reference-counted.
+# The state every compiled function takes (read as ``A.pm[p]``). The functions are compiled without numba's
+# runtime (``_nrt=False``): with it, every array bound to a name or passed to a call costs two atomic
+# reference-count updates per call, which were most of the per-entry time (see docs/performance.md).
 State = namedtuple("State", "pm pc ps pf pp pn pt MC G K KF LOG")
 
 LOG_COLS = 4  # clock_ns, owner memcg id, page id, length | proactive << 16
