@@ -2,10 +2,11 @@
 
 Every function takes the state ``A`` (``layout.State``: ``pm, pc, ps, pf, pp, pn, pt, MC, G, K, KF, LOG``; see
 :mod:`zswaplab.scale.layout`), is compiled without numba's reference-counting runtime (``_nrt=False``: it
-allocates nothing; only ``subtree_sum``, called from Python, keeps it; with the runtime, every array bound to a name or passed to a call costs two atomic updates
-per call), and mirrors one oracle function of :mod:`zswaplab.kernel` line by line; the
-docstrings name the kernel function and version each models. Only the subset the fast core supports is here:
-one NUMA node, memcg enabled, no dynamic shrinker, no writeback fault injection (writeback always succeeds).
+allocates nothing; only ``subtree_sum``, called from Python, keeps the runtime; with it, every array bound to a
+name or passed to a call costs two atomic updates per call), and mirrors one oracle function of
+:mod:`zswaplab.kernel` line by line; the docstrings name the kernel function and version each models. Only the
+subset the fast core supports is here: one NUMA node, memcg enabled, no dynamic shrinker, no writeback fault
+injection (writeback always succeeds).
 """
 
 from __future__ import annotations
