@@ -12,7 +12,12 @@ Baselines, measured in the same run, interleaved, min / median / spread over REP
 * libCacheSim ``Clock`` (C; ``process_trace`` reads the file itself) of the same capacity (50k × 4096-byte
   objects) with its hash table **right-sized** for the object count (``hashpower`` = ceil(log2(objects)) + 1,
   load factor <= 0.5); the library default ``hashpower=24`` (16M buckets, 128 MiB) is printed for reference only.
-* a plain 1-bit Clock over dense ids (``benchmarks/_baselines.py``) — the floor for the replay loop;
+* a plain 1-bit Clock over dense ids (``benchmarks/_baselines.clock_dense``) — the floor for the replay loop;
+* a plain loop doing the model's memory writes (``benchmarks/_baselines.clock_lists``: the same per-page arrays,
+  a resident list and a pool list, second chance, the same kind of per-entry counters; no limits, no hierarchy)
+  — on the zipf trace, and on a **miss-only** trace (a cycle over 1.25 × capacity pages: after the first pass
+  every access faults a page back from the pool and stores another one), where time per event is the miss path's
+  cost (goal: the model's miss within 10× of the plain loop's);
 * ``np.fromfile`` of the trace file — the floor for reading it (goal: reading within 3×).
 
 The oracle ``Kernel`` is timed on a stretch where reclaim runs (after the distinct pages exceed the capacity by
@@ -39,6 +44,8 @@ N_PAGES = 200_000
 CAPACITY = 50_000
 REPEATS = 7
 STRETCH = 100_000  # events timed for the oracle-vs-fast comparison
+CYCLE = CAPACITY * 5 // 4  # pages of the miss-only trace
+CYCLE_EVENTS = 1_000_000
 DEFAULT_HASHPOWER = 24  # libcachesim.Clock's default
 
 
@@ -65,7 +72,7 @@ def read(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def replay(objs: np.ndarray, clens: np.ndarray) -> dict[str, int]:
     k = _new_fast(clens)
     k.replay("/w", objs, clens)
-    return {e: int(k.vm_events[e]) for e in ("zswpout", "zswpin")}
+    return {e: int(k.vm_events[e]) for e in ("zswpout", "zswpin", "pswpin")}
 
 
 def end_to_end(path: Path) -> dict[str, int]:
@@ -132,7 +139,10 @@ def main() -> None:
         nobj = len(clens)
         hashpower = max(10, math.ceil(math.log2(nobj)) + 1)
         compile_phase("fast core replay + trace reader + plain loops", lambda: (
-            end_to_end(path), _baselines.warm(), libcachesim_clock(path, hashpower, 10_000)))
+            end_to_end(path), _baselines.warm(), _baselines.clock_lists(objs[:1000], clens, CAPACITY),
+            libcachesim_clock(path, hashpower, 10_000)))
+        cyc = np.tile(np.arange(CYCLE, dtype=np.int64), CYCLE_EVENTS // CYCLE)
+        cyc_clens = clens[:CYCLE]
         st, last = interleaved({
             "stream": lambda: np.fromfile(str(path), ORACLE_GENERAL),
             "read": lambda: read(path),
@@ -140,6 +150,9 @@ def main() -> None:
             "lcs": lambda: libcachesim_clock(path, hashpower),
             "lcs_default": lambda: libcachesim_clock(path, DEFAULT_HASHPOWER),
             "plain": lambda: _baselines.clock_dense(objs, nobj, CAPACITY),
+            "lists": lambda: _baselines.clock_lists(objs, clens, CAPACITY),
+            "miss_model": lambda: replay(cyc, cyc_clens),
+            "miss_plain": lambda: _baselines.clock_lists(cyc, cyc_clens, CAPACITY),
         }, REPEATS)
         start = reclaim_start(objs, clens)
         t_or, ev_or = oracle_stretch(objs, clens, start, start + STRETCH)
@@ -176,6 +189,24 @@ def main() -> None:
     print(ratio_line("replay alone vs right-sized Clock", st["replay"], st["lcs"], ">= 2.0"))
     print(f"   replay / plain 1-bit Clock time = {st['replay'].min / st['plain'].min:.1f}x (best) / "
           f"{st['replay'].median / st['plain'].median:.1f}x (median)  [the floor; no goal]")
+    lists = dict(zip(_baselines.COUNTERS, last["lists"].tolist(), strict=True))
+    print(f"   plain loop doing the model's writes (benchmarks/_baselines.clock_lists: {nobj:,} pages, capacity "
+          f"{CAPACITY:,} pages, per-page arrays owner int32/clen uint16/state uint8/flags uint8/prev,next int32, a "
+          f"resident and a pool list, second chance; no limits, no hierarchy) on the same trace: "
+          f"{st['lists'].fmt(1e3, 'CPU ms')}; {lists['misses']:,} misses, {lists['zswpout']:,} stores, "
+          f"{lists['zswpin']:,} loads; replay / this loop = {st['replay'].min / st['lists'].min:.1f}x (best) / "
+          f"{st['replay'].median / st['lists'].median:.1f}x (median)")
+    mm, mp = last["miss_model"], dict(zip(_baselines.COUNTERS, last["miss_plain"].tolist(), strict=True))
+    m_model = CYCLE + mm["zswpin"] + mm["pswpin"]
+    n_cyc = CYCLE_EVENTS // CYCLE * CYCLE
+    print(f"   miss path: a cycle over {CYCLE:,} pages ({n_cyc:,} events, capacity {CAPACITY:,}): model "
+          f"{st['miss_model'].fmt(1e3, 'CPU ms')}, {m_model:,} misses ({mm['zswpout']:,} stores, {mm['zswpin']:,} "
+          f"loads) = {st['miss_model'].min / m_model * 1e9:.1f} ns/miss best; plain loop (clock_lists) "
+          f"{st['miss_plain'].fmt(1e3, 'CPU ms')}, {mp['misses']:,} misses ({mp['zswpout']:,} stores, "
+          f"{mp['zswpin']:,} loads) = {st['miss_plain'].min / mp['misses'] * 1e9:.1f} ns/miss best")
+    r_best = (st["miss_model"].min / m_model) / (st["miss_plain"].min / mp["misses"])
+    r_med = (st["miss_model"].median / m_model) / (st["miss_plain"].median / mp["misses"])
+    print(f"   ratio per miss model/plain loop = {r_best:.1f}x (best) / {r_med:.1f}x (median)  [goal <= 10x]")
     print(f"   oracle Kernel on a stretch with reclaim (events {start:,}..{start + STRETCH:,}; zswpout "
           f"{ev_or['zswpout']:,}, zswpin {ev_or['zswpin']:,}): {STRETCH / t_or:,.0f} ev/s; fast core on the same "
           f"stretch (zswpout {ev_fs['zswpout']:,}, zswpin {ev_fs['zswpin']:,}): {STRETCH / t_fs:,.0f} ev/s; "

@@ -153,21 +153,34 @@ class FastPage:
 
 
 class PageIds:
-    """The pages of one ``alloc`` call: a compact id array that iterates as :class:`FastPage` views."""
+    """The pages of one ``alloc`` call (consecutive ids ``first`` … ``first + n - 1``), iterating as
+    :class:`FastPage` views; ``ids`` (an int64 array) is built on first use, not per ``alloc``."""
 
-    def __init__(self, k: FastKernel, ids: np.ndarray) -> None:
+    def __init__(self, k: FastKernel, first: int, n: int) -> None:
         self.k = k
-        self.ids = ids
+        self.first = first
+        self.n = n
+        self._ids: np.ndarray | None = None
+
+    @property
+    def ids(self) -> np.ndarray:
+        if self._ids is None:
+            self._ids = np.arange(self.first, self.first + self.n, dtype=np.int64)
+        return self._ids
 
     def __len__(self) -> int:
-        return int(self.ids.shape[0])
+        return self.n
 
     def __iter__(self) -> Iterator[FastPage]:
         k = self.k
-        return (FastPage(k, int(i)) for i in self.ids)
+        return (FastPage(k, i) for i in range(self.first, self.first + self.n))
 
     def __getitem__(self, i: int) -> FastPage:
-        return FastPage(self.k, int(self.ids[i]))
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return FastPage(self.k, self.first + i)
 
 
 class _PagesView:
@@ -218,6 +231,15 @@ class _WritebackLog:
 
     def __iter__(self) -> Iterator[tuple[int, str, int, int, bool]]:
         return (self._row(i) for i in range(len(self)))
+
+
+def _clip_lengths(lens: np.ndarray) -> np.ndarray:
+    """Compressed lengths as the core stores them: uint16, clipped to PAGE_SIZE (one pass, no int64 copy)."""
+    if lens.size and lens.min() < 0:
+        raise ValueError("compressed lengths must be >= 0")
+    out = np.empty(lens.shape, np.uint16)
+    np.minimum(lens, PAGE_SIZE, out=out, casting="unsafe")
+    return out
 
 
 def _ids_of(pages: Any) -> np.ndarray:
@@ -322,8 +344,8 @@ class FastKernel(Kernel):
             self._repack()
 
     def _repack(self) -> None:
-        self.A = (self.pm, self.pc, self.ps, self.pf, self.pp, self.pn, self.pt, self.MC, self.G, self.K,
-                  self.KF, self.LOG)
+        self.A = L.State(self.pm, self.pc, self.ps, self.pf, self.pp, self.pn, self.pt, self.MC, self.G, self.K,
+                         self.KF, self.LOG)
 
     def _check_log(self) -> None:
         if self.keep_log and self.G[L.G_LOG_OVF]:
@@ -491,7 +513,7 @@ class FastKernel(Kernel):
         memcg = self._memcg(where)
         if n <= 0:
             self.run_pending_work()
-            return PageIds(self, np.zeros(0, np.int64))
+            return PageIds(self, self.next_page, 0)
         rng_state = None
         if callable(clen):
             rng_state = self.rng.getstate()
@@ -499,12 +521,10 @@ class FastKernel(Kernel):
         elif isinstance(clen, np.ndarray):
             if clen.shape != (n,):
                 raise ValueError(f"clen array has shape {clen.shape}, expected ({n},)")
-            lens = clen.astype(np.int64)
+            lens = clen
         else:
             lens = np.full(n, int(clen), np.int64)
-        if lens.size and lens.min() < 0:
-            raise ValueError("compressed lengths must be >= 0")
-        lens = np.minimum(lens, PAGE_SIZE).astype(np.uint16)
+        lens = _clip_lengths(lens)
         first = self.next_page
         self._grow_pages(first + n)
         self._ensure_log(n)
@@ -523,13 +543,13 @@ class FastKernel(Kernel):
                     self.rng.setstate(rng_state)
                     for _ in range(i):
                         clen(self.rng)
-                e.pages = list(PageIds(self, np.arange(first, first + i, dtype=np.int64)))
+                e.pages = list(PageIds(self, first, i))
                 raise
             nb.new_page(self.A, memcg.id, first + i, lens[i])
             i += 1
         self._finish_alloc(first, n, tid)
         self.run_pending_work()
-        return PageIds(self, np.arange(first, first + n, dtype=np.int64))
+        return PageIds(self, first, n)
 
     def _finish_alloc(self, first: int, n: int, tid: int) -> None:
         self.ptag[first:first + n] = tid
@@ -575,7 +595,7 @@ class FastKernel(Kernel):
         Returns the object → page id map."""
         memcg = self._memcg(where)
         objs = np.ascontiguousarray(objs, dtype=np.int64)
-        lens = np.minimum(np.asarray(obj_clen, dtype=np.int64), PAGE_SIZE).astype(np.uint16)
+        lens = _clip_lengths(np.asarray(obj_clen))
         if objpage is None:
             objpage = np.zeros(len(lens), np.int64)
         nobj = int(np.count_nonzero(objpage == 0))
@@ -650,11 +670,11 @@ class FastKernel(Kernel):
         d = ZswapDebugfs()
         for name, slot in L.DEBUGFS_SLOTS.items():
             setattr(d, name, int(self.G[slot]))
-        return d.as_dict(int(nb.zswap_total_pages(self.G, self.KF)) * PAGE_SIZE,
+        return d.as_dict(int(nb.zswap_total_pages(self.A)) * PAGE_SIZE,
                          bool(self.config.incompressible_store_as_is))
 
     def zswap_total_pages(self) -> int:
-        return int(nb.zswap_total_pages(self.G, self.KF))
+        return int(nb.zswap_total_pages(self.A))
 
     def page_states(self) -> np.ndarray:
         return self.ps[1:self.next_page].copy()

@@ -9,6 +9,8 @@ Per memcg the core keeps one int64 row of ``MC`` (gauges, knobs, list heads, loc
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 # page states (PageState order of the oracle)
 RAM, ZSWAP, DISK, ZERO, FREED = 0, 1, 2, 3, 4
 STATE_NAMES = ("ram", "zswap", "disk", "zero", "freed")
@@ -70,6 +72,9 @@ V_ZSWPWB_PRO = 22
 C_SHRINK_MEMCG_CALLS = 23
 C_WAKEUPS = 24
 D_REJECT_COMPRESS_FAIL = 25
+# scratch of one list_lru walk (budget left, bytes written): slots instead of an array allocated per call
+G_WALK_LEFT = 26
+G_WALK_BYTES = 27
 NG = 32
 
 VM_SLOTS = {"zswpout": V_ZSWPOUT, "zswpin": V_ZSWPIN, "zswpwb": V_ZSWPWB, "pswpout": V_PSWPOUT,
@@ -102,5 +107,10 @@ FORMS = {"mainline": 0, "v4": 1, "batched": 2}
 CHARGE_OK, CHARGE_DEFER, CHARGE_OOM = 0, 1, 2
 # pstat of the walk argument
 PSTAT_NONE, PSTAT_PAGES, PSTAT_BYTES_OWNER = 0, 1, 2
+
+# The state every compiled function takes (read as ``A.pm[p]``). The functions are compiled without numba's
+# runtime (``_nrt=False``): with it, every array bound to a name or passed to a call costs two atomic
+# reference-count updates per call, which were most of the per-entry time (see docs/performance.md).
+State = namedtuple("State", "pm pc ps pf pp pn pt MC G K KF LOG")
 
 LOG_COLS = 4  # clock_ns, owner memcg id, page id, length | proactive << 16
