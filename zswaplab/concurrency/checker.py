@@ -24,10 +24,11 @@ Breadth-first order makes the first violation found a shortest counterexample.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FunctionType
 from typing import Any
@@ -120,7 +121,8 @@ class ThreadSpec:
 class Programs:
     """Memoised thread transitions. A thread's local state (program, frame key) is interned to a small id;
     ``trans[(id, result)]`` → (next id, next op). ``op[id]`` is the op the thread yields there (None: done),
-    ``mentions[id]`` the memcgs its locals name."""
+    ``mentions[id]`` the memcgs its locals name, ``rank[id]`` the order symmetric threads are sorted in (a
+    hash of the frames: independent of discovery order, so every engine picks the same canonical states)."""
 
     def __init__(self, specs: list[ThreadSpec], observe: bool = True) -> None:
         self.specs = specs
@@ -132,6 +134,8 @@ class Programs:
         self.hist: list[tuple] = []
         self.trans: dict[tuple, tuple[int, Op | None]] = {}
         self._mention_cache: dict[tuple, frozenset[int]] = {}
+        self.rank: list[int] = []  # per id: 63-bit hash of the local state, the symmetry sort key
+        self._by_rank: dict[int, int] = {}
 
     def _intern(self, lkey: tuple, op: Op | None, hist: tuple) -> int:
         lid = self.ids.get(lkey)
@@ -142,6 +146,11 @@ class Programs:
             self.op.append(op)
             self.mentions.append(_mentioned(lkey, self._mention_cache))
             self.hist.append(hist)
+            r = int.from_bytes(hashlib.blake2b(repr(lkey).encode(), digest_size=8).digest(), "little") >> 1
+            if r in self._by_rank:  # two local states would sort as equals: symmetry reduction not canonical
+                raise RuntimeError(f"local-state hash collision: {lkey!r} and {self.lkeys[self._by_rank[r]]!r}")
+            self._by_rank[r] = lid
+            self.rank.append(r)
         return lid
 
     def start(self, t: int) -> int:
@@ -301,12 +310,16 @@ def _summary(model: Model, st: State, names: list[str]) -> str:
     return "; ".join(parts) or "-"
 
 
-def _canon(st: State, lkeys: list[int], groups: list[list[int]], lock_vars: tuple[int, ...]) -> None:
-    """Sort interchangeable threads in place (states and local ids), remapping lock holders."""
+def _canon(st: State, lkeys: list[int], groups: list[list[int]], lock_vars: tuple[int, ...],
+           rank: list[int]) -> None:
+    """Sort interchangeable threads in place (states and local ids), remapping lock holders.
+
+    Threads sort by (``rank`` of the local state — :attr:`Programs.rank`, a hash of its frames, so the order
+    does not depend on the order local states were discovered in —, references held, done)."""
     perm = list(range(len(lkeys)))
     changed = False
     for g in groups:
-        order = sorted(g, key=lambda t: (lkeys[t], st.held[t], st.done[t]))
+        order = sorted(g, key=lambda t: (rank[lkeys[t]], st.held[t], st.done[t]))
         for pos, t in zip(g, order, strict=True):
             if perm[pos] != t:
                 perm[pos] = t
@@ -314,18 +327,23 @@ def _canon(st: State, lkeys: list[int], groups: list[list[int]], lock_vars: tupl
     if not changed:
         return
     old_l, old_h, old_d = list(lkeys), list(st.held), list(st.done)
-    inv = {old: new for new, old in enumerate(perm)}
     for new, old in enumerate(perm):
         lkeys[new], st.held[new], st.done[new] = old_l[old], old_h[old], old_d[old]
+    _canon_locks(st, perm, lock_vars)
+
+
+def _canon_locks(st: State, perm: list[int], lock_vars: tuple[int, ...]) -> None:
+    """Remap lock holders after the threads were permuted (``perm[new position] = old position``)."""
+    inv = {old: new for new, old in enumerate(perm)}
     for v in lock_vars:
         if st.vars[v]:
             st.vars[v] = inv[st.vars[v] - 1] + 1
 
 
 class _Graph:
-    """The explored state graph, compact: states as ``int`` keys (:class:`.codec.Codec`) in a list and a dict
-    (id → key, key → id), BFS parents in an int array, successors as one flat array of ``id << 4 | thread``
-    with per-state offsets (states are expanded in id order)."""
+    """The Python engine's explored state graph, compact: states as ``int`` keys (:class:`.codec.Codec`) in a
+    list and a dict (id → key, key → id), BFS parents in an int array, successors as one flat array of
+    ``id << 4 | thread`` with per-state offsets (states are expanded in id order)."""
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
@@ -346,52 +364,52 @@ class _Graph:
         end = self.offs[u + 1] if u + 1 < len(self.offs) else len(self.succ)
         return [(x >> 4, x & 15) for x in self.succ[self.offs[u]:end]]
 
+    # the interface _trace and _livelock read (shared with the compiled engine's graph)
+    def key(self, i: int) -> int:
+        return self.keys[i]
 
-def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) -> CheckResult:
-    """Explore every interleaving of ``cfg``; return verdict, counterexample and statistics."""
-    model, ctx, specs, dead = build(cfg)
-    alg = ctx.alg
-    names = [f"CPU{i + 1} {s.name}" for i, s in enumerate(specs)]
-    res = CheckResult(cfg, alg, names)
-    progs = Programs(specs, observe=cfg.observe)
-    snap = Snapshot(model.shape, tuple([ONLINE] * model.shape.n), tuple([0] * model.shape.n),
-                    tuple(range(model.shape.n)))
-    T = len(specs)
-    if T > 15:
-        raise ValueError(f"threads={T}: the checker's successor encoding holds at most 15")
-    codec = Codec(T)
-    st0 = State.initial(snap, model.specs, T)
-    l0 = [progs.start(t) for t in range(T)]
-    groups: list[list[int]] = []
-    if cfg.symmetry:
-        by: dict[tuple, list[int]] = {}
-        for t, s in enumerate(specs):
-            by.setdefault(s.prog, []).append(t)
-        groups = [g for g in by.values() if len(g) > 1]
-    lock_vars = tuple(i for i, s in enumerate(model.specs) if s.kind == "lock")
-    owning = tuple(i for i, s in enumerate(model.specs) if s.kind == "cursor" and s.owns_ref)
-    protected = tuple(s.protected_by for s in model.specs)
+    def parent_of(self, i: int) -> int:
+        return self.parent[i]
 
-    _canon(st0, l0, groups, lock_vars)
-    graph = _Graph(codec)
-    graph.add(codec.encode(st0, l0), -1)
-    index, keys, succ, offs = graph.index, graph.keys, graph.succ, graph.offs
-    obs_first: dict[str, int] = {}
-    queue = deque([0])
-    t0 = time.perf_counter()
-    violation: tuple[int, int, Op, Any, str] | None = None
+    def decode(self, i: int) -> tuple[State, list[int]]:
+        k = self.keys[i]
+        return self.codec.decode(k), list(self.codec.lids(k))
 
-    victims = {dead} if dead is not None else set()
+    def encode(self, st: State, lids: list[int]) -> int:
+        return self.codec.encode(st, lids)
 
-    def status_stable(st: State, m: int) -> bool:
+    def lid(self, i: int, t: int) -> int:
+        return self.codec.lids(self.keys[i])[t]
+
+    @property
+    def n(self) -> int:
+        return len(self.offs)
+
+
+@dataclass(frozen=True)
+class Search:
+    """Static facts of one search both engines read: reductions, symmetry groups, lock and cursor layout."""
+
+    model: Model
+    progs: Programs
+    specs: list[ThreadSpec]
+    groups: list[list[int]]
+    lock_vars: tuple[int, ...]
+    owning: tuple[int, ...]
+    protected: tuple[int | None, ...]
+    victims: frozenset[int]
+
+    def status_stable(self, st: State, m: int) -> bool:
         """Neither ``css_tryget_online`` nor ``mem_cgroup_online`` on ``m`` can change its answer any more."""
-        return m not in victims or st.status[m] not in CSS_ONLINE_SET
+        return m not in self.victims or st.status[m] not in CSS_ONLINE_SET
 
-    def independent(st: State, t: int, op: Op) -> bool:
-        """Ops that commute with every step any other thread can take from here on (see module doc)."""
+    def independent(self, st: State, t: int, op: Op) -> bool:
+        """Ops that commute with every step any other thread can take from here on (see module doc).
+        Reads only the shared part of ``st`` and thread ``t``'s own references."""
         k = op.kind
         if k in ("load", "store"):
-            return protected[op.a] is not None and st.vars[protected[op.a]] == t + 1
+            p = self.protected[op.a]
+            return p is not None and st.vars[p] == t + 1
         m = op.a
         if m is None or m == ROOT:
             return k in ("use", "put", "get", "tryget", "tryget_online", "online", "dying")
@@ -401,20 +419,110 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
         if k == "put":
             return held >= 2
         if k == "tryget_online":
-            return held >= 1 and status_stable(st, m)
+            return held >= 1 and self.status_stable(st, m)
         if k in ("online", "dying"):  # a victim not held by us could be released by others: a violation
-            return m not in victims or (held >= 1 and status_stable(st, m))
+            return m not in self.victims or (held >= 1 and self.status_stable(st, m))
         return False
 
+    def step(self, st: State, t: int, lid: int, op: Op) -> tuple[str | None, Any, int, tuple[str, ...], str | None]:
+        """Thread ``t`` (local id ``lid``) runs ``op`` on ``st`` in place: (violation message or None, result,
+        next local id, observations, lost-reference message or None). Sets ``st.done[t]`` when it finishes.
+        Reads and writes only the shared part of ``st`` and thread ``t``'s references and done flag."""
+        try:
+            result, obs = apply(self.model, st, t, op)
+        except Violation as v:
+            return str(v), None, -1, (), None
+        nl, nop, obs2 = self.progs.advance(self.model, st, t, lid, result)
+        if nop is None:
+            st.done[t] = True
+        lost = _lost(st, t, self.progs.mentions[nl])
+        msg = None
+        if lost:
+            held = ", ".join(self.model.shape.label(m) for m in lost)
+            what = "finished still holding" if nop is None else "can no longer name its"
+            msg = f"reference leak: {{thread}} {what} reference on {held}"
+        return None, result, nl, obs + obs2, msg
+
+    def canon(self, st: State, lkeys: list[int]) -> None:
+        _canon(st, lkeys, self.groups, self.lock_vars, self.progs.rank)
+
+
+def prepare(cfg: CheckConfig) -> tuple[Search, State, list[int], Any]:
+    """The search context, the initial state (canonical) and its local ids, and the offline victim."""
+    model, ctx, specs, dead = build(cfg)
+    progs = Programs(specs, observe=cfg.observe)
+    snap = Snapshot(model.shape, tuple([ONLINE] * model.shape.n), tuple([0] * model.shape.n),
+                    tuple(range(model.shape.n)))
+    T = len(specs)
+    if T > 15:
+        raise ValueError(f"threads={T}: the checker's successor encoding holds at most 15")
+    st0 = State.initial(snap, model.specs, T)
+    l0 = [progs.start(t) for t in range(T)]
+    groups: list[list[int]] = []
+    if cfg.symmetry:
+        by: dict[tuple, list[int]] = {}
+        for t, s in enumerate(specs):
+            by.setdefault(s.prog, []).append(t)
+        groups = [g for g in by.values() if len(g) > 1]
+    search = Search(model, progs, specs, groups,
+                    tuple(i for i, s in enumerate(model.specs) if s.kind == "lock"),
+                    tuple(i for i, s in enumerate(model.specs) if s.kind == "cursor" and s.owns_ref),
+                    tuple(s.protected_by for s in model.specs),
+                    frozenset({dead} if dead is not None else ()))
+    search.canon(st0, l0)
+    return search, st0, l0, dead
+
+
+ENGINES = ("compiled", "python")
+
+
+def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None, engine: str = "compiled") -> CheckResult:
+    """Explore every interleaving of ``cfg``; return verdict, counterexample and statistics.
+
+    ``engine``: ``compiled`` (default: :mod:`.compiled`, the search loop in numba over tables the Python
+    semantics fill) or ``python`` (the reference loop, all in Python). Both explore the same states in the same
+    order and give the same result."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r}: expected one of {', '.join(ENGINES)}")
+    search, st0, l0, _dead = prepare(cfg)
+    names = [f"CPU{i + 1} {s.name}" for i, s in enumerate(search.specs)]
+    res = CheckResult(cfg, get_algorithm(cfg.algorithm), names)
+    t0 = time.perf_counter()
+    if engine == "python":
+        graph, violation, obs_first = _explore_python(cfg, search, st0, l0, res, progress)
+    else:
+        from .compiled import explore
+
+        graph, violation, obs_first = explore(cfg, search, st0, l0, res, progress)
+    res.seconds = time.perf_counter() - t0
+    _finish(res, search, graph, violation, obs_first, names)
+    return res
+
+
+Found = tuple[int, int, Op, Any, str]  # (state id, thread or -1, op, result, message)
+
+
+def _explore_python(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: CheckResult,
+                    progress: Callable[[int], None] | None) -> tuple[_Graph, Found | None, dict[str, int]]:
+    """The reference breadth-first loop, all in Python."""
+    model, progs = search.model, search.progs
+    T = len(search.specs)
+    codec = Codec(T)
+    graph = _Graph(codec)
+    graph.add(codec.encode(st0, l0), -1)
+    index, keys, succ, offs = graph.index, graph.keys, graph.succ, graph.offs
+    obs_first: dict[str, int] = {}
+    queue = deque([0])
+    violation: Found | None = None
     stop = cfg.stop_at_violation
 
-    def found(v: tuple[int, int, Op, Any, str]) -> None:
+    def found(v: Found) -> None:
         nonlocal violation
         res.violations += 1
         if violation is None:
             violation = v
 
-    decode, encode, op_of, mentions = codec.decode, codec.encode, progs.op, progs.mentions
+    decode, encode, op_of = codec.decode, codec.encode, progs.op
     while queue and (violation is None or not stop):
         sid = queue.popleft()
         skey = keys[sid]
@@ -424,42 +532,34 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
         cand = [t for t in range(T) if ops[t] is not None and enabled(base, t, ops[t])]
         if cfg.por:
             for t in cand:
-                if independent(base, t, ops[t]):
+                if search.independent(base, t, ops[t]):
                     cand = [t]
                     break
         offs.append(len(succ))
         if not cand:
             if any(op is not None for op in ops):
-                found((sid, -1, Op("deadlock"), None, "deadlock: every live thread waits for a lock"))
+                found((sid, -1, Op("deadlock"), None, DEADLOCK))
                 continue
-            msg = _terminal_check(model, base, owning)
+            msg = _terminal_check(model, base, search.owning)
             if msg:
                 found((sid, -1, Op("end"), None, msg))
             continue
         for t in cand:
             st = base.copy() if len(cand) > 1 else base
             op = ops[t]
-            try:
-                result, obs = apply(model, st, t, op)
-            except Violation as v:
-                found((sid, t, op, None, str(v)))
+            vmsg, result, nl, obs, lost = search.step(st, t, lk[t], op)
+            if vmsg is not None:
+                found((sid, t, op, None, vmsg))
                 if stop:
                     break
                 continue
-            nl, nop, obs2 = progs.advance(model, st, t, lk[t], result)
-            obs += obs2
             lkeys = list(lk)
             lkeys[t] = nl
-            if nop is None:
-                st.done[t] = True
-            lost = _lost(st, t, mentions[nl])
             if lost:
-                held = ", ".join(model.shape.label(m) for m in lost)
-                what = "finished still holding" if nop is None else "can no longer name its"
-                found((sid, t, op, result, f"reference leak: {{thread}} {what} reference on {held}"))
+                found((sid, t, op, result, lost))
                 if stop:
                     break
-            _canon(st, lkeys, groups, lock_vars)
+            search.canon(st, lkeys)
             nk = encode(st, lkeys)
             nid = index.get(nk)
             res.transitions += 1
@@ -475,16 +575,28 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
             break
         if progress and sid % 50000 == 0:
             progress(len(keys))
-    res.seconds = time.perf_counter() - t0
     res.states = len(keys)
+    if violation is None and not res.truncated:
+        res.cycles, res.livelock = _livelock(graph, graph.successors, progs, T)
+    return graph, violation, obs_first
+
+
+DEADLOCK = "deadlock: every live thread waits for a lock"
+
+
+def _finish(res: CheckResult, search: Search, graph: Any, violation: Found | None, obs_first: dict[str, int],
+            names: list[str]) -> None:
+    """Counterexample (or observation traces) from the explored graph, concrete thread columns."""
+    model, specs = search.model, search.specs
+    T = len(specs)
     if violation is not None:
         sid, t, op, result, msg = violation
-        res.trace, st_c, lk_c = _trace(model, progs, specs, graph, sid, groups, lock_vars)
+        res.trace, st_c, lk_c = _trace(search, graph, sid)
         if t >= 0:
-            canon_st = decode(keys[sid])
-            me = (codec.lids(keys[sid])[t], canon_st.held[t], canon_st.done[t])
+            canon_st, canon_l = graph.decode(sid)
+            me = (canon_l[t], canon_st.held[t], canon_st.done[t])
             tc = next(u for u in range(T) if (lk_c[u], st_c.held[u], st_c.done[u]) == me)
-            after = decode(encode(st_c, lk_c))
+            after = st_c.copy()
             try:
                 apply(model, after, tc, op)
                 summary = _summary(model, after, names)
@@ -494,12 +606,10 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
             msg = msg.replace("{thread}", specs[tc].name)  # the concrete thread of the trace, not its canonical slot
         res.violation = msg
         res.trace.append(Step(-1, msg, ""))
-        return res
+        res.cycles = res.livelock = False
+        return
     for o, nid in sorted(obs_first.items()):
-        res.observation_traces[o] = _trace(model, progs, specs, graph, nid, groups, lock_vars)[0]
-    if not res.truncated:
-        res.cycles, res.livelock = _livelock(graph, progs, T)
-    return res
+        res.observation_traces[o] = _trace(search, graph, nid)[0]
 
 
 def _terminal_check(model: Model, st: State, owning: tuple[int, ...]) -> str | None:
@@ -520,20 +630,19 @@ def _terminal_check(model: Model, st: State, owning: tuple[int, ...]) -> str | N
     return None
 
 
-def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], graph: _Graph, sid: int,
-           groups: list[list[int]], lock_vars: tuple[int, ...]) -> tuple[list[Step], State, list[int]]:
+def _trace(search: Search, graph: Any, sid: int) -> tuple[list[Step], State, list[int]]:
     """Concrete per-thread steps from the initial state to canonical state ``sid`` (replayed so that thread
-    columns stay consistent under symmetry reduction)."""
-    codec, keys = graph.codec, graph.keys
+    columns stay consistent under symmetry reduction). ``graph`` is either engine's graph: ``key(i)``,
+    ``parent_of(i)``, ``decode(i)`` → (state, local ids), ``encode(state, local ids)``."""
+    model, progs, specs = search.model, search.progs, search.specs
     chain = []
     i = sid
-    while graph.parent[i] >= 0:
+    while graph.parent_of(i) >= 0:
         chain.append(i)
-        i = graph.parent[i]
+        i = graph.parent_of(i)
     chain.reverse()
     T = len(specs)
-    st = codec.decode(keys[0])
-    lk = list(codec.lids(keys[0]))
+    st, lk = graph.decode(0)
     steps: list[Step] = []
     names = [s.name for s in specs]
     for target in chain:
@@ -542,7 +651,7 @@ def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], graph: _Graph
             op = progs.op[lk[t]]
             if op is None or not enabled(st, t, op):
                 continue
-            st2 = codec.decode(codec.encode(st, lk))
+            st2 = st.copy()
             try:
                 result, _ = apply(model, st2, t, op)
             except Violation:
@@ -552,10 +661,10 @@ def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], graph: _Graph
             l2[t] = nl
             if nop is None:
                 st2.done[t] = True
-            c_st = codec.decode(codec.encode(st2, l2))
+            c_st = st2.copy()
             c_l = list(l2)
-            _canon(c_st, c_l, groups, lock_vars)
-            if codec.encode(c_st, c_l) == keys[target]:
+            search.canon(c_st, c_l)
+            if graph.encode(c_st, c_l) == graph.key(target):
                 steps.append(Step(t, describe(model.shape, model.specs, op, result), _summary(model, st2, names)))
                 st, lk = st2, l2
                 found = True
@@ -564,26 +673,35 @@ def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], graph: _Graph
     return steps, st, lk
 
 
-def _livelock(graph: _Graph, progs: Programs, T: int) -> tuple[bool, bool]:
-    """(graph has a cycle, some cycle is weakly fair = a livelock under fair scheduling)."""
-    n = len(graph.offs)
-    succ = _SuccView(graph)
+def _livelock(graph: Any, successors: Callable[[int], list[tuple[int, int]]], progs: Programs,
+              T: int) -> tuple[bool, bool]:
+    """(graph has a cycle, some cycle is weakly fair = a livelock under fair scheduling).
+
+    ``successors(u)`` → [(v, thread), ...]; ``graph.n`` states, ``graph.lid(u, t)`` thread t's local id."""
+    n = graph.n
     indeg = [0] * n
-    for out in succ:
-        for v, _ in out:
+    for u in range(n):
+        for v, _ in successors(u):
             indeg[v] += 1
     q = deque(i for i in range(n) if indeg[i] == 0)
     seen = 0
     while q:
         u = q.popleft()
         seen += 1
-        for v, _ in succ[u]:
+        for v, _ in successors(u):
             indeg[v] -= 1
             if indeg[v] == 0:
                 q.append(v)
     if seen == n:
         return False, False
-    # Tarjan (iterative) over the cyclic remainder
+    return True, _fair_cycle(graph, successors, progs, T, indeg)
+
+
+def _fair_cycle(graph: Any, successors: Callable[[int], list[tuple[int, int]]], progs: Programs, T: int,
+                indeg: list[int]) -> bool:
+    """Tarjan (iterative) over the cyclic remainder (``indeg[u] > 0``): some SCC where every thread either
+    moves inside it or is blocked (finished, or not scheduled) in one of its states."""
+    n = graph.n
     index = [-1] * n
     low = [0] * n
     on = [False] * n
@@ -601,9 +719,10 @@ def _livelock(graph: _Graph, progs: Programs, T: int) -> tuple[bool, bool]:
                 counter += 1
                 stack.append(u)
                 on[u] = True
-            if i < len(succ[u]):
+            su = successors(u)
+            if i < len(su):
                 work.append((u, i + 1))
-                v = succ[u][i][0]
+                v = su[i][0]
                 if index[v] == -1:
                     work.append((v, 0))
                 elif on[v]:
@@ -618,26 +737,13 @@ def _livelock(graph: _Graph, progs: Programs, T: int) -> tuple[bool, bool]:
                     if w == u:
                         break
                 cs = set(comp)
-                if len(comp) > 1 or any(v == u for v, _ in succ[u]):
-                    movers = {t for w in comp for v, t in succ[w] if v in cs}
-                    blocked = {t for w in comp for t in range(T) if progs.op[graph.codec.lids(graph.keys[w])[t]] is None
-                               or all(tt != t for _, tt in succ[w])}
+                if len(comp) > 1 or any(v == u for v, _ in su):
+                    movers = {t for w in comp for v, t in successors(w) if v in cs}
+                    blocked = {t for w in comp for t in range(T) if progs.op[graph.lid(w, t)] is None
+                               or all(tt != t for _, tt in successors(w))}
                     if all(t in movers or t in blocked for t in range(T)):
                         livelock = True
             if work:
                 p = work[-1][0]
                 low[p] = min(low[p], low[u])
-    return True, livelock
-
-
-class _SuccView:
-    """``succ[u]`` → [(v, thread), ...] over the graph's flat successor array."""
-
-    def __init__(self, graph: _Graph) -> None:
-        self.graph = graph
-
-    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        return (self.graph.successors(u) for u in range(len(self.graph.offs)))
-
-    def __getitem__(self, u: int) -> list[tuple[int, int]]:
-        return self.graph.successors(u)
+    return livelock
