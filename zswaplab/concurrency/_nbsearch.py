@@ -18,8 +18,9 @@ from numba import njit
 
 LIVE, EN, IND, VIOL, LOST = 1, 2, 4, 8, 16
 # ctr slots
-C_N, C_HEAD, C_TRANS, C_VIOLS, C_VSTATE, C_VT, C_VKIND, C_VREF, C_MT, C_MP, C_MG, C_SEQ, C_TRUNC = range(13)
-NCTR = 13
+(C_N, C_HEAD, C_TRANS, C_VIOLS, C_VSTATE, C_VT, C_VKIND, C_VREF, C_MT, C_MP, C_MG, C_SEQ, C_TRUNC, C_LEVEL_END,
+ C_BACK) = range(15)
+NCTR = 15
 # return codes
 DONE, BUDGET, NEED, STOPPED, TRUNCATED = 0, 1, 2, 3, 4
 # violation kinds
@@ -57,6 +58,14 @@ def tab_get(tkeys, tvals, key):  # noqa: ANN001, ANN201
         if k == -1:
             return -1
         i = (i + 1) & mask
+
+
+@njit(cache=True)
+def tab_get_many(tkeys, tvals, keys):  # noqa: ANN001, ANN201
+    out = np.empty(keys.shape[0], np.int32)
+    for j in range(keys.shape[0]):
+        out[j] = tab_get(tkeys, tvals, keys[j])
+    return out
 
 
 @njit(cache=True)
@@ -189,7 +198,7 @@ def _expand(s, rows, T, tkeys, tvals, e_flags, e_ngsid, e_nx, pkeys, pvals, npk,
 
 
 @njit(cache=True)
-def bfs(rows, slots, parent, ctr, budget, max_states, stop, por, tkeys, tvals, e_flags, e_ngsid, e_nx, e_obs,
+def bfs(rows, slots, parent, back, ctr, budget, max_states, stop, por, tkeys, tvals, e_flags, e_ngsid, e_nx, e_obs,
         pkeys, pvals, npk, term, xsort, groups, gsize, obs_count, obs_first_seq, obs_first_nid, miss_t,
         miss_g) -> int:  # noqa: ANN001
     """Expand states from ``ctr[C_HEAD]`` in order, at most ``budget`` of them; see the module doc."""
@@ -205,6 +214,8 @@ def bfs(rows, slots, parent, ctr, budget, max_states, stop, por, tkeys, tvals, e
         if done >= budget:
             return BUDGET
         s = ctr[C_HEAD]
+        if s == ctr[C_LEVEL_END]:  # s starts the next BFS level; the one after starts at the current end
+            ctr[C_LEVEL_END] = ctr[C_N]
         nc = _expand(s, rows, T, tkeys, tvals, e_flags, e_ngsid, e_nx, pkeys, pvals, npk, xsort, groups, gsize,
                      por, ents, cand, buf, perm, inv, ctr, miss_p)
         if nc == -1:  # collect every missing thread step of the frontier (bounded), then ask for them
@@ -264,6 +275,9 @@ def bfs(rows, slots, parent, ctr, budget, max_states, stop, por, tkeys, tvals, e
                 ctr[C_N] = nid + 1
             else:
                 nid = r
+                if nid < ctr[C_LEVEL_END]:  # an edge that does not go one level down: a cycle may use it
+                    ctr[C_BACK] += 1
+                    back[nid] = 1
             ctr[C_TRANS] += 1
             o = e_obs[e]
             if o > 0:
@@ -294,11 +308,14 @@ def _found(ctr, s, t, kind, ref) -> None:  # noqa: ANN001
 
 @njit(cache=True)
 def successors(rows, n, slots, por, tkeys, tvals, e_flags, e_ngsid, e_nx, pkeys, pvals, npk, xsort, groups,
-               gsize, mode, color):  # noqa: ANN001, ANN201
+               gsize, mode, color, back):  # noqa: ANN001, ANN201
     """Second pass over the finished graph (every table entry present), successors recomputed, not stored.
 
-    ``mode`` 0: depth-first search with white/grey/black colours (``color``, one byte per state): True iff a
-    cycle is reachable from the initial state (every state is). ``mode`` 1: the edges as CSR arrays
+    ``mode`` 0: depth-first search with white/grey/black colours (``color``, one byte per state) from every
+    state marked in ``back``: True iff the graph has a cycle. Proof: the breadth-first search marked the target
+    of every edge that does not go from a level to the next one; an edge that does increases the BFS level, so
+    a cycle (whose levels cannot only increase) contains a marked state, and a DFS with shared colours from a
+    set of roots finds a cycle iff one is reachable from a root. ``mode`` 1: the edges as CSR arrays
     ``(offs, targets, threads)`` — built only when a cycle exists (the livelock test needs them).
     """
     T = rows.shape[1] - 1
@@ -336,7 +353,7 @@ def successors(rows, n, slots, por, tkeys, tvals, e_flags, e_ngsid, e_nx, pkeys,
     cnt = np.empty(depth_cap, np.int64)
     pos = np.empty(depth_cap, np.int64)
     for root in range(n):
-        if color[root] != 0:
+        if back[root] == 0 or color[root] != 0:
             continue
         d = 0
         st[0] = root

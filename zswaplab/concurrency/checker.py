@@ -245,6 +245,7 @@ class CheckResult:
     livelock: bool = False
     truncated: bool = False
     violations: int = 0  # violations found (1 when stopping at the first)
+    back_edges: int = 0  # compiled engine: edges that do not go one BFS level down (0: acyclic, no DFS needed)
 
     @property
     def ok(self) -> bool:

@@ -144,13 +144,11 @@ class Tables:
     def fill_steps(self, keys: np.ndarray) -> None:
         """Compute the transition-table entries ``(gsid, t, x)`` packed in ``keys`` (duplicates allowed)."""
         search, T = self.search, self.T
-        todo = []
-        seen = set()
-        for k in keys.tolist():
-            if k in seen or nb.tab_get(self.trans.keys, self.trans.vals, k) >= 0:
-                continue
-            seen.add(k)
-            todo.append(k)
+        keys = np.unique(keys)
+        todo = keys[nb.tab_get_many(self.trans.keys, self.trans.vals, keys) < 0].tolist()
+        e0 = len(self.e_info)
+        for arr in (self.e_flags, self.e_ngsid, self.e_nx, self.e_obs):
+            arr.ensure(e0 + len(todo))
         out_k, out_v = [], []
         for k in todo:
             gt, x = k >> 32, k & 0xFFFFFFFF
@@ -176,8 +174,6 @@ class Tables:
                         oid = self.obs_id(obs)
                     info = (op, result, vmsg, lost)
             e = len(self.e_info)
-            for arr in (self.e_flags, self.e_ngsid, self.e_nx, self.e_obs):
-                arr.ensure(e + 1)
             self.e_flags.a[e], self.e_ngsid.a[e], self.e_nx.a[e], self.e_obs.a[e] = flags, ngsid, nx, oid
             self.e_info.append(info)
             out_k.append(k)
@@ -289,10 +285,12 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
     rows = np.zeros((1 << 12, W), np.uint32)
     rows[0] = tb.row(st0, l0)
     parent = np.full(1 << 12, -1, np.int32)
+    back = np.zeros(1 << 12, np.uint8)  # targets of edges that do not go one BFS level down
     slots = np.full(1 << 13, -1, np.int32)
     nb.rehash_rows(rows, 1, slots)
     ctr = np.zeros(nb.NCTR, np.int64)
     ctr[nb.C_N] = 1
+    ctr[nb.C_LEVEL_END] = 1
     groups = np.full((len(search.groups), T), -1, np.int64)
     gsize = np.zeros(len(search.groups), np.int64)
     for i, g in enumerate(search.groups):
@@ -313,6 +311,7 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
             cap = max(need, rows.shape[0] * 3 // 2)
             rows = np.concatenate((rows, np.zeros((cap - rows.shape[0], W), np.uint32)))
             parent = np.concatenate((parent, np.full(cap - parent.shape[0], -1, np.int32)))
+            back = np.concatenate((back, np.zeros(cap - back.shape[0], np.uint8)))
         if need * 4 > slots.shape[0] * 3:  # load factor <= 3/4
             slots = np.full(_capacity(need * 4 // 3 + 1), -1, np.int32)
             nb.rehash_rows(rows, n, slots)
@@ -322,7 +321,7 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
             obs_seq = np.concatenate((obs_seq, np.full(grow, -1, np.int64)))
             obs_nid = np.concatenate((obs_nid, np.full(grow, -1, np.int64)))
             obs_n = obs_count.shape[0]
-        code = nb.bfs(rows, slots, parent, ctr, budget, cfg.max_states, cfg.stop_at_violation, cfg.por,
+        code = nb.bfs(rows, slots, parent, back, ctr, budget, cfg.max_states, cfg.stop_at_violation, cfg.por,
                       tb.trans.keys, tb.trans.vals, tb.e_flags.a, tb.e_ngsid.a, tb.e_nx.a, tb.e_obs.a,
                       tb.perm.keys, tb.perm.vals, tb.npk, tb.term.a, tb.xsort, groups, gsize,
                       obs_count, obs_seq, obs_nid, miss_t, miss_g)
@@ -347,6 +346,7 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
     res.transitions = int(ctr[nb.C_TRANS])
     res.violations = int(ctr[nb.C_VIOLS])
     res.truncated = bool(ctr[nb.C_TRUNC])
+    res.back_edges = int(ctr[nb.C_BACK])
     obs_first_state: dict[str, tuple[int, int]] = {}
     for oid, obs in enumerate(tb.obs_sets):
         if oid == 0 or oid >= obs_n or obs_count[oid] == 0:
@@ -370,9 +370,11 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
     elif not res.truncated:
         args = (graph.rows, n, slots, cfg.por, tb.trans.keys, tb.trans.vals, tb.e_flags.a, tb.e_ngsid.a, tb.e_nx.a,
                 tb.perm.keys, tb.perm.vals, tb.npk, tb.xsort, groups, gsize)
-        cyclic, _, _, _ = nb.successors(*args, 0, np.zeros(n, np.uint8))
+        cyclic = False
+        if ctr[nb.C_BACK]:  # else every edge goes one level down: acyclic
+            cyclic, _, _, _ = nb.successors(*args, 0, np.zeros(n, np.uint8), back)
         if cyclic:
-            _, offs, tg, th = nb.successors(*args, 1, np.zeros(1, np.uint8))
+            _, offs, tg, th = nb.successors(*args, 1, np.zeros(1, np.uint8), back)
             graph._succ = (offs, tg, th)
             res.cycles = True
             res.livelock = _fair_cycle(graph, graph.successors, search.progs, T, _indegree_left(offs, tg, n))
