@@ -220,6 +220,9 @@ class CheckConfig:
             raise ValueError(f"rounds={self.rounds}: need at least 1")
         if self.targets not in ("root", "same", "different"):
             raise ValueError(f"targets={self.targets!r}: expected root, same or different")
+        if self.targets == "different" and self.offline and self.memcgs < 3 and self.threads > 2:
+            raise ValueError(f"targets=different, memcgs={self.memcgs}: the only child is the memcg being removed, "
+                             "no other memcg to target")
 
 
 @dataclass
