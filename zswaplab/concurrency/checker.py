@@ -203,6 +203,10 @@ class CheckConfig:
     offline: bool = True
     symmetry: bool = True
     por: bool = True
+    # with por: first a verification pass with the stronger reduction (puts and mem_cgroup_iter steps on
+    # memcgs that can never be released are explored alone); if it finds a violation, the search is repeated
+    # with the basic reduction and that search's result (its shortest counterexample) is reported
+    strong_por: bool = True
     observe: bool = True  # track restart/skip/double-visit observations (ghost state; ~1.5x states)
     max_states: int = 3_000_000
     # False: explore the whole reachable space and count every violation (the verdict is still the first
@@ -248,7 +252,9 @@ class CheckResult:
     livelock: bool = False
     truncated: bool = False
     violations: int = 0  # violations found (1 when stopping at the first)
+    reduction: str = "basic"  # partial-order reduction used for the reported search ("strong" or "basic …")
     back_edges: int = 0  # compiled engine: edges that do not go one BFS level down (0: acyclic, no DFS needed)
+    tables: dict[str, int] = field(default_factory=dict)  # compiled engine: sizes of its interned tables
 
     @property
     def ok(self) -> bool:
@@ -402,6 +408,7 @@ class Search:
     owning: tuple[int, ...]
     protected: tuple[int | None, ...]
     victims: frozenset[int]
+    strong: bool = False  # the stronger reduction (verification pass, see :meth:`independent`)
 
     def status_stable(self, st: State, m: int) -> bool:
         """Neither ``css_tryget_online`` nor ``mem_cgroup_online`` on ``m`` can change its answer any more."""
@@ -414,19 +421,32 @@ class Search:
         if k in ("load", "store"):
             p = self.protected[op.a]
             return p is not None and st.vars[p] == t + 1
+        if k == "iter_next":
+            return self.strong and self._iter_stable(st, t, op)
         m = op.a
         if m is None or m == ROOT:
             return k in ("use", "put", "get", "tryget", "tryget_online", "online", "dying")
         held = st.held[t].count(m)
         if k == "use" or k == "get" or k == "tryget":
             return held >= 1
-        if k == "put":
-            return held >= 2
+        if k == "put":  # strong: a memcg that is never offlined is never released, a put of it affects no one
+            return held >= 2 or (self.strong and held >= 1 and m not in self.victims)
         if k == "tryget_online":
             return held >= 1 and self.status_stable(st, m)
         if k in ("online", "dying"):  # a victim not held by us could be released by others: a violation
             return m not in self.victims or (held >= 1 and self.status_stable(st, m))
         return False
+
+    def _iter_stable(self, st: State, t: int, op: Op) -> bool:
+        """(strong) A ``mem_cgroup_iter`` step whose result no other thread can change: it starts from NULL, the
+        root or a memcg the thread holds (not releasable), and the next memcg in pre-order is no victim.
+        Victims are leaves, so unlinking one changes ``css_next_descendant_pre(pos)`` only when it is the
+        next memcg; every other memcg stays online with its base reference, so its ``css_tryget`` succeeds."""
+        root, pos = op.a, op.b
+        if not (pos is None or pos == root or pos in st.held[t]):
+            return False
+        nxt = self.model.shape.next_pre(pos, root, st.rmask)
+        return nxt is None or nxt == root or nxt not in self.victims
 
     def step(self, st: State, t: int, lid: int, op: Op) -> tuple[str | None, Any, int, tuple[str, ...], str | None]:
         """Thread ``t`` (local id ``lid``) runs ``op`` on ``st`` in place: (violation message or None, result,
@@ -451,7 +471,7 @@ class Search:
         _canon(st, lkeys, self.groups, self.lock_vars, self.progs.rank)
 
 
-def prepare(cfg: CheckConfig) -> tuple[Search, State, list[int], Any]:
+def prepare(cfg: CheckConfig, strong: bool = False) -> tuple[Search, State, list[int], Any]:
     """The search context, the initial state (canonical) and its local ids, and the offline victim."""
     model, ctx, specs, dead = build(cfg)
     progs = Programs(specs, observe=cfg.observe)
@@ -472,7 +492,7 @@ def prepare(cfg: CheckConfig) -> tuple[Search, State, list[int], Any]:
                     tuple(i for i, s in enumerate(model.specs) if s.kind == "lock"),
                     tuple(i for i, s in enumerate(model.specs) if s.kind == "cursor" and s.owns_ref),
                     tuple(s.protected_by for s in model.specs),
-                    frozenset({dead} if dead is not None else ()))
+                    frozenset({dead} if dead is not None else ()), strong)
     search.canon(st0, l0)
     return search, st0, l0, dead
 
@@ -488,7 +508,22 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None, en
     order and give the same result."""
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r}: expected one of {', '.join(ENGINES)}")
-    search, st0, l0, _dead = prepare(cfg)
+    if cfg.por and cfg.strong_por:
+        t0 = time.perf_counter()
+        res = _check(cfg, progress, engine, strong=True)
+        if res.violations == 0:
+            res.reduction = "strong"
+            return res
+        strong_states = res.states
+        res = _check(cfg, progress, engine, strong=False)
+        res.reduction = f"basic (the strong pass found a violation after {strong_states:,} states)"
+        res.seconds = time.perf_counter() - t0
+        return res
+    return _check(cfg, progress, engine, strong=False)
+
+
+def _check(cfg: CheckConfig, progress: Callable[[int], None] | None, engine: str, strong: bool) -> CheckResult:
+    search, st0, l0, _dead = prepare(cfg, strong)
     names = [f"CPU{i + 1} {s.name}" for i, s in enumerate(search.specs)]
     res = CheckResult(cfg, get_algorithm(cfg.algorithm), names)
     t0 = time.perf_counter()

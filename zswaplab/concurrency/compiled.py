@@ -97,6 +97,15 @@ class Tables:
         self.obs_sets: list[tuple[str, ...]] = [()]
         self.perm = _Table()
         self.npk = self.T ** self.T if search.lock_vars and search.groups else 0
+        # a step reads the thread's id only through lock words: without locks, interchangeable threads share
+        # their steps (computed for the first of the group)
+        self.rep = list(range(self.T))
+        self.same: list[list[int]] = [[t] for t in range(self.T)]
+        if not search.lock_vars:
+            for g in search.groups:
+                for t in g:
+                    self.rep[t] = g[0]
+                self.same[g[0]] = list(g)
 
     # ------------------------------------------------------------------------------------------ interning
     def gid(self, st: State) -> int:
@@ -149,10 +158,15 @@ class Tables:
         e0 = len(self.e_info)
         for arr in (self.e_flags, self.e_ngsid, self.e_nx, self.e_obs):
             arr.ensure(e0 + len(todo))
-        out_k, out_v = [], []
+        out_k: list[int] = []
+        out_v: list[int] = []
+        batch: set[int] = set()
         for k in todo:
             gt, x = k >> 32, k & 0xFFFFFFFF
             gsid, t = divmod(gt, T)
+            if k in batch:
+                continue
+            t = self.rep[t]
             lid, held, done = self.x[x]
             st = self._partial(gsid, t, held, done)
             op = search.progs.op[lid]
@@ -176,8 +190,11 @@ class Tables:
             e = len(self.e_info)
             self.e_flags.a[e], self.e_ngsid.a[e], self.e_nx.a[e], self.e_obs.a[e] = flags, ngsid, nx, oid
             self.e_info.append(info)
-            out_k.append(k)
-            out_v.append(e)
+            for u in self.same[t]:  # the same step of every interchangeable thread
+                ku = ((gsid * T + u) << 32) | x
+                batch.add(ku)
+                out_k.append(ku)
+                out_v.append(e)
         if out_k:
             self.trans.put_many(out_k, out_v)
 
@@ -309,9 +326,8 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
         need = n + T * budget + 1
         if need > rows.shape[0]:  # room for every state the next call can add
             cap = max(need, rows.shape[0] * 3 // 2)
-            rows = np.concatenate((rows, np.zeros((cap - rows.shape[0], W), np.uint32)))
-            parent = np.concatenate((parent, np.full(cap - parent.shape[0], -1, np.int32)))
-            back = np.concatenate((back, np.zeros(cap - back.shape[0], np.uint8)))
+            for a in (rows, parent, back):  # realloc (mremap for big blocks): no second copy at the peak
+                a.resize((cap,) + a.shape[1:], refcheck=False)
         if need * 4 > slots.shape[0] * 3:  # load factor <= 3/4
             slots = np.full(_capacity(need * 4 // 3 + 1), -1, np.int32)
             nb.rehash_rows(rows, n, slots)
@@ -347,6 +363,8 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
     res.violations = int(ctr[nb.C_VIOLS])
     res.truncated = bool(ctr[nb.C_TRUNC])
     res.back_edges = int(ctr[nb.C_BACK])
+    res.tables = {"shared states": len(tb.g), "thread states": len(tb.x), "thread steps": len(tb.e_info),
+                  "local states": len(search.progs.lkeys), "permuted shared ids": tb.perm.n}
     obs_first_state: dict[str, tuple[int, int]] = {}
     for oid, obs in enumerate(tb.obs_sets):
         if oid == 0 or oid >= obs_n or obs_count[oid] == 0:
