@@ -138,3 +138,53 @@ def test_sort_key_orders_as_the_python_tuple() -> None:
 def test_unknown_engine_is_rejected() -> None:
     with pytest.raises(ValueError, match="engine"):
         check(CheckConfig("global_lock"), engine="nope")
+
+
+# ------------------------------------------------------------------------------ the stronger reduction
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(configs)
+def test_strong_reduction_keeps_verdicts_and_counterexamples(cfg: CheckConfig) -> None:
+    """The verification pass with the stronger reduction: same verdict (a violation re-runs the basic search, so
+    the same counterexample), same cycles and livelocks, no more states."""
+    try:
+        cfg.validate()
+    except ValueError:
+        return
+    cfg.por, cfg.max_states = True, 20_000
+    basic = check(CheckConfig(**{**vars(cfg), "strong_por": False}))
+    strong = check(cfg)
+    if basic.truncated or strong.truncated:
+        return
+    assert (strong.violation, strong.cycles, strong.livelock) == (basic.violation, basic.cycles, basic.livelock)
+    if basic.violations:  # reported from the basic search: everything identical
+        assert _summary(strong) == _summary(basic)
+    else:
+        assert strong.states <= basic.states
+
+
+@pytest.mark.parametrize("name,threads,memcgs,rounds", [
+    ("xchg_fixed", 3, 4, 2), ("cmpxchg_iter_completed", 3, 4, 2), ("memcg_lock", 3, 5, 2), ("xchg_fixed", 2, 3, 2)])
+def test_strong_reduction_shrinks_the_verified_spaces(name: str, threads: int, memcgs: int, rounds: int) -> None:
+    kw = dict(threads=threads, memcgs=memcgs, rounds=rounds)
+    basic, strong = check(CheckConfig(name, strong_por=False, **kw)), check(CheckConfig(name, **kw))
+    assert strong.reduction == "strong" and basic.reduction == "basic"
+    assert (strong.ok, strong.cycles, strong.livelock) == (basic.ok, basic.cycles, basic.livelock)
+    assert set(strong.observations) == set(basic.observations)
+    assert strong.states < basic.states
+
+
+def test_a_failing_design_reports_the_basic_search() -> None:
+    kw = dict(threads=3, memcgs=4, rounds=2)
+    basic, strong = check(CheckConfig("xchg_ref_only", strong_por=False, **kw)), check(CheckConfig("xchg_ref_only", **kw))
+    assert strong.reduction.startswith("basic (the strong pass found a violation")
+    assert _summary(strong) == _summary(basic)
+
+
+def test_a_thread_state_beyond_the_compiled_encoding_falls_back_to_the_python_engine(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = CheckConfig("xchg_sketch", threads=3, memcgs=4, rounds=2, stop_at_violation=False, max_states=20_000)
+    want = _summary(check(cfg, engine="python"))
+    monkeypatch.setattr(compiled, "_DIGITS", 0)  # no room for any held reference in the sort key
+    res = check(cfg)
+    assert res.engine.startswith("python (compiled engine: a thread holding")
+    assert _summary(res) == want

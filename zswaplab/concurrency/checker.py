@@ -252,6 +252,7 @@ class CheckResult:
     livelock: bool = False
     truncated: bool = False
     violations: int = 0  # violations found (1 when stopping at the first)
+    engine: str = ""  # the engine that produced the result
     reduction: str = "basic"  # partial-order reduction used for the reported search ("strong" or "basic …")
     back_edges: int = 0  # compiled engine: edges that do not go one BFS level down (0: acyclic, no DFS needed)
     tables: dict[str, int] = field(default_factory=dict)  # compiled engine: sizes of its interned tables
@@ -525,14 +526,19 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None, en
 def _check(cfg: CheckConfig, progress: Callable[[int], None] | None, engine: str, strong: bool) -> CheckResult:
     search, st0, l0, _dead = prepare(cfg, strong)
     names = [f"CPU{i + 1} {s.name}" for i, s in enumerate(search.specs)]
-    res = CheckResult(cfg, get_algorithm(cfg.algorithm), names)
+    res = CheckResult(cfg, get_algorithm(cfg.algorithm), names, engine=engine)
     t0 = time.perf_counter()
     if engine == "python":
         graph, violation, obs_first = _explore_python(cfg, search, st0, l0, res, progress)
     else:
         from .compiled import explore
 
-        graph, violation, obs_first = explore(cfg, search, st0, l0, res, progress)
+        try:
+            graph, violation, obs_first = explore(cfg, search, st0, l0, res, progress)
+        except OverflowError as e:  # a thread state beyond the compiled tables' encoding: the reference loop
+            res = _check(cfg, progress, "python", strong)
+            res.engine = f"python (compiled engine: {e})"
+            return res
     res.seconds = time.perf_counter() - t0
     _finish(res, search, graph, violation, obs_first, names)
     return res
