@@ -19,8 +19,8 @@ from numba import njit
 LIVE, EN, IND, VIOL, LOST = 1, 2, 4, 8, 16
 # ctr slots
 (C_N, C_HEAD, C_TRANS, C_VIOLS, C_VSTATE, C_VT, C_VKIND, C_VREF, C_MT, C_MP, C_MG, C_SEQ, C_TRUNC, C_LEVEL_END,
- C_BACK) = range(15)
-NCTR = 15
+ C_BACK, C_EDGES) = range(16)
+NCTR = 16
 # return codes
 DONE, BUDGET, NEED, STOPPED, TRUNCATED = 0, 1, 2, 3, 4
 # violation kinds
@@ -198,7 +198,7 @@ def _expand(s, rows, T, tkeys, tvals, e_flags, e_ngsid, e_nx, pkeys, pvals, npk,
 
 
 @njit(cache=True)
-def bfs(rows, slots, parent, back, ctr, budget, max_states, stop, por, tkeys, tvals, e_flags, e_ngsid, e_nx, e_obs,
+def bfs(rows, slots, parent, back, offs, edges, ctr, budget, max_states, stop, por, tkeys, tvals, e_flags, e_ngsid, e_nx, e_obs,
         pkeys, pvals, npk, term, xsort, groups, gsize, obs_count, obs_first_seq, obs_first_nid, miss_t,
         miss_g) -> int:  # noqa: ANN001
     """Expand states from ``ctr[C_HEAD]`` in order, at most ``budget`` of them; see the module doc."""
@@ -247,11 +247,14 @@ def bfs(rows, slots, parent, back, ctr, budget, max_states, stop, por, tkeys, tv
                     return NEED
                 if tm >= 0:
                     _found(ctr, s, -1, V_TERMINAL, tm)
+            offs[s] = ctr[C_EDGES]
+            offs[s + 1] = ctr[C_EDGES]
             ctr[C_HEAD] = s + 1
             done += 1
             if stop and ctr[C_VIOLS] > 0:
                 return STOPPED
             continue
+        offs[s] = ctr[C_EDGES]
         for i in range(nc):
             t = cand[i]
             e = ents[t]
@@ -279,6 +282,8 @@ def bfs(rows, slots, parent, back, ctr, budget, max_states, stop, por, tkeys, tv
                     ctr[C_BACK] += 1
                     back[nid] = 1
             ctr[C_TRANS] += 1
+            edges[ctr[C_EDGES]] = nid
+            ctr[C_EDGES] += 1
             o = e_obs[e]
             if o > 0:
                 obs_count[o] += 1
@@ -287,6 +292,7 @@ def bfs(rows, slots, parent, back, ctr, budget, max_states, stop, por, tkeys, tv
                     obs_first_seq[o] = ctr[C_SEQ]
             ctr[C_SEQ] += 1
         ctr[C_HEAD] = s + 1
+        offs[s + 1] = ctr[C_EDGES]
         done += 1
         if ctr[C_N] >= max_states:
             ctr[C_TRUNC] = 1
@@ -388,3 +394,43 @@ def successors(rows, n, slots, por, tkeys, tvals, e_flags, e_ngsid, e_nx, pkeys,
                 color[s] = 2
                 d -= 1
     return cyclic, offs, targets, threads
+
+
+@njit(cache=True)
+def has_cycle(offs, edges, n, back) -> bool:  # noqa: ANN001
+    """Depth-first search with white/grey/black colours over the stored edges (``offs``/``edges``: state s's
+    successors are ``edges[offs[s]:offs[s+1]]``) from every state marked in ``back``: True iff the graph has a
+    cycle. Proof: the breadth-first search marked the target of every edge that does not go from a level to the
+    next one; an edge that does increases the BFS level, so a cycle (whose levels cannot only increase)
+    contains a marked state, and a DFS with shared colours from a set of roots finds a cycle iff one is
+    reachable from a root."""
+    color = np.zeros(n, np.uint8)
+    cap = 1024
+    st = np.empty(cap, np.int64)
+    pos = np.empty(cap, np.int64)
+    for root in range(n):
+        if back[root] == 0 or color[root] != 0:
+            continue
+        d = 0
+        st[0] = root
+        pos[0] = offs[root]
+        color[root] = 1
+        while d >= 0:
+            s = st[d]
+            if pos[d] < offs[s + 1]:
+                v = edges[pos[d]]
+                pos[d] += 1
+                if color[v] == 1:
+                    return True
+                if color[v] == 0:
+                    color[v] = 1
+                    d += 1
+                    if d >= st.shape[0]:
+                        st = np.concatenate((st, np.empty(st.shape[0], np.int64)))
+                        pos = np.concatenate((pos, np.empty(pos.shape[0], np.int64)))
+                    st[d] = v
+                    pos[d] = offs[v]
+            else:
+                color[s] = 2
+                d -= 1
+    return False

@@ -303,6 +303,8 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
     rows[0] = tb.row(st0, l0)
     parent = np.full(1 << 12, -1, np.int32)
     back = np.zeros(1 << 12, np.uint8)  # targets of edges that do not go one BFS level down
+    offs = np.zeros(1 << 12, np.int64)  # edges of state s: edges[offs[s]:offs[s + 1]] (for the cycle check)
+    edges = np.zeros(1 << 13, np.int32)
     slots = np.full(1 << 13, -1, np.int32)
     nb.rehash_rows(rows, 1, slots)
     ctr = np.zeros(nb.NCTR, np.int64)
@@ -319,15 +321,17 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
     obs_count = np.zeros(obs_n, np.int64)
     obs_seq = np.full(obs_n, -1, np.int64)
     obs_nid = np.full(obs_n, -1, np.int64)
-    budget = min(BUDGET, max(1, cfg.max_states))
     last_report = 0
     while True:
         n = int(ctr[nb.C_N])
+        budget = min(BUDGET, max(1, cfg.max_states), max(1 << 12, n // 4))  # headroom in proportion to the space
         need = n + T * budget + 1
         if need > rows.shape[0]:  # room for every state the next call can add
             cap = max(need, rows.shape[0] * 3 // 2)
-            for a in (rows, parent, back):  # realloc (mremap for big blocks): no second copy at the peak
-                a.resize((cap,) + a.shape[1:], refcheck=False)
+            for a in (rows, parent, back, offs):  # realloc (mremap for big blocks): no second copy at the peak
+                a.resize((cap + 1,) + a.shape[1:], refcheck=False)
+        if int(ctr[nb.C_EDGES]) + T * budget > edges.shape[0]:
+            edges.resize(max(int(ctr[nb.C_EDGES]) + T * budget, edges.shape[0] * 3 // 2), refcheck=False)
         if need * 4 > slots.shape[0] * 3:  # load factor <= 3/4
             slots = np.full(_capacity(need * 4 // 3 + 1), -1, np.int32)
             nb.rehash_rows(rows, n, slots)
@@ -337,7 +341,7 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
             obs_seq = np.concatenate((obs_seq, np.full(grow, -1, np.int64)))
             obs_nid = np.concatenate((obs_nid, np.full(grow, -1, np.int64)))
             obs_n = obs_count.shape[0]
-        code = nb.bfs(rows, slots, parent, back, ctr, budget, cfg.max_states, cfg.stop_at_violation, cfg.por,
+        code = nb.bfs(rows, slots, parent, back, offs, edges, ctr, budget, cfg.max_states, cfg.stop_at_violation, cfg.por,
                       tb.trans.keys, tb.trans.vals, tb.e_flags.a, tb.e_ngsid.a, tb.e_nx.a, tb.e_obs.a,
                       tb.perm.keys, tb.perm.vals, tb.npk, tb.term.a, tb.xsort, groups, gsize,
                       obs_count, obs_seq, obs_nid, miss_t, miss_g)
@@ -390,7 +394,8 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
                 tb.perm.keys, tb.perm.vals, tb.npk, tb.xsort, groups, gsize)
         cyclic = False
         if ctr[nb.C_BACK]:  # else every edge goes one level down: acyclic
-            cyclic, _, _, _ = nb.successors(*args, 0, np.zeros(n, np.uint8), back)
+            cyclic = nb.has_cycle(offs, edges, n, back)
+        del edges
         if cyclic:
             _, offs, tg, th = nb.successors(*args, 1, np.zeros(1, np.uint8), back)
             graph._succ = (offs, tg, th)
