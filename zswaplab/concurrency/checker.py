@@ -208,7 +208,7 @@ class CheckConfig:
     # with the basic reduction and that search's result (its shortest counterexample) is reported
     strong_por: bool = True
     observe: bool = True  # track restart/skip/double-visit observations (ghost state; ~1.5x states)
-    max_states: int = 3_000_000
+    max_states: int = 100_000_000
     # False: explore the whole reachable space and count every violation (the verdict is still the first
     # one found, breadth-first); a step that raises a violation has no successor, a thread that loses a
     # reference still moves on. This is the space SPIN explores with ``pan -c0`` (state-count comparison).
