@@ -198,16 +198,19 @@ def _expand(s, rows, T, tkeys, tvals, e_flags, e_ngsid, e_nx, pkeys, pvals, npk,
 
 
 @njit(cache=True)
+def _scratch(T):  # noqa: ANN001, ANN202
+    """Per-state work arrays of :func:`_expand`: entries, candidates, permutation, copy, successor rows."""
+    return (np.empty(T, np.int32), np.empty(T, np.int32), np.empty(T, np.int64), np.empty(T, np.int64),
+            np.empty((T, T + 1), np.uint32))
+
+
+@njit(cache=True)
 def bfs(rows, slots, parent, back, offs, edges, ctr, budget, max_states, stop, por, tkeys, tvals, e_flags, e_ngsid, e_nx, e_obs,
         pkeys, pvals, npk, term, xsort, groups, gsize, obs_count, obs_first_seq, obs_first_nid, miss_t,
         miss_g) -> int:  # noqa: ANN001
     """Expand states from ``ctr[C_HEAD]`` in order, at most ``budget`` of them; see the module doc."""
     T = rows.shape[1] - 1
-    ents = np.empty(T, np.int32)
-    cand = np.empty(T, np.int32)
-    perm = np.empty(T, np.int64)
-    inv = np.empty(T, np.int64)
-    buf = np.empty((T, T + 1), np.uint32)
+    ents, cand, perm, inv, buf = _scratch(T)
     miss_p = miss_t[miss_t.shape[0] // 2:]  # perm misses share the buffer's upper half
     done = 0
     while ctr[C_HEAD] < ctr[C_N]:
@@ -313,87 +316,31 @@ def _found(ctr, s, t, kind, ref) -> None:  # noqa: ANN001
 
 
 @njit(cache=True)
-def successors(rows, n, slots, por, tkeys, tvals, e_flags, e_ngsid, e_nx, pkeys, pvals, npk, xsort, groups,
-               gsize, mode, color, back):  # noqa: ANN001, ANN201
-    """Second pass over the finished graph (every table entry present), successors recomputed, not stored.
-
-    ``mode`` 0: depth-first search with white/grey/black colours (``color``, one byte per state) from every
-    state marked in ``back``: True iff the graph has a cycle. Proof: the breadth-first search marked the target
-    of every edge that does not go from a level to the next one; an edge that does increases the BFS level, so
-    a cycle (whose levels cannot only increase) contains a marked state, and a DFS with shared colours from a
-    set of roots finds a cycle iff one is reachable from a root. ``mode`` 1: the edges as CSR arrays
-    ``(offs, targets, threads)`` — built only when a cycle exists (the livelock test needs them).
-    """
+def edge_list(rows, n, slots, por, tkeys, tvals, e_flags, e_ngsid, e_nx, pkeys, pvals, npk, xsort, groups,
+              gsize):  # noqa: ANN001, ANN201
+    """The finished graph's edges with their threads, recomputed (every table entry is present), as CSR arrays
+    ``(offs, targets, threads)``: built only when a cycle exists (the livelock test needs the threads)."""
     T = rows.shape[1] - 1
-    ents = np.empty(T, np.int32)
-    cand = np.empty(T, np.int32)
-    perm = np.empty(T, np.int64)
-    inv = np.empty(T, np.int64)
-    buf = np.empty((T, T + 1), np.uint32)
+    ents, cand, perm, inv, buf = _scratch(T)
     ctr = np.zeros(NCTR, np.int64)
     miss_p = np.empty(1, np.int64)
     offs = np.zeros(n + 1, np.int64)
-    cap = max(16, n * 2)
-    targets = np.empty(cap if mode == 1 else 1, np.int32)
-    threads = np.empty(cap if mode == 1 else 1, np.int8)
-    cyclic = False
-    if mode == 1:
-        m = 0
-        for s in range(n):
-            nc = _expand(s, rows, T, tkeys, tvals, e_flags, e_ngsid, e_nx, pkeys, pvals, npk, xsort, groups,
-                         gsize, por, ents, cand, buf, perm, inv, ctr, miss_p)
-            assert nc >= 0
-            for i in range(nc):
-                if m >= targets.shape[0]:
-                    targets = np.concatenate((targets, np.empty(targets.shape[0], np.int32)))
-                    threads = np.concatenate((threads, np.empty(threads.shape[0], np.int8)))
-                targets[m] = _find(rows, slots, buf[i])
-                threads[m] = cand[i]
-                m += 1
-            offs[s + 1] = m
-        return cyclic, offs, targets[:m], threads[:m]
-    # iterative DFS: per frame the state and its successor list (at most T)
-    depth_cap = 1024
-    st = np.empty(depth_cap, np.int64)
-    nxt = np.empty((depth_cap, T), np.int64)
-    cnt = np.empty(depth_cap, np.int64)
-    pos = np.empty(depth_cap, np.int64)
-    for root in range(n):
-        if back[root] == 0 or color[root] != 0:
-            continue
-        d = 0
-        st[0] = root
-        color[root] = 1
-        cnt[0] = -1
-        while d >= 0:
-            s = st[d]
-            if cnt[d] < 0:
-                nc = _expand(s, rows, T, tkeys, tvals, e_flags, e_ngsid, e_nx, pkeys, pvals, npk, xsort, groups,
-                             gsize, por, ents, cand, buf, perm, inv, ctr, miss_p)
-                assert nc >= 0
-                for i in range(nc):
-                    nxt[d, i] = _find(rows, slots, buf[i])
-                cnt[d] = nc
-                pos[d] = 0
-            if pos[d] < cnt[d]:
-                v = nxt[d, pos[d]]
-                pos[d] += 1
-                if color[v] == 1:
-                    return True, offs, targets, threads
-                if color[v] == 0:
-                    color[v] = 1
-                    d += 1
-                    if d >= st.shape[0]:
-                        st = np.concatenate((st, np.empty(st.shape[0], np.int64)))
-                        nxt = np.concatenate((nxt, np.empty((nxt.shape[0], T), np.int64)))
-                        cnt = np.concatenate((cnt, np.empty(cnt.shape[0], np.int64)))
-                        pos = np.concatenate((pos, np.empty(pos.shape[0], np.int64)))
-                    st[d] = v
-                    cnt[d] = -1
-            else:
-                color[s] = 2
-                d -= 1
-    return cyclic, offs, targets, threads
+    targets = np.empty(max(16, n * 2), np.int32)
+    threads = np.empty(max(16, n * 2), np.int8)
+    m = 0
+    for s in range(n):
+        nc = _expand(s, rows, T, tkeys, tvals, e_flags, e_ngsid, e_nx, pkeys, pvals, npk, xsort, groups,
+                     gsize, por, ents, cand, buf, perm, inv, ctr, miss_p)
+        assert nc >= 0
+        for i in range(nc):
+            if m >= targets.shape[0]:
+                targets = np.concatenate((targets, np.empty(targets.shape[0], np.int32)))
+                threads = np.concatenate((threads, np.empty(threads.shape[0], np.int8)))
+            targets[m] = _find(rows, slots, buf[i])
+            threads[m] = cand[i]
+            m += 1
+        offs[s + 1] = m
+    return offs, targets[:m], threads[:m]
 
 
 @njit(cache=True)

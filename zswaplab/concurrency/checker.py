@@ -19,7 +19,14 @@ generators of :mod:`.algorithms`, breadth-first, with
   cannot be released under us (not the offline victim, or held with the victim already offline). None of
   these is a retry-loop back edge on its own, so every cycle contains a fully expanded state (proviso).
 
-Breadth-first order makes the first violation found a shortest counterexample.
+With ``strong_por`` (default) a first verification pass also explores alone a ``css_put`` of a held memcg
+that is never offlined and a ``mem_cgroup_iter`` step whose next memcg is not the victim (see
+:meth:`Search.independent`); if it finds a violation the search is repeated with the basic reduction, whose
+result is reported.
+
+Breadth-first order makes the first violation found a shortest counterexample. Two engines run the search:
+``compiled`` (:mod:`.compiled`: a numba loop over integer tables that this module's semantics fill on demand)
+and ``python`` (:func:`_explore_python`, the reference); they explore the same states in the same order.
 """
 
 from __future__ import annotations

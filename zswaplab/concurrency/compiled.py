@@ -397,7 +397,7 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
             cyclic = nb.has_cycle(offs, edges, n, back)
         del edges
         if cyclic:
-            _, offs, tg, th = nb.successors(*args, 1, np.zeros(1, np.uint8), back)
+            offs, tg, th = nb.edge_list(*args)
             graph._succ = (offs, tg, th)
             res.cycles = True
             res.livelock = _fair_cycle(graph, graph.successors, search.progs, T, _indegree_left(offs, tg, n))
