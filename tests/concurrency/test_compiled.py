@@ -188,3 +188,33 @@ def test_a_thread_state_beyond_the_compiled_encoding_falls_back_to_the_python_en
     res = check(cfg)
     assert res.engine.startswith("python (compiled engine: a thread holding")
     assert _summary(res) == want
+
+
+_AFTER_WARM = """
+from zswaplab.scale import warmup
+from numba.core.registry import CPUDispatcher
+from zswaplab.concurrency import _nbsearch
+warmup.warm(lambda m: None)
+def sigs():  # signatures this process has (compiled or loaded from numba's cache), whatever the disk cache holds
+    return sum(len(d.signatures) for d in vars(_nbsearch).values() if isinstance(d, CPUDispatcher))
+base = sigs()
+from zswaplab.concurrency.checker import CheckConfig, check
+for name, t, m, r in (("cookie", 3, 4, 2), ("memcg_lock", 4, 3, 1), ("xchg_fixed", 2, 3, 2), ("cmpxchg_iter", 3, 4, 2)):
+    check(CheckConfig(name, threads=t, memcgs=m, rounds=r))
+    check(CheckConfig(name, threads=t, memcgs=m, rounds=r, symmetry=False, por=False, stop_at_violation=False))
+print("NEW", sigs() - base, "BASE", base)
+"""
+
+
+def test_warmup_compiles_every_checker_path() -> None:
+    """``zswaplab warmup`` covers the compiled checker: no check compiles anything afterwards."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", _AFTER_WARM], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PYTHONPATH": str(root)}, cwd=root, check=True).stdout
+    new, base = out.split("NEW")[1].split("BASE")
+    assert int(new) == 0 and int(base) >= 5
