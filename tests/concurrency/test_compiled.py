@@ -98,10 +98,10 @@ def test_python_fallback_path_resumes_the_compiled_loop(monkeypatch: pytest.Monk
 # ----------------------------------------------------------------------- mutations the comparison catches
 def _dropped_put(self: compiled.Tables, keys: np.ndarray) -> None:
     """A broken transition table: every ``css_put`` step is recorded as not enabled (a dropped successor)."""
-    e0 = len(self.e_info)
+    e0 = len(self.e_op)
     _REAL_FILL(self, keys)
-    for e in range(e0, len(self.e_info)):
-        if self.e_info[e][0] is not None and self.e_info[e][0].kind == "put":
+    for e in range(e0, len(self.e_op)):
+        if self.e_op[e] is not None and self.e_op[e].kind == "put":
             self.e_flags.a[e] &= ~np.uint8(nb.EN)
 
 

@@ -92,7 +92,8 @@ class Tables:
         self.e_ngsid = _Grow(np.uint32, 0)
         self.e_nx = _Grow(np.uint32, 0)
         self.e_obs = _Grow(np.int32, 0)
-        self.e_info: list[tuple] = []  # (op, result, violation message, lost message)
+        self.e_op: list[Any] = []  # per entry: the op (shared objects)
+        self.e_viol: dict[int, tuple] = {}  # entries that raise or lose a reference: (result, message, lost message)
         self.obs_ids: dict[tuple[str, ...], int] = {(): 0}
         self.obs_sets: list[tuple[str, ...]] = [()]
         self.perm = _Table()
@@ -155,7 +156,7 @@ class Tables:
         search, T = self.search, self.T
         keys = np.unique(keys)
         todo = keys[nb.tab_get_many(self.trans.keys, self.trans.vals, keys) < 0].tolist()
-        e0 = len(self.e_info)
+        e0 = len(self.e_op)
         for arr in (self.e_flags, self.e_ngsid, self.e_nx, self.e_obs):
             arr.ensure(e0 + len(todo))
         out_k: list[int] = []
@@ -170,7 +171,7 @@ class Tables:
             lid, held, done = self.x[x]
             st = self._partial(gsid, t, held, done)
             op = search.progs.op[lid]
-            flags, ngsid, nx, oid, info = 0, 0, 0, 0, (op, None, None, None)
+            flags, ngsid, nx, oid = 0, 0, 0, 0
             if op is not None:
                 flags |= nb.LIVE
                 if enabled(st, t, op):
@@ -186,10 +187,11 @@ class Tables:
                         ngsid = self.gid(st)
                         nx = self.xid(nl, st.held[t], st.done[t])
                         oid = self.obs_id(obs)
-                    info = (op, result, vmsg, lost)
-            e = len(self.e_info)
+                    if vmsg is not None or lost:
+                        self.e_viol[len(self.e_op)] = (result, vmsg, lost)
+            e = len(self.e_op)
             self.e_flags.a[e], self.e_ngsid.a[e], self.e_nx.a[e], self.e_obs.a[e] = flags, ngsid, nx, oid
-            self.e_info.append(info)
+            self.e_op.append(op)
             for u in self.same[t]:  # the same step of every interchangeable thread
                 ku = ((gsid * T + u) << 32) | x
                 batch.add(ku)
@@ -303,7 +305,7 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
     rows[0] = tb.row(st0, l0)
     parent = np.full(1 << 12, -1, np.int32)
     back = np.zeros(1 << 12, np.uint8)  # targets of edges that do not go one BFS level down
-    offs = np.zeros(1 << 12, np.int64)  # edges of state s: edges[offs[s]:offs[s + 1]] (for the cycle check)
+    offs = np.zeros(1 << 12, np.uint32)  # edges of state s: edges[offs[s]:offs[s + 1]] (for the cycle check)
     edges = np.zeros(1 << 13, np.int32)
     slots = np.full(1 << 13, -1, np.int32)
     nb.rehash_rows(rows, 1, slots)
@@ -330,6 +332,8 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
             cap = max(need, rows.shape[0] * 3 // 2)
             for a in (rows, parent, back, offs):  # realloc (mremap for big blocks): no second copy at the peak
                 a.resize((cap + 1,) + a.shape[1:], refcheck=False)
+        if int(ctr[nb.C_EDGES]) + T * budget >= 1 << 32:
+            raise OverflowError("more than 2^32 transitions: beyond the compiled checker's edge offsets")
         if int(ctr[nb.C_EDGES]) + T * budget > edges.shape[0]:
             edges.resize(max(int(ctr[nb.C_EDGES]) + T * budget, edges.shape[0] * 3 // 2), refcheck=False)
         if need * 4 > slots.shape[0] * 3:  # load factor <= 3/4
@@ -367,7 +371,7 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
     res.violations = int(ctr[nb.C_VIOLS])
     res.truncated = bool(ctr[nb.C_TRUNC])
     res.back_edges = int(ctr[nb.C_BACK])
-    res.tables = {"shared states": len(tb.g), "thread states": len(tb.x), "thread steps": len(tb.e_info),
+    res.tables = {"shared states": len(tb.g), "thread states": len(tb.x), "thread steps": len(tb.e_op),
                   "local states": len(search.progs.lkeys), "permuted shared ids": tb.perm.n}
     obs_first_state: dict[str, tuple[int, int]] = {}
     for oid, obs in enumerate(tb.obs_sets):
@@ -387,7 +391,7 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
         elif kind == nb.V_TERMINAL:
             violation = (s, -1, Op("end"), None, tb.term_msgs[ref])
         else:
-            op, result, vmsg, lost = tb.e_info[ref]
+            op, (result, vmsg, lost) = tb.e_op[ref], tb.e_viol[ref]
             violation = (s, t, op, None, vmsg) if kind == nb.V_APPLY else (s, t, op, result, lost)
     elif not res.truncated:
         args = (graph.rows, n, slots, cfg.por, tb.trans.keys, tb.trans.vals, tb.e_flags.a, tb.e_ngsid.a, tb.e_nx.a,
