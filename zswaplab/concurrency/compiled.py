@@ -326,7 +326,7 @@ def explore(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: Ch
     last_report = 0
     while True:
         n = int(ctr[nb.C_N])
-        budget = min(BUDGET, max(1, cfg.max_states), max(1 << 12, n // 4))  # headroom in proportion to the space
+        budget = min(BUDGET, max(1, cfg.max_states), max(1 << 12, n // 16))  # headroom in proportion to the space
         need = n + T * budget + 1
         if need > rows.shape[0]:  # room for every state the next call can add
             cap = max(need, rows.shape[0] * 3 // 2)
