@@ -122,7 +122,8 @@ def test_frame_key_rejects_unhashable_locals() -> None:
         frame_key(g)
 
 
-@pytest.mark.parametrize("kw", [dict(threads=1), dict(memcgs=1), dict(rounds=0), dict(targets="x")])
+@pytest.mark.parametrize("kw", [dict(threads=1), dict(memcgs=1), dict(rounds=0), dict(targets="x"),
+                                dict(targets="different", memcgs=2)])
 def test_bad_configs_are_rejected(kw) -> None:
     with pytest.raises(ValueError):
         CheckConfig("global_lock", **kw).validate()

@@ -19,15 +19,23 @@ generators of :mod:`.algorithms`, breadth-first, with
   cannot be released under us (not the offline victim, or held with the victim already offline). None of
   these is a retry-loop back edge on its own, so every cycle contains a fully expanded state (proviso).
 
-Breadth-first order makes the first violation found a shortest counterexample.
+With ``strong_por`` (default) a first verification pass also explores alone a ``css_put`` of a held memcg
+that is never offlined and a ``mem_cgroup_iter`` step whose next memcg is not the victim (see
+:meth:`Search.independent`); if it finds a violation the search is repeated with the basic reduction, whose
+result is reported.
+
+Breadth-first order makes the first violation found a shortest counterexample. Two engines run the search:
+``compiled`` (:mod:`.compiled`: a numba loop over integer tables that this module's semantics fill on demand)
+and ``python`` (:func:`_explore_python`, the reference); they explore the same states in the same order.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FunctionType
 from typing import Any
@@ -120,7 +128,8 @@ class ThreadSpec:
 class Programs:
     """Memoised thread transitions. A thread's local state (program, frame key) is interned to a small id;
     ``trans[(id, result)]`` → (next id, next op). ``op[id]`` is the op the thread yields there (None: done),
-    ``mentions[id]`` the memcgs its locals name."""
+    ``mentions[id]`` the memcgs its locals name, ``rank[id]`` the order symmetric threads are sorted in (a
+    hash of the frames: independent of discovery order, so every engine picks the same canonical states)."""
 
     def __init__(self, specs: list[ThreadSpec], observe: bool = True) -> None:
         self.specs = specs
@@ -132,6 +141,8 @@ class Programs:
         self.hist: list[tuple] = []
         self.trans: dict[tuple, tuple[int, Op | None]] = {}
         self._mention_cache: dict[tuple, frozenset[int]] = {}
+        self.rank: list[int] = []  # per id: 63-bit hash of the local state, the symmetry sort key
+        self._by_rank: dict[int, int] = {}
 
     def _intern(self, lkey: tuple, op: Op | None, hist: tuple) -> int:
         lid = self.ids.get(lkey)
@@ -142,6 +153,11 @@ class Programs:
             self.op.append(op)
             self.mentions.append(_mentioned(lkey, self._mention_cache))
             self.hist.append(hist)
+            r = int.from_bytes(hashlib.blake2b(repr(lkey).encode(), digest_size=8).digest(), "little") >> 1
+            if r in self._by_rank:  # two local states would sort as equals: symmetry reduction not canonical
+                raise RuntimeError(f"local-state hash collision: {lkey!r} and {self.lkeys[self._by_rank[r]]!r}")
+            self._by_rank[r] = lid
+            self.rank.append(r)
         return lid
 
     def start(self, t: int) -> int:
@@ -194,8 +210,12 @@ class CheckConfig:
     offline: bool = True
     symmetry: bool = True
     por: bool = True
+    # with por: first a verification pass with the stronger reduction (puts and mem_cgroup_iter steps on
+    # memcgs that can never be released are explored alone); if it finds a violation, the search is repeated
+    # with the basic reduction and that search's result (its shortest counterexample) is reported
+    strong_por: bool = True
     observe: bool = True  # track restart/skip/double-visit observations (ghost state; ~1.5x states)
-    max_states: int = 3_000_000
+    max_states: int = 100_000_000
     # False: explore the whole reachable space and count every violation (the verdict is still the first
     # one found, breadth-first); a step that raises a violation has no successor, a thread that loses a
     # reference still moves on. This is the space SPIN explores with ``pan -c0`` (state-count comparison).
@@ -211,6 +231,9 @@ class CheckConfig:
             raise ValueError(f"rounds={self.rounds}: need at least 1")
         if self.targets not in ("root", "same", "different"):
             raise ValueError(f"targets={self.targets!r}: expected root, same or different")
+        if self.targets == "different" and self.offline and self.memcgs < 3 and self.threads > 2:
+            raise ValueError(f"targets=different, memcgs={self.memcgs}: the only child is the memcg being removed, "
+                             "no other memcg to target")
 
 
 @dataclass
@@ -236,6 +259,10 @@ class CheckResult:
     livelock: bool = False
     truncated: bool = False
     violations: int = 0  # violations found (1 when stopping at the first)
+    engine: str = ""  # the engine that produced the result
+    reduction: str = "basic"  # partial-order reduction used for the reported search ("strong" or "basic …")
+    back_edges: int = 0  # compiled engine: edges that do not go one BFS level down (0: acyclic, no DFS needed)
+    tables: dict[str, int] = field(default_factory=dict)  # compiled engine: sizes of its interned tables
 
     @property
     def ok(self) -> bool:
@@ -301,12 +328,16 @@ def _summary(model: Model, st: State, names: list[str]) -> str:
     return "; ".join(parts) or "-"
 
 
-def _canon(st: State, lkeys: list[int], groups: list[list[int]], lock_vars: tuple[int, ...]) -> None:
-    """Sort interchangeable threads in place (states and local ids), remapping lock holders."""
+def _canon(st: State, lkeys: list[int], groups: list[list[int]], lock_vars: tuple[int, ...],
+           rank: list[int]) -> None:
+    """Sort interchangeable threads in place (states and local ids), remapping lock holders.
+
+    Threads sort by (``rank`` of the local state — :attr:`Programs.rank`, a hash of its frames, so the order
+    does not depend on the order local states were discovered in —, references held, done)."""
     perm = list(range(len(lkeys)))
     changed = False
     for g in groups:
-        order = sorted(g, key=lambda t: (lkeys[t], st.held[t], st.done[t]))
+        order = sorted(g, key=lambda t: (rank[lkeys[t]], st.held[t], st.done[t]))
         for pos, t in zip(g, order, strict=True):
             if perm[pos] != t:
                 perm[pos] = t
@@ -314,18 +345,23 @@ def _canon(st: State, lkeys: list[int], groups: list[list[int]], lock_vars: tupl
     if not changed:
         return
     old_l, old_h, old_d = list(lkeys), list(st.held), list(st.done)
-    inv = {old: new for new, old in enumerate(perm)}
     for new, old in enumerate(perm):
         lkeys[new], st.held[new], st.done[new] = old_l[old], old_h[old], old_d[old]
+    _canon_locks(st, perm, lock_vars)
+
+
+def _canon_locks(st: State, perm: list[int], lock_vars: tuple[int, ...]) -> None:
+    """Remap lock holders after the threads were permuted (``perm[new position] = old position``)."""
+    inv = {old: new for new, old in enumerate(perm)}
     for v in lock_vars:
         if st.vars[v]:
             st.vars[v] = inv[st.vars[v] - 1] + 1
 
 
 class _Graph:
-    """The explored state graph, compact: states as ``int`` keys (:class:`.codec.Codec`) in a list and a dict
-    (id → key, key → id), BFS parents in an int array, successors as one flat array of ``id << 4 | thread``
-    with per-state offsets (states are expanded in id order)."""
+    """The Python engine's explored state graph, compact: states as ``int`` keys (:class:`.codec.Codec`) in a
+    list and a dict (id → key, key → id), BFS parents in an int array, successors as one flat array of
+    ``id << 4 | thread`` with per-state offsets (states are expanded in id order)."""
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
@@ -346,20 +382,112 @@ class _Graph:
         end = self.offs[u + 1] if u + 1 < len(self.offs) else len(self.succ)
         return [(x >> 4, x & 15) for x in self.succ[self.offs[u]:end]]
 
+    # the interface _trace and _livelock read (shared with the compiled engine's graph)
+    def key(self, i: int) -> int:
+        return self.keys[i]
 
-def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) -> CheckResult:
-    """Explore every interleaving of ``cfg``; return verdict, counterexample and statistics."""
+    def parent_of(self, i: int) -> int:
+        return self.parent[i]
+
+    def decode(self, i: int) -> tuple[State, list[int]]:
+        k = self.keys[i]
+        return self.codec.decode(k), list(self.codec.lids(k))
+
+    def encode(self, st: State, lids: list[int]) -> int:
+        return self.codec.encode(st, lids)
+
+    def lid(self, i: int, t: int) -> int:
+        return self.codec.lids(self.keys[i])[t]
+
+    @property
+    def n(self) -> int:
+        return len(self.offs)
+
+
+@dataclass(frozen=True)
+class Search:
+    """Static facts of one search both engines read: reductions, symmetry groups, lock and cursor layout."""
+
+    model: Model
+    progs: Programs
+    specs: list[ThreadSpec]
+    groups: list[list[int]]
+    lock_vars: tuple[int, ...]
+    owning: tuple[int, ...]
+    protected: tuple[int | None, ...]
+    victims: frozenset[int]
+    strong: bool = False  # the stronger reduction (verification pass, see :meth:`independent`)
+
+    def status_stable(self, st: State, m: int) -> bool:
+        """Neither ``css_tryget_online`` nor ``mem_cgroup_online`` on ``m`` can change its answer any more."""
+        return m not in self.victims or st.status[m] not in CSS_ONLINE_SET
+
+    def independent(self, st: State, t: int, op: Op) -> bool:
+        """Ops that commute with every step any other thread can take from here on (see module doc).
+        Reads only the shared part of ``st`` and thread ``t``'s own references."""
+        k = op.kind
+        if k in ("load", "store"):
+            p = self.protected[op.a]
+            return p is not None and st.vars[p] == t + 1
+        if k == "iter_next":
+            return self.strong and self._iter_stable(st, t, op)
+        m = op.a
+        if m is None or m == ROOT:
+            return k in ("use", "put", "get", "tryget", "tryget_online", "online", "dying")
+        held = st.held[t].count(m)
+        if k == "use" or k == "get" or k == "tryget":
+            return held >= 1
+        if k == "put":  # strong: a memcg that is never offlined is never released, a put of it affects no one
+            return held >= 2 or (self.strong and held >= 1 and m not in self.victims)
+        if k == "tryget_online":
+            return held >= 1 and self.status_stable(st, m)
+        if k in ("online", "dying"):  # a victim not held by us could be released by others: a violation
+            return m not in self.victims or (held >= 1 and self.status_stable(st, m))
+        return False
+
+    def _iter_stable(self, st: State, t: int, op: Op) -> bool:
+        """(strong) A ``mem_cgroup_iter`` step whose result no other thread can change: it starts from NULL, the
+        root or a memcg the thread holds (not releasable), and the next memcg in pre-order is no victim.
+        Victims are leaves, so unlinking one changes ``css_next_descendant_pre(pos)`` only when it is the
+        next memcg; every other memcg stays online with its base reference, so its ``css_tryget`` succeeds."""
+        root, pos = op.a, op.b
+        if not (pos is None or pos == root or pos in st.held[t]):
+            return False
+        nxt = self.model.shape.next_pre(pos, root, st.rmask)
+        return nxt is None or nxt == root or nxt not in self.victims
+
+    def step(self, st: State, t: int, lid: int, op: Op) -> tuple[str | None, Any, int, tuple[str, ...], str | None]:
+        """Thread ``t`` (local id ``lid``) runs ``op`` on ``st`` in place: (violation message or None, result,
+        next local id, observations, lost-reference message or None). Sets ``st.done[t]`` when it finishes.
+        Reads and writes only the shared part of ``st`` and thread ``t``'s references and done flag."""
+        try:
+            result, obs = apply(self.model, st, t, op)
+        except Violation as v:
+            return str(v), None, -1, (), None
+        nl, nop, obs2 = self.progs.advance(self.model, st, t, lid, result)
+        if nop is None:
+            st.done[t] = True
+        lost = _lost(st, t, self.progs.mentions[nl])
+        msg = None
+        if lost:
+            held = ", ".join(self.model.shape.label(m) for m in lost)
+            what = "finished still holding" if nop is None else "can no longer name its"
+            msg = f"reference leak: {{thread}} {what} reference on {held}"
+        return None, result, nl, obs + obs2, msg
+
+    def canon(self, st: State, lkeys: list[int]) -> None:
+        _canon(st, lkeys, self.groups, self.lock_vars, self.progs.rank)
+
+
+def prepare(cfg: CheckConfig, strong: bool = False) -> tuple[Search, State, list[int], Any]:
+    """The search context, the initial state (canonical) and its local ids, and the offline victim."""
     model, ctx, specs, dead = build(cfg)
-    alg = ctx.alg
-    names = [f"CPU{i + 1} {s.name}" for i, s in enumerate(specs)]
-    res = CheckResult(cfg, alg, names)
     progs = Programs(specs, observe=cfg.observe)
     snap = Snapshot(model.shape, tuple([ONLINE] * model.shape.n), tuple([0] * model.shape.n),
                     tuple(range(model.shape.n)))
     T = len(specs)
     if T > 15:
         raise ValueError(f"threads={T}: the checker's successor encoding holds at most 15")
-    codec = Codec(T)
     st0 = State.initial(snap, model.specs, T)
     l0 = [progs.start(t) for t in range(T)]
     groups: list[list[int]] = []
@@ -368,53 +496,85 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
         for t, s in enumerate(specs):
             by.setdefault(s.prog, []).append(t)
         groups = [g for g in by.values() if len(g) > 1]
-    lock_vars = tuple(i for i, s in enumerate(model.specs) if s.kind == "lock")
-    owning = tuple(i for i, s in enumerate(model.specs) if s.kind == "cursor" and s.owns_ref)
-    protected = tuple(s.protected_by for s in model.specs)
+    search = Search(model, progs, specs, groups,
+                    tuple(i for i, s in enumerate(model.specs) if s.kind == "lock"),
+                    tuple(i for i, s in enumerate(model.specs) if s.kind == "cursor" and s.owns_ref),
+                    tuple(s.protected_by for s in model.specs),
+                    frozenset({dead} if dead is not None else ()), strong)
+    search.canon(st0, l0)
+    return search, st0, l0, dead
 
-    _canon(st0, l0, groups, lock_vars)
+
+ENGINES = ("compiled", "python")
+
+
+def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None, engine: str = "compiled") -> CheckResult:
+    """Explore every interleaving of ``cfg``; return verdict, counterexample and statistics.
+
+    ``engine``: ``compiled`` (default: :mod:`.compiled`, the search loop in numba over tables the Python
+    semantics fill) or ``python`` (the reference loop, all in Python). Both explore the same states in the same
+    order and give the same result."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r}: expected one of {', '.join(ENGINES)}")
+    if cfg.por and cfg.strong_por:
+        t0 = time.perf_counter()
+        res = _check(cfg, progress, engine, strong=True)
+        if res.violations == 0:
+            res.reduction = "strong"
+            return res
+        strong_states = res.states
+        res = _check(cfg, progress, engine, strong=False)
+        res.reduction = f"basic (the strong pass found a violation after {strong_states:,} states)"
+        res.seconds = time.perf_counter() - t0
+        return res
+    return _check(cfg, progress, engine, strong=False)
+
+
+def _check(cfg: CheckConfig, progress: Callable[[int], None] | None, engine: str, strong: bool) -> CheckResult:
+    search, st0, l0, _dead = prepare(cfg, strong)
+    names = [f"CPU{i + 1} {s.name}" for i, s in enumerate(search.specs)]
+    res = CheckResult(cfg, get_algorithm(cfg.algorithm), names, engine=engine)
+    t0 = time.perf_counter()
+    if engine == "python":
+        graph, violation, obs_first = _explore_python(cfg, search, st0, l0, res, progress)
+    else:
+        from .compiled import explore
+
+        try:
+            graph, violation, obs_first = explore(cfg, search, st0, l0, res, progress)
+        except OverflowError as e:  # a thread state beyond the compiled tables' encoding: the reference loop
+            res = _check(cfg, progress, "python", strong)
+            res.engine = f"python (compiled engine: {e})"
+            return res
+    res.seconds = time.perf_counter() - t0
+    _finish(res, search, graph, violation, obs_first, names)
+    return res
+
+
+Found = tuple[int, int, Op, Any, str]  # (state id, thread or -1, op, result, message)
+
+
+def _explore_python(cfg: CheckConfig, search: Search, st0: State, l0: list[int], res: CheckResult,
+                    progress: Callable[[int], None] | None) -> tuple[_Graph, Found | None, dict[str, int]]:
+    """The reference breadth-first loop, all in Python."""
+    model, progs = search.model, search.progs
+    T = len(search.specs)
+    codec = Codec(T)
     graph = _Graph(codec)
     graph.add(codec.encode(st0, l0), -1)
     index, keys, succ, offs = graph.index, graph.keys, graph.succ, graph.offs
     obs_first: dict[str, int] = {}
     queue = deque([0])
-    t0 = time.perf_counter()
-    violation: tuple[int, int, Op, Any, str] | None = None
-
-    victims = {dead} if dead is not None else set()
-
-    def status_stable(st: State, m: int) -> bool:
-        """Neither ``css_tryget_online`` nor ``mem_cgroup_online`` on ``m`` can change its answer any more."""
-        return m not in victims or st.status[m] not in CSS_ONLINE_SET
-
-    def independent(st: State, t: int, op: Op) -> bool:
-        """Ops that commute with every step any other thread can take from here on (see module doc)."""
-        k = op.kind
-        if k in ("load", "store"):
-            return protected[op.a] is not None and st.vars[protected[op.a]] == t + 1
-        m = op.a
-        if m is None or m == ROOT:
-            return k in ("use", "put", "get", "tryget", "tryget_online", "online", "dying")
-        held = st.held[t].count(m)
-        if k == "use" or k == "get" or k == "tryget":
-            return held >= 1
-        if k == "put":
-            return held >= 2
-        if k == "tryget_online":
-            return held >= 1 and status_stable(st, m)
-        if k in ("online", "dying"):  # a victim not held by us could be released by others: a violation
-            return m not in victims or (held >= 1 and status_stable(st, m))
-        return False
-
+    violation: Found | None = None
     stop = cfg.stop_at_violation
 
-    def found(v: tuple[int, int, Op, Any, str]) -> None:
+    def found(v: Found) -> None:
         nonlocal violation
         res.violations += 1
         if violation is None:
             violation = v
 
-    decode, encode, op_of, mentions = codec.decode, codec.encode, progs.op, progs.mentions
+    decode, encode, op_of = codec.decode, codec.encode, progs.op
     while queue and (violation is None or not stop):
         sid = queue.popleft()
         skey = keys[sid]
@@ -424,42 +584,34 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
         cand = [t for t in range(T) if ops[t] is not None and enabled(base, t, ops[t])]
         if cfg.por:
             for t in cand:
-                if independent(base, t, ops[t]):
+                if search.independent(base, t, ops[t]):
                     cand = [t]
                     break
         offs.append(len(succ))
         if not cand:
             if any(op is not None for op in ops):
-                found((sid, -1, Op("deadlock"), None, "deadlock: every live thread waits for a lock"))
+                found((sid, -1, Op("deadlock"), None, DEADLOCK))
                 continue
-            msg = _terminal_check(model, base, owning)
+            msg = _terminal_check(model, base, search.owning)
             if msg:
                 found((sid, -1, Op("end"), None, msg))
             continue
         for t in cand:
             st = base.copy() if len(cand) > 1 else base
             op = ops[t]
-            try:
-                result, obs = apply(model, st, t, op)
-            except Violation as v:
-                found((sid, t, op, None, str(v)))
+            vmsg, result, nl, obs, lost = search.step(st, t, lk[t], op)
+            if vmsg is not None:
+                found((sid, t, op, None, vmsg))
                 if stop:
                     break
                 continue
-            nl, nop, obs2 = progs.advance(model, st, t, lk[t], result)
-            obs += obs2
             lkeys = list(lk)
             lkeys[t] = nl
-            if nop is None:
-                st.done[t] = True
-            lost = _lost(st, t, mentions[nl])
             if lost:
-                held = ", ".join(model.shape.label(m) for m in lost)
-                what = "finished still holding" if nop is None else "can no longer name its"
-                found((sid, t, op, result, f"reference leak: {{thread}} {what} reference on {held}"))
+                found((sid, t, op, result, lost))
                 if stop:
                     break
-            _canon(st, lkeys, groups, lock_vars)
+            search.canon(st, lkeys)
             nk = encode(st, lkeys)
             nid = index.get(nk)
             res.transitions += 1
@@ -475,16 +627,28 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
             break
         if progress and sid % 50000 == 0:
             progress(len(keys))
-    res.seconds = time.perf_counter() - t0
     res.states = len(keys)
+    if violation is None and not res.truncated:
+        res.cycles, res.livelock = _livelock(graph, graph.successors, progs, T)
+    return graph, violation, obs_first
+
+
+DEADLOCK = "deadlock: every live thread waits for a lock"
+
+
+def _finish(res: CheckResult, search: Search, graph: Any, violation: Found | None, obs_first: dict[str, int],
+            names: list[str]) -> None:
+    """Counterexample (or observation traces) from the explored graph, concrete thread columns."""
+    model, specs = search.model, search.specs
+    T = len(specs)
     if violation is not None:
         sid, t, op, result, msg = violation
-        res.trace, st_c, lk_c = _trace(model, progs, specs, graph, sid, groups, lock_vars)
+        res.trace, st_c, lk_c = _trace(search, graph, sid)
         if t >= 0:
-            canon_st = decode(keys[sid])
-            me = (codec.lids(keys[sid])[t], canon_st.held[t], canon_st.done[t])
+            canon_st, canon_l = graph.decode(sid)
+            me = (canon_l[t], canon_st.held[t], canon_st.done[t])
             tc = next(u for u in range(T) if (lk_c[u], st_c.held[u], st_c.done[u]) == me)
-            after = decode(encode(st_c, lk_c))
+            after = st_c.copy()
             try:
                 apply(model, after, tc, op)
                 summary = _summary(model, after, names)
@@ -494,12 +658,10 @@ def check(cfg: CheckConfig, *, progress: Callable[[int], None] | None = None) ->
             msg = msg.replace("{thread}", specs[tc].name)  # the concrete thread of the trace, not its canonical slot
         res.violation = msg
         res.trace.append(Step(-1, msg, ""))
-        return res
+        res.cycles = res.livelock = False
+        return
     for o, nid in sorted(obs_first.items()):
-        res.observation_traces[o] = _trace(model, progs, specs, graph, nid, groups, lock_vars)[0]
-    if not res.truncated:
-        res.cycles, res.livelock = _livelock(graph, progs, T)
-    return res
+        res.observation_traces[o] = _trace(search, graph, nid)[0]
 
 
 def _terminal_check(model: Model, st: State, owning: tuple[int, ...]) -> str | None:
@@ -520,20 +682,19 @@ def _terminal_check(model: Model, st: State, owning: tuple[int, ...]) -> str | N
     return None
 
 
-def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], graph: _Graph, sid: int,
-           groups: list[list[int]], lock_vars: tuple[int, ...]) -> tuple[list[Step], State, list[int]]:
+def _trace(search: Search, graph: Any, sid: int) -> tuple[list[Step], State, list[int]]:
     """Concrete per-thread steps from the initial state to canonical state ``sid`` (replayed so that thread
-    columns stay consistent under symmetry reduction)."""
-    codec, keys = graph.codec, graph.keys
+    columns stay consistent under symmetry reduction). ``graph`` is either engine's graph: ``key(i)``,
+    ``parent_of(i)``, ``decode(i)`` → (state, local ids), ``encode(state, local ids)``."""
+    model, progs, specs = search.model, search.progs, search.specs
     chain = []
     i = sid
-    while graph.parent[i] >= 0:
+    while graph.parent_of(i) >= 0:
         chain.append(i)
-        i = graph.parent[i]
+        i = graph.parent_of(i)
     chain.reverse()
     T = len(specs)
-    st = codec.decode(keys[0])
-    lk = list(codec.lids(keys[0]))
+    st, lk = graph.decode(0)
     steps: list[Step] = []
     names = [s.name for s in specs]
     for target in chain:
@@ -542,7 +703,7 @@ def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], graph: _Graph
             op = progs.op[lk[t]]
             if op is None or not enabled(st, t, op):
                 continue
-            st2 = codec.decode(codec.encode(st, lk))
+            st2 = st.copy()
             try:
                 result, _ = apply(model, st2, t, op)
             except Violation:
@@ -552,10 +713,10 @@ def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], graph: _Graph
             l2[t] = nl
             if nop is None:
                 st2.done[t] = True
-            c_st = codec.decode(codec.encode(st2, l2))
+            c_st = st2.copy()
             c_l = list(l2)
-            _canon(c_st, c_l, groups, lock_vars)
-            if codec.encode(c_st, c_l) == keys[target]:
+            search.canon(c_st, c_l)
+            if graph.encode(c_st, c_l) == graph.key(target):
                 steps.append(Step(t, describe(model.shape, model.specs, op, result), _summary(model, st2, names)))
                 st, lk = st2, l2
                 found = True
@@ -564,26 +725,35 @@ def _trace(model: Model, progs: Programs, specs: list[ThreadSpec], graph: _Graph
     return steps, st, lk
 
 
-def _livelock(graph: _Graph, progs: Programs, T: int) -> tuple[bool, bool]:
-    """(graph has a cycle, some cycle is weakly fair = a livelock under fair scheduling)."""
-    n = len(graph.offs)
-    succ = _SuccView(graph)
+def _livelock(graph: Any, successors: Callable[[int], list[tuple[int, int]]], progs: Programs,
+              T: int) -> tuple[bool, bool]:
+    """(graph has a cycle, some cycle is weakly fair = a livelock under fair scheduling).
+
+    ``successors(u)`` → [(v, thread), ...]; ``graph.n`` states, ``graph.lid(u, t)`` thread t's local id."""
+    n = graph.n
     indeg = [0] * n
-    for out in succ:
-        for v, _ in out:
+    for u in range(n):
+        for v, _ in successors(u):
             indeg[v] += 1
     q = deque(i for i in range(n) if indeg[i] == 0)
     seen = 0
     while q:
         u = q.popleft()
         seen += 1
-        for v, _ in succ[u]:
+        for v, _ in successors(u):
             indeg[v] -= 1
             if indeg[v] == 0:
                 q.append(v)
     if seen == n:
         return False, False
-    # Tarjan (iterative) over the cyclic remainder
+    return True, _fair_cycle(graph, successors, progs, T, indeg)
+
+
+def _fair_cycle(graph: Any, successors: Callable[[int], list[tuple[int, int]]], progs: Programs, T: int,
+                indeg: list[int]) -> bool:
+    """Tarjan (iterative) over the cyclic remainder (``indeg[u] > 0``): some SCC where every thread either
+    moves inside it or is blocked (finished, or not scheduled) in one of its states."""
+    n = graph.n
     index = [-1] * n
     low = [0] * n
     on = [False] * n
@@ -601,9 +771,10 @@ def _livelock(graph: _Graph, progs: Programs, T: int) -> tuple[bool, bool]:
                 counter += 1
                 stack.append(u)
                 on[u] = True
-            if i < len(succ[u]):
+            su = successors(u)
+            if i < len(su):
                 work.append((u, i + 1))
-                v = succ[u][i][0]
+                v = su[i][0]
                 if index[v] == -1:
                     work.append((v, 0))
                 elif on[v]:
@@ -618,26 +789,13 @@ def _livelock(graph: _Graph, progs: Programs, T: int) -> tuple[bool, bool]:
                     if w == u:
                         break
                 cs = set(comp)
-                if len(comp) > 1 or any(v == u for v, _ in succ[u]):
-                    movers = {t for w in comp for v, t in succ[w] if v in cs}
-                    blocked = {t for w in comp for t in range(T) if progs.op[graph.codec.lids(graph.keys[w])[t]] is None
-                               or all(tt != t for _, tt in succ[w])}
+                if len(comp) > 1 or any(v == u for v, _ in su):
+                    movers = {t for w in comp for v, t in successors(w) if v in cs}
+                    blocked = {t for w in comp for t in range(T) if progs.op[graph.lid(w, t)] is None
+                               or all(tt != t for _, tt in successors(w))}
                     if all(t in movers or t in blocked for t in range(T)):
                         livelock = True
             if work:
                 p = work[-1][0]
                 low[p] = min(low[p], low[u])
-    return True, livelock
-
-
-class _SuccView:
-    """``succ[u]`` → [(v, thread), ...] over the graph's flat successor array."""
-
-    def __init__(self, graph: _Graph) -> None:
-        self.graph = graph
-
-    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        return (self.graph.successors(u) for u in range(len(self.graph.offs)))
-
-    def __getitem__(self, u: int) -> list[tuple[int, int]]:
-        return self.graph.successors(u)
+    return livelock

@@ -43,29 +43,33 @@ def _algorithms(_ctx: click.Context, _param: click.Parameter, value: str | tuple
 @click.option("--no-symmetry", is_flag=True, help="disable the symmetry reduction")
 @click.option("--no-por", is_flag=True, help="disable the partial-order reduction")
 @click.option("--no-observe", is_flag=True, help="do not track observations (fewer states, faster)")
-@click.option("--max-states", default=3_000_000, show_default=True)
+@click.option("--max-states", default=100_000_000, show_default=True,
+              help="stop (INCOMPLETE) past this many states; the compiled engine holds about 50 B per state")
+@click.option("--basic-por", is_flag=True, help="only the basic partial-order reduction (no strong verification pass)")
+@click.option("--engine", type=click.Choice(["compiled", "python"]), default="compiled", show_default=True,
+              help="the search loop: compiled (numba, over tables the Python semantics fill) or the Python reference")
 @click.option("--show", "show", multiple=True,
               help='print the shortest execution showing an observation, e.g. --show "restarted from the root"')
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON (verdict, counts, counterexample)")
 def check_cmd(algorithm: str, threads: int, memcgs: int, rounds: int, targets: str, no_offline: bool,
-              no_symmetry: bool, no_por: bool, no_observe: bool, max_states: int, show: tuple[str, ...],
-              as_json: bool = False) -> None:
+              no_symmetry: bool, no_por: bool, no_observe: bool, max_states: int, basic_por: bool, engine: str,
+              show: tuple[str, ...], as_json: bool = False) -> None:
     """Explore every interleaving of a cursor ALGORITHM (a checker algorithm, or the strategy it implements:
     per-memcg = memcg_lock, per-memcg-global-lock = memcg_global_lock); exit status 1 on a violation."""
     cfg = CheckConfig(algorithm, threads=threads, memcgs=memcgs, rounds=rounds, targets=targets,
                       offline=not no_offline, symmetry=not no_symmetry, por=not no_por, observe=not no_observe,
-                      max_states=max_states)
+                      max_states=max_states, strong_por=not basic_por)
     try:
         cfg.validate()
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
     console = Console()  # the terminal's width, or $COLUMNS (80 when piped)
-    res = check(cfg)
+    res = check(cfg, engine=engine)
     if as_json:
         click.echo(json.dumps({
             "algorithm": algorithm, "config": dataclasses.asdict(cfg), "ok": res.ok, "violation": res.violation,
             "livelock": res.livelock, "truncated": res.truncated, "states": res.states,
-            "transitions": res.transitions,
+            "transitions": res.transitions, "reduction": res.reduction, "engine": res.engine,
             "counterexample": [dataclasses.asdict(s) if dataclasses.is_dataclass(s) else str(s) for s in res.trace],
             "observations": res.observations}, indent=1, default=str))
     else:

@@ -6,7 +6,9 @@ few distinct values compared with their combinations (in ``xchg_fixed`` 3×4×2:
 local-id tuples for 60,969 states), so each is interned to a small id — the thread locals by
 :class:`~.checker.Programs`, the shared part here — and a state is the integer
 ``shared_id | local_id[0] << 24 | local_id[1] << 48 | …``: about 40 bytes for 4 threads instead of nested tuples
-of Python objects (about 1 KB), hashed and compared as one number.
+of Python objects (about 1 KB), hashed and compared as one number. This is the Python reference engine's
+encoding (24-bit ids: more than 16 M distinct shared or thread states raise ``OverflowError``); the compiled
+engine (:mod:`.compiled`) keeps its own rows of 32-bit ids.
 """
 
 from __future__ import annotations

@@ -29,9 +29,11 @@ def dispatchers() -> Iterator[Any]:
     """Every numba dispatcher of the compiled modules."""
     from numba.core.registry import CPUDispatcher
 
+    from zswaplab.concurrency import _nbsearch
+
     from . import _tracecore, nbcore
 
-    for mod in (nbcore, _tracecore):
+    for mod in (nbcore, _tracecore, _nbsearch):
         for obj in vars(mod).values():
             if isinstance(obj, CPUDispatcher):
                 yield obj
@@ -102,7 +104,16 @@ def _steps() -> list[tuple[str, Callable[[], None]]]:
     steps: list[tuple[str, Callable[[], None]]] = [
         ("trace reader", lambda: (first_access_codes(np.arange(5, dtype=np.uint64)), None)[1])]
     steps += [(f"fast core, profile {p}", lambda p=p: profile_step(p)) for p in PROFILES]
+    steps.append(("concurrency checker", _checker_step))
     return steps
+
+
+def _checker_step() -> None:
+    """The compiled checker's paths: lock holders remapped, a cyclic graph (livelock test), a violation."""
+    from zswaplab.concurrency.checker import CheckConfig, check
+
+    for name, threads in (("memcg_global_lock", 4), ("xchg_fixed", 2), ("xchg_sketch", 3)):
+        check(CheckConfig(name, threads=threads, memcgs=3, rounds=2))
 
 
 def warm(report: Callable[[str], None] = print) -> float:
