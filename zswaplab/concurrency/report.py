@@ -57,7 +57,7 @@ def print_check(console: Console, res: CheckResult, *, show_observations: tuple[
     console.print(f"[bold]{res.algorithm.name}[/]: {res.algorithm.title} ({res.algorithm.source})")
     console.print(f"threads: {', '.join(res.thread_names)}; memcgs {cfg.memcgs}; rounds {cfg.rounds}; "
                   f"targets {cfg.targets}; reductions: symmetry={'on' if cfg.symmetry else 'off'}, "
-                  f"partial-order={'on' if cfg.por else 'off'}")
+                  f"partial-order={'on (' + res.reduction + ')' if cfg.por else 'off'}; engine {res.engine}")
     if res.violation:
         console.print(f"[bold red]VIOLATION[/] {res.violation}")
         console.print(trace_table(res, res.trace, f"shortest counterexample ({len(res.trace) - 1} steps)",
