@@ -20,8 +20,10 @@ import io
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks._measure import Stats, timed
 from zswaplab.agent import logs
 from zswaplab.agent.cgroupfs import CgroupFSBackend
 from zswaplab.agent.engine import Agent
@@ -31,7 +33,7 @@ from zswaplab.common.units import parse_size
 from zswaplab.kernel import Kernel, KernelConfig
 
 N_TARGETS = 1000
-CYCLES = 5
+CYCLES = 7  # interleaved repeats of each side
 
 POLICY = """
 [agent]
@@ -91,30 +93,28 @@ def build(root: Path) -> TimedTree:
     return TimedTree(root)
 
 
-def agent_cycle_ms(root: Path) -> float:
+def agent_cycle(root: Path) -> tuple[TimedTree, Callable[[], object]]:
+    """The agent on its own tree, after one untimed cycle (discovery, capability probe, first samples)."""
     fk = build(root / "agent")
     logs.setup(io.StringIO(), "info")
     be = CgroupFSBackend(str(fk.root), opener=fk, allow_any_fs=True)
     ag = Agent(loads(POLICY), be)
-    ag.run_cycle()  # discovery + capability probe + first samples
-    best = []
-    for _ in range(CYCLES):
-        fk.cpu = 0.0
-        t = time.process_time()
+    ag.run_cycle()
+
+    def cycle() -> object:
         rep = ag.run_cycle()
-        best.append((time.process_time() - t - fk.cpu) * 1000)
         assert len(rep.results) == N_TARGETS and all(r.written > 0 for r in rep.results), rep.results[0]
-    be.close()
-    return sorted(best)[len(best) // 2]
+        return rep
+
+    return fk, cycle
 
 
-def bare_loop_ms(root: Path) -> float:
+def bare_loop(root: Path) -> tuple[TimedTree, Callable[[], object]]:
+    """The same file operations per cgroup as the shortest plain-Python loop, on a tree of its own."""
     fk = build(root / "bare")
     dirs = [fk.root / "bench" / f"cg{i:04d}" for i in range(N_TARGETS)]
-    times = []
-    for _ in range(CYCLES):
-        fk.cpu = 0.0
-        t = time.process_time()
+
+    def cycle() -> object:
         for d in dirs:
             with open(d / "memory.stat") as f:
                 f.read()
@@ -127,19 +127,33 @@ def bare_loop_ms(root: Path) -> float:
                 os.close(fd)
             with open(d / "memory.stat") as f:
                 f.read()
-        times.append((time.process_time() - t - fk.cpu) * 1000)
-    return sorted(times)[len(times) // 2]
+        return None
+
+    return fk, cycle
+
+
+def measure(root: Path, repeats: int = CYCLES) -> dict[str, Stats]:
+    """CPU seconds per cycle of the agent and of the bare loop, interleaved, the openers' CPU subtracted."""
+    sides = {"agent": agent_cycle(root), "bare": bare_loop(root)}
+    samples: dict[str, list[float]] = {k: [] for k in sides}
+    for _ in range(repeats):
+        for k, (fk, cycle) in sides.items():
+            fk.cpu = 0.0
+            dt, _ = timed(cycle)
+            samples[k].append(dt - fk.cpu)
+    return {k: Stats(tuple(v)) for k, v in samples.items()}
 
 
 def main() -> None:
     shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     with tempfile.TemporaryDirectory(dir=shm) as tmp:
-        agent_ms = agent_cycle_ms(Path(tmp))
-        bare_ms = bare_loop_ms(Path(tmp))
-    print(f"agent cycle, {N_TARGETS} targets (model-rendered tree, v5): {agent_ms:.1f} ms CPU "
-          f"({agent_ms * 1000 / N_TARGETS:.0f} us/target; target < 50 ms: {'PASS' if agent_ms < 50 else 'FAIL'})")
-    print(f"baseline 'bare I/O loop' (same file ops, no parsing/policy/safety): {bare_ms:.1f} ms CPU")
-    print(f"ratio agent / bare I/O: {agent_ms / bare_ms:.2f}x")
+        st = measure(Path(tmp))
+    agent, bare = st["agent"], st["bare"]
+    print(f"agent cycle, {N_TARGETS} targets (model-rendered tree, v5): {agent.fmt(1000, 'ms CPU', 1)}; "
+          f"{agent.median * 1e6 / N_TARGETS:.0f} us/target; target < 50 ms (median): "
+          f"{'PASS' if agent.median < 0.050 else 'FAIL'}")
+    print(f"baseline 'bare I/O loop' (same file ops, no parsing/policy/safety; interleaved): {bare.fmt(1000, 'ms CPU', 1)}")
+    print(f"ratio agent / bare I/O: {agent.min / bare.min:.2f}x (best) / {agent.median / bare.median:.2f}x (median)")
 
 
 if __name__ == "__main__":

@@ -132,5 +132,5 @@ def main() -> None:
         cpu_s = time.process_time() - t0
         verdict = "verified" if res.ok else ("TRUNCATED" if res.truncated else "fails: " + str(res.violation)[:60])
         print(f"   4x6x3 {alg:22s} {verdict}{'' if observe else ' (no observations)'}; {res.states:,} states "
-              f"({res.reduction[:6]} reduction) in {cpu_s:.1f} CPU s ({time.perf_counter() - w0:.1f} wall s, "
+              f"({res.reduction.split()[0]} reduction) in {cpu_s:.1f} CPU s ({time.perf_counter() - w0:.1f} wall s, "
               f"{cpu_s / res.states * 1e6:.2f} µs/state), process max RSS {_rss_mb():.0f} MB  [goal < 600 s]")

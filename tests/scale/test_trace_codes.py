@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,12 +28,25 @@ def test_oracle_general_read_keeps_per_object_lengths(tmp_path):
     tr = Trace(np.arange(4000, dtype=np.uint32), ids, np.full(4000, 1024, np.uint16))
     write_oracle_general(tr, tmp_path / "t.oracleGeneral")
     got = read_oracle_general(tmp_path / "t.oracleGeneral", clen_seed=3)
+    assert np.array_equal(got.time, tr.time) and np.array_equal(got.obj_id, ids)
+    assert got.time.flags.c_contiguous and got.obj_id.flags.c_contiguous  # copies, not views of the records
     codes, clens = got.dense()
     # the same numbers through the generic path (per-event lengths scattered back to objects)
     plain = Trace(got.time, got.obj_id, got.clen)
     codes2, clens2 = plain.dense()
     assert np.array_equal(codes, codes2) and np.array_equal(clens, clens2)
     assert np.array_equal(clens[codes], got.clen.astype(np.int64))
+
+
+@pytest.mark.parametrize("bad", [0, 2, 4])
+def test_oracle_general_zero_size_names_the_record(tmp_path, bad):
+    tr = Trace(np.arange(5, dtype=np.uint32), np.arange(5, dtype=np.uint64), np.full(5, 1024, np.uint16))
+    write_oracle_general(tr, tmp_path / "t.oracleGeneral")
+    rec = np.fromfile(tmp_path / "t.oracleGeneral", traces.ORACLE_GENERAL)
+    rec["size"][bad] = 0
+    rec.tofile(tmp_path / "t.oracleGeneral")
+    with pytest.raises(traces.TraceError, match=rf"t.oracleGeneral:{bad + 1}: field 'obj_size': zero object size"):
+        read_oracle_general(tmp_path / "t.oracleGeneral")
 
 
 def test_direct_table_is_bounded(monkeypatch):

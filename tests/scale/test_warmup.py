@@ -27,7 +27,13 @@ from zswaplab.scale.traces import first_access_codes
 k = FastKernel(KernelConfig(profile="mainline", totalram_pages=1 << 16, swap_pages=1 << 16), seed=0, keep_log=False)
 k.fs.mkdir("/w")
 k.fs.write("/w", "memory.max", str(400 * 4096))
-codes, n = first_access_codes(np.random.default_rng(0).integers(0, 500, 5000).astype(np.uint64))
+import tempfile
+from zswaplab.scale.traces import Trace, read_oracle_general, write_oracle_general
+ids = np.random.default_rng(0).integers(0, 500, 5000).astype(np.uint64)
+with tempfile.TemporaryDirectory() as d:
+    write_oracle_general(Trace(np.arange(5000, dtype=np.uint32), ids, np.full(5000, 1000, np.uint16)), d + "/t.bin")
+    codes, clens = read_oracle_general(d + "/t.bin").dense()
+codes, n = first_access_codes(ids)
 k.replay("/w", codes, np.full(n, 1000, np.int64))
 print("COMPILED", warmup.compiled_in_process() - base)
 """

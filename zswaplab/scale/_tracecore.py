@@ -22,3 +22,20 @@ def factorize_dense(obj_id: np.ndarray, top: int) -> tuple[np.ndarray, int]:  # 
             k += 1
         codes[i] = r
     return codes, k
+
+
+@numba.njit(cache=True, nogil=True)
+def split_records(rec_obj: np.ndarray, rec_size: np.ndarray, rec_time: np.ndarray, obj: np.ndarray,
+                  tim: np.ndarray) -> tuple[int, int]:  # pragma: no cover - compiled
+    """One pass over an oracleGeneral record array (its field views): copy ``obj_id`` and ``time`` into the
+    contiguous ``obj`` and ``tim``, and return (largest id, index of the first record of size 0 or -1)."""
+    top = 0
+    for i in range(rec_obj.shape[0]):
+        if rec_size[i] == 0:
+            return top, i
+        o = rec_obj[i]
+        obj[i] = o
+        tim[i] = rec_time[i]
+        if o > top:
+            top = o
+    return top, -1

@@ -67,15 +67,16 @@ _DIRECT_TABLE_FACTOR = 8
 _DIRECT_TABLE_FLOOR = 1 << 22
 
 
-def first_access_codes(obj_id: np.ndarray) -> tuple[np.ndarray, int]:
+def first_access_codes(obj_id: np.ndarray, top: int | None = None) -> tuple[np.ndarray, int]:
     """(dense object index per event, number of objects): objects numbered in order of first access.
 
     Dense-enough ids go through one compiled pass over a direct id → index table (about the cost of reading
-    the ids once); sparse ids (hashes) fall back to ``pandas.factorize``. Both give the same numbering."""
+    the ids once); sparse ids (hashes) fall back to ``pandas.factorize``. Both give the same numbering.
+    ``top``: the largest id, when the caller already knows it."""
     n = int(obj_id.shape[0])
     if n == 0:
         return np.zeros(0, np.int64), 0
-    top = int(obj_id.max())
+    top = int(obj_id.max()) if top is None else top
     if top < _DIRECT_TABLE_FACTOR * n + _DIRECT_TABLE_FLOOR:
         from zswaplab.scale._tracecore import factorize_dense
 
@@ -175,15 +176,19 @@ def read_oracle_general(path: str | Path, clen_seed: int = 0, clen_mean: float =
     if size % ORACLE_GENERAL.itemsize:
         raise _fail(path, size // ORACLE_GENERAL.itemsize + 1, "record",
                     f"file size {size} is not a multiple of {ORACLE_GENERAL.itemsize}")
+    from zswaplab.scale._tracecore import split_records
+
     rec = np.fromfile(str(path), ORACLE_GENERAL)
-    bad = np.flatnonzero(rec["size"] == 0)
-    if bad.size:
-        raise _fail(path, int(bad[0]) + 1, "obj_size", "zero object size")
-    obj_id = rec["obj_id"].copy()
-    inv, nobj = first_access_codes(obj_id)  # objects numbered in order of first access
+    obj_id = np.empty(rec.shape[0], np.uint64)
+    time_ = np.empty(rec.shape[0], np.uint32)
+    top, bad = split_records(rec["obj_id"], rec["size"], rec["time"], obj_id, time_)  # one pass, then rec is freed
+    if bad >= 0:
+        raise _fail(path, int(bad) + 1, "obj_size", "zero object size")
+    del rec
+    inv, nobj = first_access_codes(obj_id, int(top))  # objects numbered in order of first access
     rng = np.random.default_rng(clen_seed)
     per_obj = np.clip(rng.normal(clen_mean, clen_std, nobj) * PAGE_SIZE, 1, PAGE_SIZE).astype(np.uint16)
-    return Trace(rec["time"].copy(), obj_id, per_obj[inv], codes=inv, obj_clen=per_obj)
+    return Trace(time_, obj_id, per_obj[inv], codes=inv, obj_clen=per_obj)
 
 
 def write_trace(tr: Trace, path: str | Path) -> None:

@@ -62,8 +62,9 @@ def _steps() -> list[tuple[str, Callable[[], None]]]:
 
     from zswaplab.kernel import PROFILES, STRATEGIES, KernelConfig, proactive_request
 
+    from ._tracecore import split_records
     from .fastkernel import FastKernel, UnsupportedConfig
-    from .traces import first_access_codes
+    from .traces import ORACLE_GENERAL, first_access_codes
 
     def kernel(profile: str, strategy: str | None) -> FastKernel:
         cfg = KernelConfig(profile=profile, totalram_pages=1 << 16, swap_pages=1 << 16, strategy=strategy,
@@ -101,8 +102,12 @@ def _steps() -> list[tuple[str, Callable[[], None]]]:
             objs = np.random.default_rng(0).integers(0, 300, 4000)
             k.replay("/p/c1", objs, np.full(300, 1000, np.int64))
 
-    steps: list[tuple[str, Callable[[], None]]] = [
-        ("trace reader", lambda: (first_access_codes(np.arange(5, dtype=np.uint64)), None)[1])]
+    def trace_step() -> None:
+        rec = np.ones(5, ORACLE_GENERAL)  # the field views read_oracle_general passes (strided arrays)
+        split_records(rec["obj_id"], rec["size"], rec["time"], np.empty(5, np.uint64), np.empty(5, np.uint32))
+        first_access_codes(np.arange(5, dtype=np.uint64))
+
+    steps: list[tuple[str, Callable[[], None]]] = [("trace reader", trace_step)]
     steps += [(f"fast core, profile {p}", lambda p=p: profile_step(p)) for p in PROFILES]
     steps.append(("concurrency checker", _checker_step))
     return steps
