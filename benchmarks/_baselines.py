@@ -29,7 +29,6 @@ PAGE_SIZE = 4096
 RES, POOL = 0, 1  # list / state ids (state 2 = never seen)
 NEW = 2
 F_REF = 1
-# counters written per entry (one memcg level + the globals)
 # Counters of both loops, written per entry as the model writes its own (one memcg level + the globals);
 # ``rotated`` counts second-chance rotations, so that the tests see the rotation work, which leaves no other trace.
 COUNTERS = ("anon", "usage_bytes", "swap", "pool_bytes", "stored", "zswap_b", "zswapped", "zswpout", "zswpin",
@@ -155,6 +154,11 @@ def fill_into(clens, owner, clen, state, flags, prev, nxt, heads, cnt):  # pragm
     while heads[RES, 0] != -1:
         _reclaim_head(clen, state, flags, prev, nxt, heads, cnt)
     return n
+
+
+def counters(cnt: np.ndarray) -> dict[str, int]:
+    """The counter array a plain loop returns, by :data:`COUNTERS` name."""
+    return dict(zip(COUNTERS, cnt.tolist(), strict=True))
 
 
 def fill_lists(clens: np.ndarray) -> np.ndarray:

@@ -56,14 +56,18 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
         gc.enable()
 
 
-def interleaved(fns: dict[str, Callable[[], Any]], repeats: int) -> tuple[dict[str, Stats], dict[str, Any]]:
-    """Run each function ``repeats`` times, round-robin; return their Stats and last results."""
+def interleaved(fns: dict[str, Callable[[], Any]], repeats: int,
+                less: dict[str, Callable[[], float]] | None = None) -> tuple[dict[str, Stats], dict[str, Any]]:
+    """Run each function ``repeats`` times, round-robin; return their Stats and last results.
+
+    ``less[k]()``, called after each timed call of ``k``, returns CPU seconds spent inside it that are not its
+    own (e.g. a stand-in for the kernel answering a write) and are subtracted from that sample."""
     samples: dict[str, list[float]] = {k: [] for k in fns}
     last: dict[str, Any] = {}
     for _ in range(repeats):
         for k, fn in fns.items():
             dt, last[k] = timed(fn)
-            samples[k].append(dt)
+            samples[k].append(dt - (less[k]() if less and k in less else 0.0))
     return {k: Stats(tuple(v)) for k, v in samples.items()}, last
 
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks._measure import Stats, timed
+from benchmarks._measure import Stats, interleaved
 from zswaplab.agent import logs
 from zswaplab.agent.cgroupfs import CgroupFSBackend
 from zswaplab.agent.engine import Agent
@@ -75,6 +75,11 @@ class TimedTree:
             self.stat[f"/bench/cg{i:04d}"] = (head + "zswpwb_proactive_b ", "\n" + tail, int(value))
         self.cpu = 0.0
 
+    def take_cpu(self) -> float:
+        """CPU seconds spent answering writes since the last call."""
+        cpu, self.cpu = self.cpu, 0.0
+        return cpu
+
     def write(self, fd: int, data: bytes, *, path: str, fname: str) -> int:
         t = time.process_time()
         try:
@@ -100,6 +105,7 @@ def agent_cycle(root: Path) -> tuple[TimedTree, Callable[[], object]]:
     be = CgroupFSBackend(str(fk.root), opener=fk, allow_any_fs=True)
     ag = Agent(loads(POLICY), be)
     ag.run_cycle()
+    fk.take_cpu()  # not part of any timed cycle
 
     def cycle() -> object:
         rep = ag.run_cycle()
@@ -134,14 +140,9 @@ def bare_loop(root: Path) -> tuple[TimedTree, Callable[[], object]]:
 
 def measure(root: Path, repeats: int = CYCLES) -> dict[str, Stats]:
     """CPU seconds per cycle of the agent and of the bare loop, interleaved, the openers' CPU subtracted."""
-    sides = {"agent": agent_cycle(root), "bare": bare_loop(root)}
-    samples: dict[str, list[float]] = {k: [] for k in sides}
-    for _ in range(repeats):
-        for k, (fk, cycle) in sides.items():
-            fk.cpu = 0.0
-            dt, _ = timed(cycle)
-            samples[k].append(dt - fk.cpu)
-    return {k: Stats(tuple(v)) for k, v in samples.items()}
+    (fa, agent), (fb, bare) = agent_cycle(root), bare_loop(root)
+    st, _ = interleaved({"agent": agent, "bare": bare}, repeats, less={"agent": fa.take_cpu, "bare": fb.take_cpu})
+    return st
 
 
 def main() -> None:

@@ -77,7 +77,7 @@ def main() -> None:
         "fill": lambda: fill(FastKernel, N_FAST, lens, pages_hint=N_FAST + 1, keep_log=False)[1],
         "plain": lambda: _baselines.fill_lists(lens),
     }, REPEATS)
-    plain = dict(zip(_baselines.COUNTERS, last["plain"].tolist(), strict=True))
+    plain = _baselines.counters(last["plain"])
     if last["fill"] != plain["stored"]:
         raise RuntimeError(f"the model stored {last['fill']:,} entries, the plain loop {plain['stored']:,}")
     ns = 1e9 / N_FAST

@@ -189,14 +189,14 @@ def main() -> None:
     print(ratio_line("replay alone vs right-sized Clock", st["replay"], st["lcs"], ">= 2.0"))
     print(f"   replay / plain 1-bit Clock time = {st['replay'].min / st['plain'].min:.1f}x (best) / "
           f"{st['replay'].median / st['plain'].median:.1f}x (median)  [the floor; no goal]")
-    lists = dict(zip(_baselines.COUNTERS, last["lists"].tolist(), strict=True))
+    lists = _baselines.counters(last["lists"])
     print(f"   plain loop doing the model's writes (benchmarks/_baselines.clock_lists: {nobj:,} pages, capacity "
           f"{CAPACITY:,} pages, per-page arrays owner int32/clen uint16/state uint8/flags uint8/prev,next int32, a "
           f"resident and a pool list, second chance; no limits, no hierarchy) on the same trace: "
           f"{st['lists'].fmt(1e3, 'CPU ms')}; {lists['misses']:,} misses, {lists['zswpout']:,} stores, "
           f"{lists['zswpin']:,} loads; replay / this loop = {st['replay'].min / st['lists'].min:.1f}x (best) / "
           f"{st['replay'].median / st['lists'].median:.1f}x (median)")
-    mm, mp = last["miss_model"], dict(zip(_baselines.COUNTERS, last["miss_plain"].tolist(), strict=True))
+    mm, mp = last["miss_model"], _baselines.counters(last["miss_plain"])
     m_model = CYCLE + mm["zswpin"] + mm["pswpin"]
     n_cyc = CYCLE_EVENTS // CYCLE * CYCLE
     print(f"   miss path: a cycle over {CYCLE:,} pages ({n_cyc:,} events, capacity {CAPACITY:,}): model "
